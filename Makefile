@@ -1,0 +1,50 @@
+# Filial — the two quick-start commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/15
+PYTEST_ARGS ?=
+
+.PHONY: run test test-scale test-fast lint typecheck check messages bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev,scale]"
+	touch $@ $(VENV)/.installed
+
+## make run: install, migrate, load the demo network (empty database only), start web + worker.
+run: $(VENV)/.installed
+	$(BIN)/filial run
+
+## make test: install the test tools and run the whole suite on the embedded default (SQLite).
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+## make test-scale: the same suite on PostgreSQL + Redis.
+test-scale: $(VENV)/.dev-installed
+	FILIAL_DATABASE_URL=$(PG_URL) FILIAL_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check filial
+	$(BIN)/ruff format --check filial || true
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy filial
+
+check: lint typecheck test
+
+## make messages: refresh the translation catalogues (needs GNU gettext) and compile them (pure Python).
+messages: $(VENV)/.dev-installed
+	cd filial && ../$(BIN)/django-admin makemessages -l ru -l en --no-obsolete --settings=filial.settings
+	$(BIN)/python -m filial.core.compilemessages
+
+clean:
+	rm -rf $(VENV) var/test-*

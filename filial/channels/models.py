@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from filial.core.crypto import decrypt_json, encrypt_json
+
+
+class Network(models.TextChoices):
+    VK = "vk", "VK"
+    OK = "ok", _("Odnoklassniki")
+    TELEGRAM = "telegram", "Telegram"
+    MAX = "max", "MAX"
+
+
+class Channel(models.Model):
+    """One page, group or channel on one network, owned by one unit."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        NEEDS_REAUTH = "needs_reauth", _("Needs re-authorisation")
+        PAUSED = "paused", _("Paused")
+        ARCHIVED = "archived", _("Archived")
+
+    class Kind(models.TextChoices):
+        COMMUNITY = "community", _("Community / group")
+        PROFILE = "profile", _("Profile")
+        CHANNEL = "channel", _("Channel")
+
+    unit = models.ForeignKey("libraries.Unit", on_delete=models.PROTECT, related_name="channels",
+                             verbose_name=_("unit"))
+    network = models.CharField(_("network"), max_length=20, choices=Network.choices)
+    kind = models.CharField(_("page type"), max_length=20, choices=Kind.choices, default=Kind.COMMUNITY)
+    name = models.CharField(_("name"), max_length=200)
+    url = models.URLField(_("link"), max_length=300, blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    audience = models.PositiveIntegerField(_("audience"), null=True, blank=True)
+    audience_updated_at = models.DateTimeField(null=True, blank=True)
+    started_on = models.DateField(_("on the network since"), null=True, blank=True)
+    api_base_url = models.URLField(
+        _("API address"), max_length=300, blank=True,
+        help_text=_("Leave empty for the network's own address (or the configured one)."),
+    )
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+        ordering = ["unit__path", "network", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "external_id"], condition=~models.Q(external_id=""),
+                name="channel_unique_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_network_display()})"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return decrypt_json(self.credentials_encrypted)
+
+    def set_credentials(self, data: dict[str, Any]) -> None:
+        self.credentials_encrypted = encrypt_json(data) if data else ""
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_encrypted)
+
+
+class ChannelSnapshot(models.Model):
+    """The page's audience (followers, friends, members) sampled over time."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="snapshots")
+    at = models.DateTimeField(db_index=True)
+    followers = models.PositiveIntegerField()
+    posts_total = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["channel", "at"]
+        constraints = [models.UniqueConstraint(fields=["channel", "at"], name="snapshot_unique_time")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.at:%Y-%m-%d}: {self.followers}"

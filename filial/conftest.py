@@ -1,0 +1,82 @@
+"""Shared fixtures: a small library network with one user per role and pages on every network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from filial.accounts.models import Role, User
+from filial.accounts.services import membership_set
+from filial.channels.models import Channel, Network
+from filial.libraries.models import LibrarySystem, Unit
+from filial.libraries.services import system_create, unit_create
+
+PASSWORD = "test-pass-123"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings: Any, tmp_path: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+
+
+@dataclass
+class Net:
+    system: LibrarySystem
+    central: Unit
+    automation: Unit
+    children: Unit
+    branch4: Unit
+    users: dict[str, User] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    def soon(self, hours: int = 24) -> Any:
+        return timezone.now() + timedelta(hours=hours)
+
+
+def make_user(username: str, memberships: list[tuple[Unit, str]]) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD)
+    for unit, role in memberships:
+        membership_set(actor=None, user=user, unit=unit, role=role)
+    return user
+
+
+@pytest.fixture
+def net(db: Any) -> Net:
+    system = system_create(actor=None, name="ЦБС г. Медногорска", timezone="Asia/Yekaterinburg")
+    central = unit_create(actor=None, system=system, name="Центральная городская библиотека", kind="central")
+    automation = unit_create(actor=None, system=system, name="Отдел автоматизации ЦГБ", kind="department",
+                             parent=central)
+    children = unit_create(actor=None, system=system, name="Центральная городская детская библиотека",
+                           kind="children")
+    branch4 = unit_create(actor=None, system=system, name="Библиотека-филиал № 4", kind="branch")
+    n = Net(system, central, automation, children, branch4)
+    n.users = {
+        "admin": make_user("admin", [(central, Role.ADMIN)]),
+        "methodologist": make_user("metodist", [(central, Role.METHODOLOGIST), (children, Role.METHODOLOGIST),
+                                                (branch4, Role.METHODOLOGIST)]),
+        "editor_central": make_user("ed_central", [(central, Role.EDITOR)]),
+        "editor_children": make_user("ed_children", [(children, Role.EDITOR)]),
+        "editor_branch4": make_user("ed_branch4", [(branch4, Role.EDITOR)]),
+        "viewer": make_user("viewer", [(central, Role.VIEWER)]),
+        "outsider": User.objects.create_user(username="outsider", password=PASSWORD),
+    }
+    specs = [
+        ("central_ok", central, Network.OK, "Центральная библиотека Медногорска", "561588730013"),
+        ("central_vk", central, Network.VK, "ЦГБ Медногорска ВКонтакте", "100001"),
+        ("central_max", central, Network.MAX, "ЦГБ Медногорска в MAX", "-700001"),
+        ("automation_vk", automation, Network.VK, "Медногорский винил", "100002"),
+        ("children_ok", children, Network.OK, "Детская библиотека", "561588730099"),
+        ("children_tg", children, Network.TELEGRAM, "Детская библиотека Медногорска", "-1001000000002"),
+        ("branch4_ok", branch4, Network.OK, "Библиотека-филиал № 4", "569188750053"),
+    ]
+    for key, unit, network, name, ext in specs:
+        n.channels[key] = Channel.objects.create(unit=unit, network=network, name=name, external_id=ext)
+    return n

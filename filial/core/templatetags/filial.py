@@ -1,0 +1,35 @@
+"""Template helpers shared by every app: state and network badges, times in a unit's zone."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def state_badge(obj: Any, field: str = "state") -> str:
+    """``{% state_badge post %}`` → a coloured, labelled state pill (text, not colour alone)."""
+    value = getattr(obj, field)
+    label = getattr(obj, f"get_{field}_display")()
+    return format_html('<span class="state state-{}">{}</span>', value, label)
+
+
+@register.simple_tag
+def net_badge(network: str, label: str = "") -> str:
+    """``{% net_badge channel.network channel.get_network_display %}``."""
+    short = {"vk": "VK", "ok": "OK", "telegram": "TG", "max": "MAX"}.get(network, network.upper())
+    return format_html('<span class="net net-{}" title="{}">{}</span>', network, label or short, short)
+
+
+@register.filter
+def in_tz(value: datetime | None, tz_name: str) -> datetime | None:
+    """``{{ post.publish_at|in_tz:post.unit.tz_name|date:"d.m.Y H:i" }}``: wall-clock time in that zone."""
+    if value is None or not tz_name:
+        return value
+    return value.astimezone(zoneinfo.ZoneInfo(tz_name))

@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Event(models.Model):
+    """A library or city event: its poster and photo report are posts attached to it."""
+
+    class Scope(models.TextChoices):
+        LIBRARY = "library", _("Library event")
+        CITY = "city", _("City event")
+
+    unit = models.ForeignKey("libraries.Unit", on_delete=models.PROTECT, related_name="events",
+                             verbose_name=_("unit"))
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    scope = models.CharField(_("type"), max_length=20, choices=Scope.choices, default=Scope.LIBRARY)
+    starts_at = models.DateTimeField(_("starts"), db_index=True)
+    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["starts_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+
+class Media(models.Model):
+    """An uploaded photo: checked, oriented, stripped of EXIF; resized copies are made by the worker."""
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    unit = models.ForeignKey("libraries.Unit", on_delete=models.PROTECT, related_name="media")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    file = models.FileField(upload_to="photos/%Y/%m/", max_length=255)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=50)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+    alt_text = models.CharField(_("description for the visually impaired"), max_length=300, blank=True)
+    renditions = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return self.original_name or str(self.key)
+
+    def rendition_url(self, name: str) -> str:
+        from django.core.files.storage import default_storage
+
+        path = self.renditions.get(name)
+        return default_storage.url(path) if path else self.file.url
+
+
+class Post(models.Model):
+    """One piece of content, written once, published to one or more pages."""
+
+    class Kind(models.TextChoices):
+        AFISHA = "afisha", _("Event poster")
+        PHOTO_REPORT = "photo_report", _("Photo report")
+        REPORT = "report", _("Report")
+        CONTEST = "contest", _("Contest")
+        BOOK_FACT = "book_fact", _("Book fact")
+        NEW_ARRIVALS = "new_arrivals", _("New arrivals")
+        EXHIBITION = "exhibition", _("Virtual exhibition")
+        PRODUCT = "product", _("Library products")
+        POLL = "poll", _("Poll")
+        LINKS = "links", _("Useful links")
+        SERVICE_INFO = "service_info", _("Service information")
+        NOTE = "note", _("Note")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PENDING = "pending", _("Awaiting approval")
+        RETURNED = "returned", _("Returned for changes")
+        SCHEDULED = "scheduled", _("Scheduled")
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    unit = models.ForeignKey("libraries.Unit", on_delete=models.PROTECT, related_name="posts",
+                             verbose_name=_("unit"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                               related_name="posts", verbose_name=_("author"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    title = models.CharField(_("title"), max_length=200, blank=True,
+                             help_text=_("For the calendar and lists; not published."))
+    text = models.TextField(_("text"), validators=[MaxLengthValidator(16000)])
+    link = models.URLField(_("link"), max_length=500, blank=True)
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts",
+                              verbose_name=_("event"))
+    publish_at = models.DateTimeField(_("publish at"), null=True, blank=True, db_index=True)
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.DRAFT,
+                             db_index=True)
+    review_comment = models.TextField(_("reviewer's comment"), blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    channels = models.ManyToManyField("channels.Channel", through="PostChannel", related_name="posts",
+                                      verbose_name=_("pages"))
+    media = models.ManyToManyField(Media, through="PostMedia", related_name="posts")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        ordering = ["-publish_at", "-id"]
+        indexes = [models.Index(fields=["unit", "state", "publish_at"])]
+
+    def __str__(self) -> str:
+        return self.title or self.text[:60]
+
+    @property
+    def headline(self) -> str:
+        return self.title or (self.text.splitlines()[0][:80] if self.text else "")
+
+
+class PostChannel(models.Model):
+    """A page the post is meant for, with an optional text variant for that page."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="targets")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="+")
+    text_override = models.TextField(_("text for this page"), blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "channel"], name="post_channel_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} → {self.channel_id}"
+
+
+class PostMedia(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="post_media")
+    media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["post", "media"], name="post_media_unique")]
+
+
+class Poll(models.Model):
+    """A poll published natively on each network (results are summed across networks)."""
+
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="poll")
+    question = models.CharField(_("question"), max_length=255)
+    multiple = models.BooleanField(_("several answers allowed"), default=False)
+    anonymous = models.BooleanField(_("anonymous"), default=True)
+    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("poll")
+        verbose_name_plural = _("polls")
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class PollAnswer(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="answers")
+    text = models.CharField(_("answer"), max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Delivery(models.Model):
+    """One post on one page: what the worker publishes, with its state and the network's id."""
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        PUBLISHED = "published", _("Published")
+        FAILED = "failed", _("Failed")
+        UNCERTAIN = "uncertain", _("Uncertain")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="deliveries")
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.SCHEDULED,
+                             db_index=True)
+    due_at = models.DateTimeField(_("due"), db_index=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "channel"], condition=~models.Q(state="cancelled"),
+                name="delivery_one_live_per_channel",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} → {self.channel_id}: {self.state}"
