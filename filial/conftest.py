@@ -80,3 +80,65 @@ def net(db: Any) -> Net:
     for key, unit, network, name, ext in specs:
         n.channels[key] = Channel.objects.create(unit=unit, network=network, name=name, external_id=ext)
     return n
+
+
+# --- Real browser (Playwright driving Debian's Chromium) -------------------------------------------------
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+ARTIFACTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "test-artifacts"
+_browser_skips: list[str] = []
+
+
+def _chromium_path() -> str | None:
+    import os
+    import shutil
+
+    explicit = os.environ.get("FILIAL_CHROMIUM")
+    if explicit:
+        return explicit
+    for candidate in CHROMIUM_CANDIDATES:
+        if shutil.which(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Any:
+    import os
+
+    path = _chromium_path()
+    if path is None:
+        message = "BROWSER TESTS SKIPPED: no Chromium found (apt-get install chromium, or set FILIAL_CHROMIUM)"
+        if os.environ.get("FILIAL_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        _browser_skips.append(message)
+        pytest.skip(message)
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any, request: Any) -> Any:
+    """A fresh browser context per test; a screenshot of the last state is kept in test-artifacts/."""
+    context = chromium.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _browser_skips:
+        terminalreporter.write_sep("!", _browser_skips[0], red=True, bold=True)

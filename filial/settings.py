@@ -112,7 +112,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "filial.sqlite3",
+            "NAME": str(DATA_DIR / "filial.sqlite3"),
             "OPTIONS": {
                 # Web and workers share the file: WAL, a busy timeout and IMMEDIATE transactions make
                 # concurrent writers wait instead of failing with "database is locked".

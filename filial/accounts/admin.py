@@ -12,7 +12,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class FilialUserAdmin(UserAdmin):
     inlines = [MembershipInline]
-    fieldsets = (*UserAdmin.fieldsets, ("Filial", {"fields": ("display_name",)}))  # type: ignore[operator]
+    fieldsets = (*UserAdmin.fieldsets, ("Filial", {"fields": ("display_name",)}))  # type: ignore[misc,operator]
 
 
 @admin.register(AuditEntry)

@@ -61,9 +61,9 @@ def _compute_access(user: Any) -> Access:
     if user is None or not user.is_authenticated or not user.is_active:
         return Access(user_id=None)
     if user.is_superuser:
-        units = list(Unit.objects.values_list("id", "system_id"))
-        all_units = frozenset(u for u, _s in units)
-        systems = frozenset(s for _u, s in units)
+        pairs = list(Unit.objects.values_list("id", "system_id"))
+        all_units = frozenset(u for u, _s in pairs)
+        systems = frozenset(s for _u, s in pairs)
         return Access(user.pk, True, systems, all_units, all_units, all_units, systems)
     memberships = list(
         Membership.objects.filter(user=user).values_list("role", "unit_id", "unit__system_id", "unit__path")

@@ -56,7 +56,7 @@ def user_create(
 def membership_set(*, actor: Any, user: User, unit: Unit, role: str) -> Membership:
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
-    membership, created = Membership.objects.update_or_create(user=user, unit=unit, defaults={"role": role})
+    membership, _created = Membership.objects.update_or_create(user=user, unit=unit, defaults={"role": role})
     audit_record(actor, "membership.set", membership, {"user": user.username, "unit": unit.pk, "role": role},
                  system_id=unit.system_id)
     return membership

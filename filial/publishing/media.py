@@ -93,12 +93,13 @@ def _enqueue_renditions(media_id: int) -> None:
 
 def make_renditions(media: Media) -> dict[str, str]:
     """Resized copies for previews and networks; idempotent (a rerun overwrites the same files)."""
-    with default_storage.open(media.file.name, "rb") as fh:
+    name = media.file.name or ""
+    with default_storage.open(name, "rb") as fh:
         image = Image.open(fh)
         image.load()
     fmt = "PNG" if media.content_type == "image/png" else "JPEG"
     renditions: dict[str, str] = {}
-    base = media.file.name.rsplit(".", 1)[0]
+    base = name.rsplit(".", 1)[0]
     for name, side in RENDITIONS.items():
         copy = image.copy()
         copy.thumbnail((side, side))

@@ -156,6 +156,9 @@ class PostMedia(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["post", "media"], name="post_media_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.post_id}: {self.media_id} #{self.position}"
+
 
 class Poll(models.Model):
     """A poll published natively on each network (results are summed across networks)."""

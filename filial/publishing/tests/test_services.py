@@ -30,7 +30,8 @@ def test_editor_submits_methodologist_approves_deliveries_scheduled(net):
     assert [(d.channel_id, d.state, d.due_at) for d in deliveries] == [
         (net.channels["branch4_ok"].pk, Delivery.State.SCHEDULED, post.publish_at)
     ]
-    actions = list(AuditEntry.objects.filter(object_type="publishing.post", object_id=str(post.pk)).values_list("action", flat=True))
+    entries = AuditEntry.objects.filter(object_type="publishing.post", object_id=str(post.pk))
+    actions = list(entries.values_list("action", flat=True))
     assert set(actions) == {"post.create", "post.submit", "post.approve"}
 
 
