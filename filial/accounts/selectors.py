@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from filial.accounts.models import Membership, Role
+from django.db.models import Prefetch, Q, QuerySet
+
+from filial.accounts.models import AuditEntry, Membership, Role, User
 from filial.libraries.models import Unit
 
 
@@ -103,3 +105,88 @@ def units_for(user: Any, how: str = "read") -> Any:
     access = access_for(user)
     ids = {"read": access.read_units, "write": access.write_units, "approve": access.approve_units}[how]
     return Unit.objects.filter(id__in=ids).select_related("system")
+
+
+# --- Staff and audit log (the administrators' UI) -----------------------------------------------------
+
+MEMBERSHIP_ACTIONS = ("membership.set", "membership.remove")
+
+
+def user_systems(user: Any) -> set[int]:
+    """Library systems the user belongs to, or belonged to (created there, or once had a role there).
+
+    Users are never deleted, and a user whose roles were all removed must stay manageable by the
+    administrators of the system they came from (and only by them).
+    """
+    systems = set(Membership.objects.filter(user=user).values_list("unit__system_id", flat=True))
+    systems |= set(
+        AuditEntry.objects.filter(
+            action="user.create", object_type="accounts.user", object_id=str(user.pk), system_id__isnull=False
+        ).values_list("system_id", flat=True)
+    )
+    systems |= set(
+        AuditEntry.objects.filter(
+            action__in=MEMBERSHIP_ACTIONS, changes__user=user.username, system_id__isnull=False
+        ).values_list("system_id", flat=True)
+    )
+    return {s for s in systems if s is not None}
+
+
+def staff_visible(actor: Any) -> QuerySet[User]:
+    """Staff users of the systems ``actor`` administers, each with ``system_memberships`` prefetched."""
+    systems = access_for(actor).admin_systems
+    if not systems:
+        return User.objects.none()
+    ids = set(Membership.objects.filter(unit__system_id__in=systems).values_list("user_id", flat=True))
+    created = AuditEntry.objects.filter(
+        action="user.create", object_type="accounts.user", system_id__in=systems
+    ).values_list("object_id", flat=True)
+    ids |= {int(pk) for pk in created if pk.isdigit()}
+    names = AuditEntry.objects.filter(action__in=MEMBERSHIP_ACTIONS, system_id__in=systems).values_list(
+        "changes__user", flat=True
+    )
+    usernames = {n for n in names if isinstance(n, str)}
+    memberships = (
+        Membership.objects.filter(unit__system_id__in=systems)
+        .select_related("unit", "unit__system")
+        .order_by("unit__path", "pk")
+    )
+    return (
+        User.objects.filter(Q(pk__in=ids) | Q(username__in=usernames))
+        .prefetch_related(Prefetch("memberships", queryset=memberships, to_attr="system_memberships"))
+        .order_by("username")
+    )
+
+
+def staff_get(actor: Any, pk: int) -> User | None:
+    return staff_visible(actor).filter(pk=pk).first()
+
+
+def audit_systems(user: Any) -> frozenset[int]:
+    """Systems whose audit log the user may read: administrators, and methodologists (read-only)."""
+    access = access_for(user)
+    if access.superuser or not access.systems:
+        return access.systems if access.superuser else frozenset()
+    methodologist = Membership.objects.filter(user=user, role=Role.METHODOLOGIST).values_list(
+        "unit__system_id", flat=True
+    )
+    return access.admin_systems | frozenset(methodologist)
+
+
+def audit_entries(user: Any) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(system_id__in=audit_systems(user)).select_related("system")
+
+
+def manages_person(actor: Any, user: Any) -> bool:
+    """May ``actor`` change ``user``'s name, e-mail, password or active flag?
+
+    Only if every system the user belongs (or belonged) to is one the actor administers: an admin of one
+    network must not take over an account that also works in another. Superusers are left to superusers.
+    """
+    access = access_for(actor)
+    if access.superuser:
+        return True
+    if getattr(user, "is_superuser", False):
+        return False
+    systems = user_systems(user)
+    return bool(systems) and systems <= access.admin_systems

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from filial.accounts.models import AuditEntry, Membership, Role, User
+from filial.accounts.selectors import access_for, manages_person, user_systems
 from filial.libraries.models import Unit
 
 
@@ -37,7 +41,7 @@ def audit_record(
 @transaction.atomic
 def user_create(
     *, actor: Any, username: str, password: str | None, email: str = "", display_name: str = "",
-    memberships: list[tuple[Unit, str]] | None = None,
+    memberships: list[tuple[Unit, str]] | None = None, system_id: int | None = None,
 ) -> User:
     user = User(username=username, email=email, display_name=display_name)
     if password:
@@ -48,7 +52,7 @@ def user_create(
     user.save()
     for unit, role in memberships or []:
         membership_set(actor=actor, user=user, unit=unit, role=role)
-    audit_record(actor, "user.create", user, {"username": username})
+    audit_record(actor, "user.create", user, {"username": username}, system_id=system_id)
     return user
 
 
@@ -68,3 +72,122 @@ def membership_remove(*, actor: Any, membership: Membership) -> None:
                  {"user": membership.user.username, "unit": membership.unit_id, "role": membership.role},
                  system_id=membership.unit.system_id)
     membership.delete()
+
+
+# --- Staff management (the administrators' UI): permission checks and the lock-out guard -------------
+
+
+def _admin_systems(actor: Any) -> frozenset[int]:
+    return access_for(actor).admin_systems
+
+
+def _require_system_admin(actor: Any, system_id: int) -> None:
+    if system_id not in _admin_systems(actor):
+        raise PermissionDenied(_("Only an administrator of the library system manages staff."))
+
+
+def _shared_admin_system(actor: Any, user: User) -> int:
+    """A library system that ``actor`` administers and ``user`` belongs (or belonged) to."""
+    shared = sorted(_admin_systems(actor) & user_systems(user))
+    if not shared:
+        raise PermissionDenied(_("Only an administrator of the library system manages staff."))
+    if not manages_person(actor, user):
+        raise PermissionDenied(_("This user also works elsewhere: ask the administrator of that system."))
+    return shared[0]
+
+
+def _check_password(password: str, user: User, field: str = "password") -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from exc
+
+
+def _would_lock_out(actor: Any, membership: Membership, new_role: str | None) -> bool:
+    """True if the change takes away the actor's own last admin role in the membership's system."""
+    if actor is None or getattr(actor, "is_superuser", False) or membership.user_id != actor.pk:
+        return False
+    if membership.role != Role.ADMIN or new_role == Role.ADMIN:
+        return False
+    return not (
+        Membership.objects.filter(user_id=actor.pk, role=Role.ADMIN, unit__system_id=membership.unit.system_id)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def staff_create(
+    *, actor: Any, username: str, password: str, unit: Unit, role: str, email: str = "", display_name: str = ""
+) -> User:
+    """Create a staff user with a first membership; the password must pass Django's validators."""
+    _require_system_admin(actor, unit.system_id)
+    if role not in Role.values:
+        raise ValidationError({"role": _("Choose a role.")})
+    _check_password(password, User(username=username, email=email, display_name=display_name))
+    return user_create(
+        actor=actor, username=username, password=password, email=email, display_name=display_name,
+        memberships=[(unit, role)], system_id=unit.system_id,
+    )
+
+
+@transaction.atomic
+def user_update(
+    *, actor: Any, user: User, display_name: str | None = None, email: str | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """Change a staff user's name, e-mail or active flag. Users are deactivated, never deleted."""
+    system_id = _shared_admin_system(actor, user)
+    if is_active is False and actor is not None and user.pk == actor.pk:
+        raise ValidationError({"is_active": _("You cannot deactivate yourself.")})
+    changes: dict[str, Any] = {}
+    for name, value in (("display_name", display_name), ("email", email), ("is_active", is_active)):
+        if value is not None and getattr(user, name) != value:
+            changes[name] = [getattr(user, name), value]
+            setattr(user, name, value)
+    if not changes:
+        return user
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=list(changes))
+    action = "user.update"
+    if list(changes) == ["is_active"]:
+        action = "user.activate" if user.is_active else "user.deactivate"
+    audit_record(actor, action, user, changes, system_id=system_id)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, actor: Any, user: User, password: str, field: str = "password") -> User:
+    """An administrator sets a new password for a staff user (e.g. a forgotten one)."""
+    system_id = _shared_admin_system(actor, user)
+    _check_password(password, user, field)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor, "user.set_password", user, {}, system_id=system_id)
+    return user
+
+
+def password_changed(*, user: User) -> None:
+    """Record that a user changed their own password (the form has already saved it)."""
+    systems = sorted(access_for(user).systems)
+    audit_record(user, "user.password_change", user, {}, system_id=systems[0] if systems else None)
+
+
+@transaction.atomic
+def membership_grant(*, actor: Any, user: User, unit: Unit, role: str) -> Membership:
+    """Give ``user`` a role in ``unit`` (or change the role they have there)."""
+    _require_system_admin(actor, unit.system_id)
+    if role not in Role.values:
+        raise ValidationError({"role": _("Choose a role.")})
+    existing = Membership.objects.filter(user=user, unit=unit).select_related("unit").first()
+    if existing is not None and _would_lock_out(actor, existing, role):
+        raise ValidationError({"role": _("You cannot give up your own last administrator role.")})
+    return membership_set(actor=actor, user=user, unit=unit, role=role)
+
+
+@transaction.atomic
+def membership_revoke(*, actor: Any, membership: Membership) -> None:
+    _require_system_admin(actor, membership.unit.system_id)
+    if _would_lock_out(actor, membership, None):
+        raise ValidationError(_("You cannot remove your own last administrator role."))
+    membership_remove(actor=actor, membership=membership)

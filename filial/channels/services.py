@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
-from filial.channels.models import Channel
+from filial.channels.models import Channel, Network
 from filial.libraries.models import Unit
 
 CHANNEL_FIELDS = ("unit", "network", "kind", "name", "url", "external_id", "status", "started_on",
@@ -62,4 +62,24 @@ def channel_update(*, actor: Any, channel: Channel, credentials: dict[str, Any] 
         channel.full_clean(exclude=["credentials_encrypted"])
         channel.save(update_fields=update_fields)
         audit_record(actor, "channel.update", channel, changes, system_id=channel.unit.system_id)
+    return channel
+
+
+# Which secrets each network's connector needs; the management form offers exactly these.
+CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
+    Network.VK: ("access_token", "refresh_token", "client_id", "community_token"),
+    Network.OK: ("application_key", "application_secret_key", "access_token"),
+    Network.TELEGRAM: ("bot_token",),
+    Network.MAX: ("bot_token",),
+}
+
+
+@transaction.atomic
+def channel_credentials_clear(*, actor: Any, channel: Channel) -> Channel:
+    """Forget the page's stored secrets (e.g. revoked tokens, or ones no key can decrypt any more)."""
+    _require_admin(actor, channel.unit)
+    if channel.credentials_encrypted:
+        channel.credentials_encrypted = ""
+        channel.save(update_fields=["credentials_encrypted"])
+        audit_record(actor, "channel.credentials_clear", channel, {}, system_id=channel.unit.system_id)
     return channel

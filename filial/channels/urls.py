@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from filial.channels import views
 
 app_name = "channels"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.channel_list, name="channel_list"),
+    path("new/", views.channel_create_view, name="channel_create"),
+    path("<int:pk>/edit/", views.channel_edit, name="channel_edit"),
+    path("<int:pk>/secrets/remove/", views.channel_credentials_remove, name="channel_credentials_remove"),
+]

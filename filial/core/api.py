@@ -1,14 +1,26 @@
-"""REST API glue shared by every app: errors from services become clean 400/403 answers."""
+"""REST API glue shared by every app: errors from services become clean 400/403 answers; times are read
+and shown in a unit's time zone."""
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from filial.accounts.selectors import Access
+from filial.core.timeutils import local_to_aware
+from filial.libraries.models import LibrarySystem, Unit
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -24,3 +36,92 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     return drf_exception_handler(exc, context)
+
+
+class LocalDateTimeField(serializers.DateTimeField):
+    """ISO 8601 input; a naive value stays naive so the caller can place it in the right unit's zone
+    (with :func:`make_aware`), an aware one is kept as it is."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if timezone.is_naive(value):
+            return value
+        return super().enforce_timezone(value)
+
+
+def make_aware(value: datetime | None, tz: zoneinfo.ZoneInfo, field: str) -> datetime | None:
+    """A naive wall-clock time in ``tz`` to an aware one; a DST gap or overlap is a 400 on ``field``."""
+    if value is None or timezone.is_aware(value):
+        return value
+    try:
+        return local_to_aware(value, tz)
+    except DjangoValidationError as exc:
+        raise DjangoValidationError({field: exc.messages}) from exc
+
+
+def local_iso(value: datetime | None, tz: zoneinfo.ZoneInfo) -> str | None:
+    """An aware time as ISO 8601 with the offset of ``tz`` (the unit's wall clock)."""
+    return value.astimezone(tz).isoformat() if value is not None else None
+
+
+def localize_fields(data: dict[str, Any], instance: Any, tz: zoneinfo.ZoneInfo, names: Iterable[str]) -> None:
+    for name in names:
+        if name in data:
+            data[name] = local_iso(getattr(instance, name), tz)
+
+
+def first_writable_unit(access: Access) -> Unit:
+    """The user's first unit (in tree order) they may write for; 403 if there is none."""
+    unit = Unit.objects.filter(id__in=access.write_units).select_related("system").order_by("path").first()
+    if unit is None:
+        raise exceptions.PermissionDenied(_("You cannot write for any unit."))
+    return unit
+
+
+def system_units(access: Access) -> Any:
+    """Units of the user's library systems: what a request body may refer to (writes are checked later)."""
+    return Unit.objects.filter(system_id__in=access.systems).select_related("system")
+
+
+def user_tz(access: Access, unit: Unit | None = None) -> zoneinfo.ZoneInfo:
+    """The zone for times given without an offset in a query: the unit's, else the user's system's."""
+    if unit is not None:
+        return unit.tz
+    system = LibrarySystem.objects.filter(id__in=access.systems).order_by("id").first()
+    return zoneinfo.ZoneInfo(system.timezone if system else settings.TIME_ZONE)
+
+
+def parse_bound(raw: str, tz: zoneinfo.ZoneInfo, *, end: bool, field: str) -> datetime:
+    """A ``from``/``to`` query value: a date (whole day, in ``tz``) or an ISO 8601 time."""
+    value = raw.strip()
+    try:  # a date first: parse_datetime() would read "2031-06-01" as its midnight
+        day = parse_date(value)
+        moment = None if day else parse_datetime(value)
+    except ValueError:
+        moment = day = None
+    if moment is not None:
+        return moment if timezone.is_aware(moment) else make_aware(moment, tz, field) or moment
+    if day is not None:
+        if end:  # the whole day, up to its last microsecond
+            return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) - timedelta(microseconds=1)
+        return datetime.combine(day, time.min, tzinfo=tz)
+    raise exceptions.ValidationError({field: [_("Give a date (YYYY-MM-DD) or a time in ISO 8601.")]})
+
+
+def int_param(raw: str, name: str) -> int:
+    """A whole-number query parameter; anything else is a 400 on ``name``."""
+    try:
+        return int(raw)
+    except ValueError:
+        raise exceptions.ValidationError({name: [_("A whole number is expected.")]}) from None
+
+
+def choice_params(raw: str, allowed: Iterable[str], name: str) -> list[str]:
+    """A comma-separated list of choices (``?state=pending,returned``); an unknown one is a 400."""
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    allowed = set(allowed)
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise exceptions.ValidationError(
+            {name: [_("Unknown value: %(values)s.") % {"values": ", ".join(unknown)}]}
+        )
+    return values

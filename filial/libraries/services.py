@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.libraries.models import LibrarySystem, Unit
 
@@ -75,3 +76,23 @@ def unit_update(*, actor: Any, unit: Unit, **fields: Any) -> Unit:
         unit.path = new_path
     audit_record(actor, "unit.update", unit, changes, system_id=unit.system_id)
     return unit
+
+
+# --- The administrators' UI: the same writes, with the permission check -------------------------------
+
+
+def _require_admin(actor: Any, system_id: int) -> None:
+    if not access_for(actor).is_admin_of(system_id):
+        raise PermissionDenied(_("Only an administrator of the library system manages units."))
+
+
+def unit_create_checked(*, actor: Any, system: LibrarySystem, **fields: Any) -> Unit:
+    """``unit_create`` for an administrator of ``system`` (anyone else gets PermissionDenied)."""
+    _require_admin(actor, system.pk)
+    return unit_create(actor=actor, system=system, **fields)
+
+
+def unit_update_checked(*, actor: Any, unit: Unit, **fields: Any) -> Unit:
+    """``unit_update`` for an administrator of the unit's system; a move under a descendant is refused."""
+    _require_admin(actor, unit.system_id)
+    return unit_update(actor=actor, unit=unit, **fields)

@@ -1,1 +1,20 @@
-urlpatterns: list = []
+"""Posts, approvals and the calendar (namespace "publishing", included by filial/publishing/urls.py)."""
+
+from django.urls import path
+
+from filial.publishing.views import calendar, posts
+
+urlpatterns = [
+    path("calendar/", calendar.calendar_view, name="calendar"),
+    path("posts/", posts.post_list, name="post_list"),
+    path("posts/new/", posts.post_create, name="post_create"),
+    path("posts/<int:pk>/", posts.post_detail, name="post_detail"),
+    path("posts/<int:pk>/edit/", posts.post_edit, name="post_edit"),
+    path("posts/<int:pk>/submit/", posts.post_submit, name="post_submit"),
+    path("posts/<int:pk>/approve/", posts.post_approve, name="post_approve"),
+    path("posts/<int:pk>/return/", posts.post_return, name="post_return"),
+    path("posts/<int:pk>/cancel/", posts.post_cancel, name="post_cancel"),
+    path("posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
+    path("posts/photos/<str:key>/<str:size>/", posts.media_file, name="media_file"),
+    path("approvals/", posts.approvals, name="approvals"),
+]

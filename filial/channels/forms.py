@@ -1,0 +1,134 @@
+"""The page (channel) form. Secrets are password inputs that are never pre-filled: a blank one keeps the
+stored secret (channel_update merges them); only the chosen network's secrets are accepted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from filial.accounts.forms import unit_choice_field
+from filial.channels.models import Channel, Network
+from filial.libraries.models import Unit
+
+
+class CredentialGroup:
+    """The secrets of one network (Telegram and MAX both use one bot token)."""
+
+    def __init__(self, slug: str, legend: Any, networks: tuple[str, ...],
+                 keys: tuple[tuple[str, Any], ...]) -> None:
+        self.slug, self.legend, self.networks, self.keys = slug, legend, networks, keys
+
+    def field_name(self, key: str) -> str:
+        return f"{self.slug}_{key}"
+
+
+CREDENTIAL_GROUPS = (
+    CredentialGroup("vk", _("VK secrets"), (Network.VK,), (
+        ("access_token", _("User access token")),
+        ("refresh_token", _("Refresh token")),
+        ("client_id", _("Application (client) id")),
+        ("community_token", _("Community token")),
+    )),
+    CredentialGroup("ok", _("Odnoklassniki secrets"), (Network.OK,), (
+        ("application_key", _("Application public key")),
+        ("application_secret_key", _("Application secret key")),
+        ("access_token", _("Access token")),
+    )),
+    CredentialGroup("bot", _("Telegram and MAX secrets"), (Network.TELEGRAM, Network.MAX), (
+        ("bot_token", _("Bot token")),
+    )),
+)
+
+
+class ChannelForm(forms.Form):
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label=_("Unit"))
+    network = forms.ChoiceField(label=_("Network"), choices=[("", "—"), *Network.choices])
+    kind = forms.ChoiceField(label=_("Page type"), choices=Channel.Kind.choices, initial=Channel.Kind.COMMUNITY)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    url = forms.URLField(label=_("Link"), max_length=300, required=False, assume_scheme="https",
+                         help_text=_("The page's address, e.g. https://ok.ru/group/561588730013"))
+    external_id = forms.CharField(
+        label=_("External id"), max_length=100, required=False,
+        help_text=_("The group, community or chat id on the network."),
+    )
+    started_on = forms.DateField(label=_("On the network since"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    api_base_url = forms.URLField(
+        label=_("API address"), max_length=300, required=False, assume_scheme="https",
+        help_text=_("Leave empty for the network's own address (or the configured one)."),
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=Channel.Status.choices, initial=Channel.Status.ACTIVE)
+
+    def __init__(self, *args: Any, units: QuerySet[Unit], channel: Channel | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        self.fields["unit"] = unit_choice_field(units, label=_("Unit"))
+        for group in CREDENTIAL_GROUPS:
+            for key, label in group.keys:
+                self.fields[group.field_name(key)] = forms.CharField(
+                    label=label, required=False, strip=True, max_length=2000,
+                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"}),
+                )
+
+    def credential_fieldsets(self) -> list[dict[str, Any]]:
+        groups = []
+        for group in CREDENTIAL_GROUPS:
+            fields = [self[group.field_name(key)] for key, _label in group.keys]
+            groups.append({"slug": group.slug, "legend": group.legend, "fields": fields,
+                           "has_errors": any(f.errors for f in fields)})
+        return groups
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        network = data.get("network")
+        credentials: dict[str, str] = {}
+        for group in CREDENTIAL_GROUPS:
+            for key, _label in group.keys:
+                value = data.get(group.field_name(key)) or ""
+                if not value:
+                    continue
+                if network and network not in group.networks:
+                    self.add_error(group.field_name(key), _("This secret belongs to another network."))
+                else:
+                    credentials[key] = value
+        data["credentials"] = credentials
+        external_id = data.get("external_id")
+        if network and external_id:
+            clash = Channel.objects.filter(network=network, external_id=external_id)
+            if self.channel is not None:
+                clash = clash.exclude(pk=self.channel.pk)
+            if clash.exists():
+                self.add_error("external_id", _("Another page on this network already has this external id."))
+        return data
+
+    def channel_fields(self) -> dict[str, Any]:
+        """The cleaned values as keyword arguments for channel_create / channel_update."""
+        names = ("unit", "network", "kind", "name", "url", "external_id", "started_on", "api_base_url", "status")
+        return {name: self.cleaned_data[name] for name in names}
+
+    @staticmethod
+    def initial_for(channel: Channel) -> dict[str, Any]:
+        return {
+            "unit": channel.unit_id, "network": channel.network, "kind": channel.kind, "name": channel.name,
+            "url": channel.url, "external_id": channel.external_id, "started_on": channel.started_on,
+            "api_base_url": channel.api_base_url, "status": channel.status,
+        }
+
+
+class ChannelFilterForm(forms.Form):
+    q = forms.CharField(label=_("Name"), required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search"}))
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), required=False, label=_("Unit"))
+    network = forms.ChoiceField(label=_("Network"), required=False, choices=[("", _("All")), *Network.choices])
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("All")), *Channel.Status.choices])
+
+    def __init__(self, *args: Any, units: QuerySet[Unit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"] = unit_choice_field(
+            units, label=_("Unit"), required=False, empty_label=_("All"),
+            help_text=_("Includes its sub-units."),
+        )

@@ -1,0 +1,135 @@
+"""Pages (channels): the list for every member of a library system; create and edit for its
+administrators. Secrets are write-only here: the page shows which ones are stored, masked, never the
+values, and a blank secret input keeps the stored one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from filial.accounts.forms import add_service_errors
+from filial.accounts.selectors import Access, access_for
+from filial.channels.forms import ChannelFilterForm, ChannelForm
+from filial.channels.models import Channel
+from filial.channels.selectors import channel_get, channels_visible, credential_hints
+from filial.channels.services import channel_create, channel_credentials_clear, channel_update
+from filial.core.crypto import SecretUnreadable
+from filial.libraries.models import Unit
+
+PAGE_SIZE = 100
+
+
+def _admin_access(request: HttpRequest) -> Access:
+    access = access_for(request.user)
+    if not access.is_admin:
+        raise PermissionDenied(_("Only an administrator of the library system manages pages."))
+    return access
+
+
+def _admin_units(access: Access) -> Any:
+    return Unit.objects.filter(system_id__in=access.admin_systems)
+
+
+def _manageable(request: HttpRequest, pk: int) -> tuple[Channel, Access]:
+    """The page if the user may edit it: 404 if they cannot see it, 403 if they may only look."""
+    access = access_for(request.user)
+    channel = channel_get(request.user, pk)
+    if channel is None:
+        raise Http404
+    if not access.is_admin_of(channel.unit.system_id):
+        raise PermissionDenied(_("Only an administrator of the library system manages pages."))
+    return channel, access
+
+
+@login_required
+def channel_list(request: HttpRequest) -> HttpResponse:
+    access = access_for(request.user)
+    if not access.is_member:
+        raise PermissionDenied(_("You have no role in any library system yet. Ask your administrator."))
+    channels = channels_visible(request.user)
+    form = ChannelFilterForm(request.GET or None, units=Unit.objects.filter(system_id__in=access.systems))
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["unit"]:
+            unit = data["unit"]
+            channels = channels.filter(unit__system_id=unit.system_id, unit__path__startswith=unit.path)
+        if data["network"]:
+            channels = channels.filter(network=data["network"])
+        if data["status"]:
+            channels = channels.filter(status=data["status"])
+        if data["q"]:
+            channels = channels.filter(name__icontains=data["q"])
+    page = Paginator(channels, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "channels/channel_list.html", {
+        "form": form, "page": page, "channels": page.object_list, "can_manage": access.admin_systems,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channel_create_view(request: HttpRequest) -> HttpResponse:
+    access = _admin_access(request)
+    initial: dict[str, Any] = {}
+    unit_id = request.GET.get("unit", "")
+    if unit_id.isdigit():
+        initial["unit"] = int(unit_id)
+    form = ChannelForm(request.POST or None, units=_admin_units(access), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = form.channel_fields()
+        unit = fields.pop("unit")
+        try:
+            channel = channel_create(actor=request.user, unit=unit, credentials=form.cleaned_data["credentials"],
+                                     **fields)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Page “%(name)s” created.") % {"name": channel.name})
+            return redirect("channels:channel_list")
+    return render(request, "channels/channel_form.html", {"form": form, "channel": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    channel, access = _manageable(request, pk)
+    hints, readable = credential_hints(channel)
+    if request.method == "POST":
+        form = ChannelForm(request.POST, units=_admin_units(access), channel=channel)
+        if form.is_valid():
+            credentials = form.cleaned_data["credentials"]
+            try:
+                channel_update(actor=request.user, channel=channel, credentials=credentials,
+                               **form.channel_fields())
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+                channel.refresh_from_db()
+            except SecretUnreadable:
+                form.add_error(None, _("The stored secrets cannot be read with the current keys. "
+                                       "Remove them first, then enter them again."))
+                channel.refresh_from_db()
+            else:
+                messages.success(request, _("Page “%(name)s” saved.") % {"name": channel.name})
+                return redirect("channels:channel_list")
+    else:
+        form = ChannelForm(units=_admin_units(access), channel=channel, initial=ChannelForm.initial_for(channel))
+    return render(request, "channels/channel_form.html", {
+        "form": form, "channel": channel, "hints": hints, "readable": readable,
+    })
+
+
+@login_required
+@require_POST
+def channel_credentials_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    channel, _access = _manageable(request, pk)
+    channel_credentials_clear(actor=request.user, channel=channel)
+    messages.success(request, _("The stored secrets of “%(name)s” were removed.") % {"name": channel.name})
+    return redirect("channels:channel_edit", pk=channel.pk)

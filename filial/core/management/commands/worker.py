@@ -1,0 +1,85 @@
+"""``filial worker [--burst]``: the Huey consumer (as ``run_huey``), or one pass over the queue."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError, CommandParser
+from django.utils.module_loading import autodiscover_modules
+from huey.consumer_options import ConsumerConfig
+from huey.contrib.djhuey.management.commands.run_huey import Command as RunHueyCommand
+
+logger = logging.getLogger("filial.worker")
+
+# Defaults for the embedded setup: SIGTERM (what ``filial run`` sends) lets running tasks finish, within
+# a bound shorter than the supervisor's 10 s before it kills.
+WORKER_DEFAULTS = {"graceful_signal": "TERM", "shutdown_timeout": 8.0}
+
+
+class Command(RunHueyCommand):
+    help = "Run the background worker (Huey consumer). --burst: run every queued task, then exit."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--burst", action="store_true",
+                            help="Execute every task now in the queue (and every due scheduled one), then exit.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from huey.contrib.djhuey import HUEY
+
+        if not options.get("disable_autoload"):
+            autodiscover_modules("tasks")
+        if options.get("burst"):
+            executed, failed = burst(HUEY)
+            self.stdout.write(f"filial worker: executed {executed} task(s), {failed} failed.")
+            return
+        if HUEY.immediate:
+            raise CommandError("Huey is in immediate mode (FILIAL_HUEY_IMMEDIATE): there is no queue to consume.")
+
+        from filial.cli import exit_with_supervisor
+
+        consumer_options: dict[str, Any] = dict(WORKER_DEFAULTS)
+        huey_settings: Any = settings.HUEY
+        if isinstance(huey_settings, dict):
+            consumer_options.update(huey_settings.get("consumer", {}))
+        consumer_options.update({k: v for k, v in options.items() if v is not None})
+        config = ConsumerConfig(**consumer_options)
+        config.validate()
+        exit_with_supervisor()
+        consumer = HUEY.create_consumer(**config.values)
+        consumer.run()
+
+
+def burst(huey: Any) -> tuple[int, int]:
+    """Execute the queue until it is empty: (tasks executed, tasks that raised).
+
+    Scheduled tasks that are already due are moved to the queue first, as the consumer's scheduler would;
+    tasks due later (including retries with a delay) stay scheduled for a real consumer.
+    """
+    from huey import signals
+
+    failures: list[str] = []
+
+    def on_error(_signal: str, task: Any, *_args: Any, **_kwargs: Any) -> None:
+        failures.append(task.id)
+
+    huey.signal(signals.SIGNAL_ERROR, signals.SIGNAL_TIMEOUT)(on_error)
+    executed = 0
+    try:
+        for hook in list(huey._startup.values()):
+            hook()
+        for task in huey.read_schedule():
+            huey.enqueue(task)
+        while True:
+            task = huey.dequeue()
+            if task is None:
+                break
+            huey.execute(task)
+            executed += 1
+    finally:
+        huey.disconnect_signal(on_error, signals.SIGNAL_ERROR, signals.SIGNAL_TIMEOUT)
+        for hook in list(huey._shutdown.values()):
+            hook()
+    return executed, len(failures)

@@ -1,0 +1,193 @@
+"""Role × endpoint matrix for /api/v1/: who gets 200/201/204/400/401/403/404, and a refused request
+changes nothing (no row, no audit entry) while an allowed write does change something."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from filial.core.tests.test_api_support import ROLES, World, client_for, fingerprint, jpeg_upload, world
+
+
+@pytest.fixture(autouse=True)
+def _clear_throttles() -> None:
+    cache.clear()
+
+
+@dataclass
+class Case:
+    method: str
+    path: Callable[[Any, World], str]
+    expected: dict[str, int]
+    body: Callable[[Any, World], Any] | None = None
+    multipart: bool = False
+
+
+def _roles(admin: int, methodologist: int, editor_branch4: int, editor_children: int, viewer: int,
+           outsider: int, anonymous: int = 401) -> dict[str, int]:
+    return dict(zip(ROLES, [admin, methodologist, editor_branch4, editor_children, viewer, outsider, anonymous],
+                    strict=True))
+
+
+def _first_delivery(w: World) -> int:
+    return w.scheduled_ch.deliveries.order_by("id")[0].pk
+
+
+def _post_body(channel: str) -> Callable[[Any, World], dict[str, Any]]:
+    return lambda net, w: {"kind": "note", "text": "Новые книги", "channels": [net.channels[channel].pk],
+                           "publish_at": net.soon().isoformat()}
+
+
+CASES: dict[str, Case] = {
+    # --- units
+    "units list": Case("get", lambda n, w: "/api/v1/units/", _roles(200, 200, 200, 200, 200, 200)),
+    "unit detail (children)": Case("get", lambda n, w: f"/api/v1/units/{n.children.pk}/",
+                                   _roles(200, 200, 404, 200, 404, 404)),
+    "unit create": Case("post", lambda n, w: "/api/v1/units/", _roles(201, 403, 403, 403, 403, 403),
+                        body=lambda n, w: {"name": "Библиотека-филиал № 5", "kind": "branch"}),
+    "unit update (branch 4)": Case("patch", lambda n, w: f"/api/v1/units/{n.branch4.pk}/",
+                                   _roles(200, 403, 403, 404, 404, 404),
+                                   body=lambda n, w: {"address": "ул. Советская, 1"}),
+    # --- channels
+    "channels list": Case("get", lambda n, w: "/api/v1/channels/", _roles(200, 200, 200, 200, 200, 200)),
+    "channel detail (children OK)": Case("get", lambda n, w: f"/api/v1/channels/{n.channels['children_ok'].pk}/",
+                                         _roles(200, 200, 200, 200, 200, 404)),
+    "channel create": Case("post", lambda n, w: "/api/v1/channels/", _roles(201, 403, 403, 403, 403, 403),
+                           body=lambda n, w: {"unit": n.branch4.pk, "network": "vk", "name": "Филиал 4 ВК",
+                                              "credentials": {"access_token": "vk1.a.secret-token-1234"}}),
+    "channel update (children OK)": Case("patch",
+                                         lambda n, w: f"/api/v1/channels/{n.channels['children_ok'].pk}/",
+                                         _roles(200, 403, 403, 403, 403, 404), body=lambda n, w: {"name": "ЦДБ"}),
+    # --- media
+    "media upload (own unit)": Case("post", lambda n, w: "/api/v1/media/", _roles(201, 201, 201, 201, 403, 403),
+                                    body=lambda n, w: {"file": jpeg_upload()}, multipart=True),
+    "media upload (children)": Case("post", lambda n, w: "/api/v1/media/", _roles(201, 201, 403, 201, 403, 403),
+                                    body=lambda n, w: {"file": jpeg_upload(), "unit": n.children.pk},
+                                    multipart=True),
+    # --- posts: reads
+    "posts list": Case("get", lambda n, w: "/api/v1/posts/", _roles(200, 200, 200, 200, 200, 200)),
+    "post detail (children draft)": Case("get", lambda n, w: f"/api/v1/posts/{w.draft_ch.pk}/",
+                                         _roles(200, 200, 404, 200, 404, 404)),
+    "post detail (children scheduled)": Case("get", lambda n, w: f"/api/v1/posts/{w.scheduled_ch.pk}/",
+                                             _roles(200, 200, 200, 200, 200, 404)),
+    # --- posts: writes
+    "post create (children page)": Case("post", lambda n, w: "/api/v1/posts/",
+                                        _roles(201, 201, 400, 201, 403, 403), body=_post_body("children_ok")),
+    "post create (branch 4 page)": Case("post", lambda n, w: "/api/v1/posts/",
+                                        _roles(201, 201, 201, 400, 403, 403), body=_post_body("branch4_ok")),
+    "post update (children draft)": Case("patch", lambda n, w: f"/api/v1/posts/{w.draft_ch.pk}/",
+                                         _roles(200, 200, 404, 200, 404, 404),
+                                         body=lambda n, w: {"text": "Исправленный текст"}),
+    "post update (children scheduled)": Case("patch", lambda n, w: f"/api/v1/posts/{w.scheduled_ch.pk}/",
+                                             _roles(200, 200, 403, 200, 403, 404),
+                                             body=lambda n, w: {"text": "Исправленный текст"}),
+    "post delete (children draft)": Case("delete", lambda n, w: f"/api/v1/posts/{w.draft_ch.pk}/",
+                                         _roles(204, 204, 404, 204, 404, 404)),
+    "post delete (children scheduled)": Case("delete", lambda n, w: f"/api/v1/posts/{w.scheduled_ch.pk}/",
+                                             _roles(204, 204, 403, 204, 403, 404)),
+    "post submit (children draft)": Case("post", lambda n, w: f"/api/v1/posts/{w.draft_ch.pk}/submit/",
+                                         _roles(200, 200, 404, 200, 404, 404)),
+    "post approve (branch 4 pending)": Case("post", lambda n, w: f"/api/v1/posts/{w.pending_b4.pk}/approve/",
+                                            _roles(200, 200, 403, 404, 404, 404), body=lambda n, w: {}),
+    "post return (branch 4 pending)": Case("post", lambda n, w: f"/api/v1/posts/{w.pending_b4.pk}/return/",
+                                           _roles(200, 200, 403, 404, 404, 404),
+                                           body=lambda n, w: {"comment": "Добавьте фото"}),
+    "post cancel (children scheduled)": Case("post", lambda n, w: f"/api/v1/posts/{w.scheduled_ch.pk}/cancel/",
+                                             _roles(200, 200, 403, 200, 403, 404)),
+    # --- deliveries (read-only)
+    "deliveries of a post": Case("get", lambda n, w: f"/api/v1/deliveries/?post={w.scheduled_ch.pk}",
+                                 _roles(200, 200, 200, 200, 200, 200)),
+    "delivery detail": Case("get", lambda n, w: f"/api/v1/deliveries/{_first_delivery(w)}/",
+                            _roles(200, 200, 200, 200, 200, 404)),
+    "delivery write refused": Case("post", lambda n, w: "/api/v1/deliveries/", _roles(405, 405, 405, 405, 405, 405),
+                                   body=lambda n, w: {"post": w.scheduled_ch.pk}),
+    # --- events
+    "events list": Case("get", lambda n, w: "/api/v1/events/", _roles(200, 200, 200, 200, 200, 200)),
+    "event detail": Case("get", lambda n, w: f"/api/v1/events/{w.event_ch.pk}/", _roles(200, 200, 200, 200, 200, 404)),
+    "event create (children)": Case("post", lambda n, w: "/api/v1/events/", _roles(201, 201, 403, 201, 403, 403),
+                                    body=lambda n, w: {"unit": n.children.pk, "title": "Утренник",
+                                                       "starts_at": n.soon(72).isoformat()}),
+    "event update": Case("patch", lambda n, w: f"/api/v1/events/{w.event_ch.pk}/",
+                         _roles(200, 200, 403, 200, 403, 404), body=lambda n, w: {"place": "Абонемент"}),
+    "event delete": Case("delete", lambda n, w: f"/api/v1/events/{w.event_ch.pk}/",
+                         _roles(204, 204, 403, 204, 403, 404)),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case_name", list(CASES))
+def test_role_endpoint_matrix(net: Any, case_name: str, role: str) -> None:
+    case = CASES[case_name]
+    w = world(net)
+    client = client_for(net, role)
+    before = fingerprint()
+    kwargs: dict[str, Any] = {}
+    if case.body is not None:
+        kwargs["data"] = case.body(net, w)
+        kwargs["format"] = "multipart" if case.multipart else "json"
+    response = getattr(client, case.method)(case.path(net, w), **kwargs)
+    expected = case.expected[role]
+    assert response.status_code == expected, (case_name, role, response.status_code, response.content[:300])
+    if case.method != "get":
+        if expected < 300:
+            assert fingerprint() != before, "an allowed write changed nothing"
+        else:
+            assert fingerprint() == before, "a refused write changed something"
+
+
+def _ids(response: Any) -> set[int]:
+    body = response.json()
+    rows = body["results"] if isinstance(body, dict) else body
+    return {row["id"] for row in rows}
+
+
+@pytest.mark.parametrize(
+    ("role", "visible"),
+    [
+        ("admin", {"draft_b4", "pending_b4", "draft_ch", "scheduled_ch"}),
+        ("methodologist", {"draft_b4", "pending_b4", "draft_ch", "scheduled_ch"}),
+        # A branch-4 editor never sees the children's library's drafts, only what is scheduled there.
+        ("editor_branch4", {"draft_b4", "pending_b4", "scheduled_ch"}),
+        ("editor_children", {"draft_ch", "scheduled_ch"}),
+        ("viewer", {"scheduled_ch"}),
+        ("outsider", set()),
+    ],
+)
+def test_posts_list_shows_only_visible_posts(net: Any, role: str, visible: set[str]) -> None:
+    w = world(net)
+    response = client_for(net, role).get("/api/v1/posts/")
+    assert response.status_code == 200
+    assert _ids(response) == {getattr(w, name).pk for name in visible}
+
+
+@pytest.mark.parametrize(
+    ("role", "visible"),
+    [
+        ("admin", {"central", "automation", "children", "branch4"}),
+        ("methodologist", {"central", "automation", "children", "branch4"}),
+        ("editor_branch4", {"branch4"}),
+        ("editor_children", {"children"}),
+        ("viewer", {"central", "automation"}),
+        ("outsider", set()),
+    ],
+)
+def test_units_list_shows_readable_units(net: Any, role: str, visible: set[str]) -> None:
+    response = client_for(net, role).get("/api/v1/units/")
+    assert response.status_code == 200
+    assert _ids(response) == {getattr(net, name).pk for name in visible}
+
+
+@pytest.mark.parametrize("role", ["admin", "editor_branch4", "viewer", "outsider"])
+def test_channels_and_events_lists_are_per_system(net: Any, role: str) -> None:
+    w = world(net)
+    client = client_for(net, role)
+    channels, events = client.get("/api/v1/channels/"), client.get("/api/v1/events/")
+    member = role != "outsider"
+    assert _ids(channels) == ({c.pk for c in net.channels.values()} if member else set())
+    assert _ids(events) == ({w.event_ch.pk} if member else set())
+    deliveries = client.get(f"/api/v1/deliveries/?post={w.scheduled_ch.pk}")
+    assert len(deliveries.json()) == (2 if member else 0)

@@ -1,0 +1,460 @@
+"""Posts UI: the composer, the list with search, the detail with its actions and the approvals queue.
+
+Views stay thin: they parse the request, call ``filial.publishing.services`` and render. Reads go through
+``filial.publishing.selectors``; permissions come from ``access_for(request.user)``.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import date, datetime, time
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import F, Prefetch, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from filial.accounts.models import AuditEntry
+from filial.accounts.selectors import Access, access_for
+from filial.libraries.models import LibrarySystem
+from filial.publishing import services
+from filial.publishing.forms import PostForm, PostListFilterForm, ReviewForm
+from filial.publishing.media import media_upload
+from filial.publishing.models import Delivery, Media, Poll, Post, PostChannel, PostMedia
+from filial.publishing.selectors import post_get, posts_visible
+
+PAGE_SIZE = 25
+
+ACTION_LABELS = {
+    "post.create": gettext_lazy("Created"),
+    "post.update": gettext_lazy("Edited"),
+    "post.submit": gettext_lazy("Submitted for approval"),
+    "post.submit_publish": gettext_lazy("Scheduled without approval"),
+    "post.approve": gettext_lazy("Approved"),
+    "post.return": gettext_lazy("Returned for changes"),
+    "post.cancel": gettext_lazy("Cancelled"),
+    "post.delete": gettext_lazy("Deleted"),
+}
+FIELD_LABELS = {
+    "kind": gettext_lazy("kind"), "title": gettext_lazy("title"), "text": gettext_lazy("text"),
+    "link": gettext_lazy("link"), "event": gettext_lazy("event"), "publish_at": gettext_lazy("time"),
+    "channels": gettext_lazy("pages"), "state": gettext_lazy("state"),
+}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def system_tz(access: Access) -> zoneinfo.ZoneInfo:
+    """The zone the network's calendar and date filters use: the user's (first) library system's."""
+    name = (
+        LibrarySystem.objects.filter(id__in=access.systems).order_by("id").values_list("timezone", flat=True)
+        .first()
+    )
+    return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+
+
+def post_qs_for_lists(user: Any) -> QuerySet[Post]:
+    """Visible posts with what a list row shows, in a fixed number of queries."""
+    return posts_visible(user).select_related("unit__system").prefetch_related(
+        Prefetch("targets", queryset=PostChannel.objects.select_related("channel").order_by("channel__network",
+                                                                                              "channel__name"))
+    )
+
+
+def _visible_or_404(request: HttpRequest, pk: int) -> Post:
+    post = post_get(request.user, pk)
+    if post is None:
+        raise Http404(_("No such post."))
+    return post
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _can_approve(access: Access, post: Post, targets: list[PostChannel] | None = None) -> bool:
+    if targets is None:
+        targets = list(post.targets.select_related("channel"))
+    return access.can_approve(post.unit_id) and all(access.can_approve(t.channel.unit_id) for t in targets)
+
+
+def _publishes_directly(access: Access, form: PostForm) -> bool:
+    """Whether "submit" schedules at once for this user and unit (mirrors services._can_publish_directly)."""
+    unit = form.selected_unit()
+    if unit is None:
+        return False
+    if not unit.approval_required:
+        return True
+    return bool(access.write_units) and access.write_units <= access.approve_units
+
+
+def _require_writer(request: HttpRequest) -> Access:
+    access = access_for(request.user)
+    if not access.write_units:
+        raise PermissionDenied(_("You cannot write posts."))
+    return access
+
+
+# --- list ---------------------------------------------------------------------------------------
+@login_required
+@require_GET
+def post_list(request: HttpRequest) -> HttpResponse:
+    access = access_for(request.user)
+    filters = PostListFilterForm(request.GET or None, user=request.user)
+    tz = system_tz(access)
+    qs = filters.apply_all(post_qs_for_lists(request.user), tz).order_by(
+        F("publish_at").desc(nulls_first=True), "-id"
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "publishing/post_list.html", {
+        "filters": filters, "page_obj": page, "posts": page.object_list, "can_compose": bool(access.write_units),
+        "system_tz": tz.key,
+    })
+
+
+# --- composer -----------------------------------------------------------------------------------
+def _initial_from_query(request: HttpRequest, access: Access) -> dict[str, Any]:
+    """Prefill from links such as /posts/new/?event=3&kind=afisha or ?date=2025-03-01 (calendar)."""
+    initial: dict[str, Any] = {}
+    kind = request.GET.get("kind", "")
+    if kind in Post.Kind.values:
+        initial["kind"] = kind
+    event_id = request.GET.get("event", "")
+    if event_id.isdigit():
+        from filial.publishing.selectors import events_visible
+
+        event = events_visible(request.user).filter(pk=int(event_id)).first()
+        if event is not None:
+            initial["event"] = event.pk
+            if access.can_write(event.unit_id):
+                initial["unit"] = event.unit_id
+    raw_date = request.GET.get("date", "")
+    try:
+        day = date.fromisoformat(raw_date) if raw_date else None
+    except ValueError:
+        day = None
+    if day is not None:
+        initial["publish_at"] = datetime.combine(day, time(10, 0))
+    unit_id = request.GET.get("unit", "")
+    if unit_id.isdigit() and access.can_write(int(unit_id)):
+        initial["unit"] = int(unit_id)
+    return initial
+
+
+def _save(request: HttpRequest, form: PostForm, post: Post | None) -> Post | None:
+    """Upload the photos, write the post and (if asked) submit it, all or nothing."""
+    user = request.user
+    action = request.POST.get("action", "draft")
+    files = form.cleaned_data.get("photos") or []
+    uploaded: list[Media] = []
+    try:
+        with transaction.atomic():
+            unit = form.cleaned_data["unit"]
+            photo_errors: list[str] = []
+            for f in files:
+                try:
+                    f.seek(0)
+                    uploaded.append(media_upload(actor=user, unit=unit, fh=f, size=f.size or 0, name=f.name or ""))
+                except ValidationError as exc:
+                    photo_errors += [f"{f.name}: {m}" for m in exc.messages]
+            if photo_errors:
+                raise ValidationError({"photos": photo_errors})
+            data = form.post_data(uploaded)
+            if post is None:
+                post = services.post_create(actor=user, data=data)
+            else:
+                post = services.post_update(actor=user, post=post, data=data)
+            if action == "submit" and post.state in {Post.State.DRAFT, Post.State.RETURNED}:
+                post = services.post_submit(actor=user, post=post)
+    except ValidationError as exc:
+        _remove_files(uploaded)
+        form.add_service_errors(exc)
+        if files:
+            form.add_error("photos", _("Nothing was saved: choose the photos again."))
+        return None
+    except Exception:
+        _remove_files(uploaded)
+        raise
+    return post
+
+
+def _remove_files(uploaded: list[Media]) -> None:
+    """The database rolled back; remove the photo files written before it did."""
+    for media in uploaded:
+        media.file.delete(save=False)
+
+
+def _saved_message(post: Post, created: bool) -> str:
+    if post.state == Post.State.PENDING:
+        return _("The post is waiting for approval.")
+    if post.state == Post.State.SCHEDULED:
+        return _("The post is scheduled.")
+    return _("Draft saved.") if created else _("Changes saved.")
+
+
+def _composer(request: HttpRequest, form: PostForm, post: Post | None, access: Access) -> HttpResponse:
+    unit = form.selected_unit()
+    return render(request, "publishing/post_form.html", {
+        "form": form, "post": post, "channel_groups": form.channel_groups(),
+        "tz_name": unit.tz_name if unit else settings.TIME_ZONE,
+        "publishes_directly": _publishes_directly(access, form),
+        "submittable": post is None or post.state in {Post.State.DRAFT, Post.State.RETURNED},
+        "existing_media": form.existing_media,
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_create(request: HttpRequest) -> HttpResponse:
+    access = _require_writer(request)
+    if request.method == "POST":
+        form = PostForm(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            post = _save(request, form, None)
+            if post is not None:
+                messages.success(request, _saved_message(post, created=True))
+                return redirect("publishing:post_detail", pk=post.pk)
+    else:
+        form = PostForm(user=request.user, initial=_initial_from_query(request, access))
+    return _composer(request, form, None, access)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _visible_or_404(request, pk)
+    access = access_for(request.user)
+    if not access.can_write(post.unit_id):
+        raise PermissionDenied(_("You cannot edit posts of this unit."))
+    if post.state not in services.EDITABLE_STATES:
+        messages.error(request, _("This post can no longer be edited."))
+        return redirect("publishing:post_detail", pk=post.pk)
+    post = Post.objects.select_related("unit__system").get(pk=post.pk)
+    if request.method == "POST":
+        form = PostForm(request.POST, request.FILES, user=request.user, post=post)
+        if form.is_valid():
+            saved = _save(request, form, post)
+            if saved is not None:
+                messages.success(request, _saved_message(saved, created=False))
+                return redirect("publishing:post_detail", pk=saved.pk)
+    else:
+        form = PostForm(user=request.user, post=post)
+    return _composer(request, form, post, access)
+
+
+# --- detail and actions ---------------------------------------------------------------------------
+def _history(post: Post) -> list[dict[str, Any]]:
+    entries = AuditEntry.objects.filter(object_type="publishing.post", object_id=str(post.pk)).order_by("at", "id")
+    rows = []
+    for entry in entries:
+        changes = entry.changes if isinstance(entry.changes, dict) else {}
+        details = ""
+        if entry.action == "post.update":
+            details = ", ".join(str(FIELD_LABELS.get(k, k)) for k in changes)
+        elif entry.action == "post.return":
+            details = str(changes.get("comment", ""))
+        rows.append({"entry": entry, "label": ACTION_LABELS.get(entry.action, entry.action), "details": details})
+    return rows
+
+
+def _detail_context(request: HttpRequest, post: Post, review_form: ReviewForm | None = None) -> dict[str, Any]:
+    access = access_for(request.user)
+    post = (
+        Post.objects.select_related("unit__system", "author", "event", "reviewed_by")
+        .prefetch_related(
+            Prefetch("targets", queryset=PostChannel.objects.select_related("channel").order_by("channel__name")),
+            Prefetch("post_media", queryset=PostMedia.objects.select_related("media").order_by("position")),
+            Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("due_at", "id")),
+        )
+        .get(pk=post.pk)
+    )
+    targets = list(post.targets.all())
+    poll = Poll.objects.filter(post=post).prefetch_related("answers").first()
+    deliveries = list(post.deliveries.all())
+    can_write = access.can_write(post.unit_id)
+    gone_out = any(d.state not in {Delivery.State.SCHEDULED, Delivery.State.CANCELLED} for d in deliveries)
+    pending = post.state == Post.State.PENDING
+    return {
+        "post": post, "targets": targets, "poll": poll, "deliveries": deliveries,
+        "photos": [pm.media for pm in post.post_media.all()],
+        "history": _history(post),
+        "can_edit": can_write and post.state in services.EDITABLE_STATES,
+        "can_submit": can_write and post.state in {Post.State.DRAFT, Post.State.RETURNED},
+        "can_review": pending and _can_approve(access, post, targets),
+        "can_cancel": can_write and post.state not in {Post.State.PUBLISHED, Post.State.CANCELLED},
+        "can_delete": can_write and not gone_out,
+        "review_form": review_form or ReviewForm(),
+        "tz_name": post.unit.tz_name,
+    }
+
+
+@login_required
+@require_GET
+def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _visible_or_404(request, pk)
+    return render(request, "publishing/post_detail.html", _detail_context(request, post))
+
+
+def _simple_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    post = _visible_or_404(request, pk)
+    user = request.user
+    try:
+        if action == "submit":
+            post = services.post_submit(actor=user, post=post)
+            done = _saved_message(post, created=False)
+        elif action == "cancel":
+            services.post_cancel(actor=user, post=post)
+            done = _("The post is cancelled.")
+        else:
+            raise Http404
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return redirect(_next_url(request, reverse("publishing:post_detail", args=[pk])))
+
+
+@login_required
+@require_POST
+def post_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _simple_action(request, pk, "submit")
+
+
+@login_required
+@require_POST
+def post_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _simple_action(request, pk, "cancel")
+
+
+@login_required
+@require_POST
+def post_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _visible_or_404(request, pk)
+    try:
+        services.post_delete(actor=request.user, post=post)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("publishing:post_detail", pk=pk)
+    messages.success(request, _("The post is deleted."))
+    return redirect("publishing:post_list")
+
+
+def _review(request: HttpRequest, pk: int, approve: bool) -> HttpResponse:
+    post = _visible_or_404(request, pk)
+    form = ReviewForm(request.POST)
+    from_queue = request.POST.get("from") == "approvals"
+    done = ""
+    if form.is_valid():
+        comment = form.cleaned_data["comment"]
+        try:
+            if approve:
+                post = services.post_approve(actor=request.user, post=post, comment=comment)
+                done = _("Approved: the post is scheduled.")
+            else:
+                post = services.post_return(actor=request.user, post=post, comment=comment)
+                done = _("Returned to the author.")
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict") and "comment" in exc.error_dict:
+                for error in exc.error_dict["comment"]:
+                    form.add_error("comment", error)
+            else:
+                form.add_error(None, exc.messages)
+    if from_queue and getattr(request, "htmx", False):
+        post = post_qs_for_lists(request.user).get(pk=post.pk)
+        return render(request, "publishing/_post_approval.html", {
+            "post": post, "form": form, "done": done, "targets": list(post.targets.all()),
+        })  # 200 even with errors: htmx swaps only successful responses
+    if form.errors:
+        if from_queue:
+            return _approvals_response(request, failed=(post.pk, form), status=400)
+        return render(request, "publishing/post_detail.html", _detail_context(request, post, review_form=form),
+                      status=400)
+    messages.success(request, done)
+    default = reverse("publishing:approvals") if from_queue else reverse("publishing:post_detail", args=[pk])
+    return redirect(_next_url(request, default))
+
+
+@login_required
+@require_POST
+def post_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _review(request, pk, approve=True)
+
+
+@login_required
+@require_POST
+def post_return(request: HttpRequest, pk: int) -> HttpResponse:
+    return _review(request, pk, approve=False)
+
+
+# --- approvals queue --------------------------------------------------------------------------------
+def _approvals_response(request: HttpRequest, failed: tuple[int, ReviewForm] | None = None,
+                        status: int = 200) -> HttpResponse:
+    access = access_for(request.user)
+    if not access.approve_units:
+        raise PermissionDenied(_("You do not approve posts."))
+    qs = (
+        post_qs_for_lists(request.user)
+        .filter(state=Post.State.PENDING, unit_id__in=access.approve_units)
+        .order_by("created_at", "id")
+    )
+    rows = []
+    for post in qs:
+        targets = list(post.targets.all())
+        if not _can_approve(access, post, targets):
+            continue
+        form = failed[1] if failed and failed[0] == post.pk else ReviewForm()
+        rows.append({"post": post, "targets": targets, "form": form})
+    return render(request, "publishing/approvals.html", {"rows": rows}, status=status)
+
+
+@login_required
+@require_GET
+def approvals(request: HttpRequest) -> HttpResponse:
+    return _approvals_response(request)
+
+
+# --- photos -------------------------------------------------------------------------------------------
+@login_required
+@require_GET
+def media_file(request: HttpRequest, key: str, size: str = "original") -> HttpResponseBase:
+    """A stored photo (or its resized copy) for those who may see it: its unit's readers or a visible post's."""
+    try:
+        media_key = uuid.UUID(key)
+    except ValueError as exc:
+        raise Http404 from exc
+    media = Media.objects.filter(key=media_key).first()
+    if media is None:
+        raise Http404
+    access = access_for(request.user)
+    if not access.can_read(media.unit_id) and not posts_visible(request.user).filter(
+        post_media__media=media
+    ).exists():
+        raise Http404
+    rendition = media.renditions.get(size) if size in ("thumb", "web") else None
+    name = str(rendition or media.file.name or "")
+    if not name:
+        raise Http404
+    try:
+        fh = default_storage.open(name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    content_type = "image/png" if name.endswith(".png") else "image/jpeg"
+    response = FileResponse(fh, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
