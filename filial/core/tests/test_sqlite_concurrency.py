@@ -44,7 +44,7 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(PROCESSES)]
     results = [p.communicate(timeout=180) for p in procs]
-    for proc, (out, err) in zip(procs, results, strict=True):
+    for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err[-2000:]
         assert "database is locked" not in err
     import sqlite3
