@@ -21,6 +21,8 @@ PASSWORD = "test-pass-123"
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings: Any, tmp_path: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests read English messages; the Russian default is checked in core/tests/test_i18n.py.
+    settings.LANGUAGE_CODE = "en"
     settings.MEDIA_ROOT = tmp_path / "media"
     from huey.contrib.djhuey import HUEY
 

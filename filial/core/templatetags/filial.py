@@ -33,3 +33,13 @@ def in_tz(value: datetime | None, tz_name: str) -> datetime | None:
     if value is None or not tz_name:
         return value
     return value.astimezone(zoneinfo.ZoneInfo(tz_name))
+
+
+@register.filter
+def grouped(value: int | None) -> str:
+    """``{{ 13800|grouped }}`` → "13 800" in Russian, "13,800" in English."""
+    if value is None:
+        return ""
+    from django.utils.formats import number_format
+
+    return number_format(value, force_grouping=True)

@@ -160,12 +160,12 @@ def test_what_is_due_audience_and_summary(client, net):
     assert local.strftime("%d.%m.%Y %H:%M") in text
     assert f'<time datetime="{local.isoformat()}">' in html
     snap_date = (timezone.now() - timedelta(days=3)).astimezone(net.children.tz).strftime("%d.%m.%Y")
-    assert f"1234 followers, as of {snap_date}" in text
+    assert f"1,234 followers, as of {snap_date}" in text
     assert "66 followers" in text
     assert "Needs re-authorisation" in text
     # Summary cards.
     assert "Pages 7" in text
-    assert "Total audience 1300" in text
+    assert "Total audience 1,300" in text
     assert "Pages needing re-authorisation 1" in text
     # Posts scheduled this week: those of the two that fall before the end of the system's week.
     from filial.libraries.selectors import _week_bounds
