@@ -34,7 +34,6 @@ test-scale: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check filial
-	$(BIN)/ruff format --check filial || true
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy filial
