@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from filial.accounts.models import AuditEntry, Membership, Role, User
-from filial.libraries.models import Unit
+from filial.libraries.models import LibrarySystem, Unit
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,14 @@ def _compute_access(user: Any) -> Access:
     return Access(
         user.pk, False, systems, frozenset(read), frozenset(write), frozenset(approve), frozenset(admin_systems)
     )
+
+
+def system_timezone(access: Access) -> zoneinfo.ZoneInfo:
+    """The zone of the user's (first) library system: network-wide calendars and date filters use it."""
+    name = (
+        LibrarySystem.objects.filter(id__in=access.systems).order_by("id").values_list("timezone", flat=True).first()
+    )
+    return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
 
 
 def units_for(user: Any, how: str = "read") -> Any:

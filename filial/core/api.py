@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -18,9 +17,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from filial.accounts.selectors import Access
+from filial.accounts.selectors import Access, system_timezone
 from filial.core.timeutils import local_to_aware
-from filial.libraries.models import LibrarySystem, Unit
+from filial.libraries.models import Unit
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -86,8 +85,7 @@ def user_tz(access: Access, unit: Unit | None = None) -> zoneinfo.ZoneInfo:
     """The zone for times given without an offset in a query: the unit's, else the user's system's."""
     if unit is not None:
         return unit.tz
-    system = LibrarySystem.objects.filter(id__in=access.systems).order_by("id").first()
-    return zoneinfo.ZoneInfo(system.timezone if system else settings.TIME_ZONE)
+    return system_timezone(access)
 
 
 def parse_bound(raw: str, tz: zoneinfo.ZoneInfo, *, end: bool, field: str) -> datetime:

@@ -5,3 +5,10 @@ class CoreConfig(AppConfig):
     name = "filial.core"
     label = "core"
     verbose_name = "Filial"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from filial.core.sqlite import on_connection_created
+
+        connection_created.connect(on_connection_created, dispatch_uid="filial-sqlite-functions")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -355,12 +355,7 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             networks = choice_params(params["network"], Network.values, "network")
             qs = qs.filter(pk__in=PostChannel.objects.filter(channel__network__in=networks).values("post_id"))
         if params.get("search", "").strip():
-            words = params["search"].strip()
-            # SQLite's LIKE folds only ASCII letters: try the usual spellings of Cyrillic words too.
-            match = Q()
-            for variant in {words, words.lower(), words.upper(), words.capitalize()}:
-                match |= Q(title__icontains=variant) | Q(text__icontains=variant)
-            qs = qs.filter(match)
+            qs = selectors.posts_matching(qs, params["search"])
         if params.get("from") or params.get("to"):
             tz = user_tz(access_for(self.request.user), unit)
             if params.get("from"):

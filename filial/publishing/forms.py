@@ -25,7 +25,7 @@ from filial.channels.models import Channel, Network
 from filial.core.timeutils import local_to_aware
 from filial.libraries.models import Unit
 from filial.publishing.models import Event, Media, Poll, Post, PostChannel, PostMedia
-from filial.publishing.selectors import events_visible
+from filial.publishing.selectors import events_visible, posts_matching
 from filial.publishing.services import MAX_PHOTOS, PollData, PostData
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -395,11 +395,7 @@ class PostListFilterForm(PostFilterForm):
     def apply_all(self, qs: QuerySet[Post], tz: Any) -> QuerySet[Post]:
         qs = self.apply(qs)
         if q := (self.value("q") or "").strip():
-            # SQLite's LIKE folds ASCII only: also try the usual capitalisations of Cyrillic words.
-            cond = Q()
-            for variant in {q, q.lower(), q.upper(), q.capitalize()}:
-                cond |= Q(title__icontains=variant) | Q(text__icontains=variant)
-            qs = qs.filter(cond)
+            qs = posts_matching(qs, q)
         start: date | None = self.value("date_from")
         end: date | None = self.value("date_to")
         if start:

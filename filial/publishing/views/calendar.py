@@ -16,12 +16,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from filial.accounts.selectors import access_for
+from filial.accounts.selectors import access_for, system_timezone
 from filial.publishing import services
 from filial.publishing.forms import PostFilterForm, local_to_aware_day
 from filial.publishing.models import Post
 from filial.publishing.selectors import events_visible
-from filial.publishing.views.posts import post_qs_for_lists, system_tz
+from filial.publishing.views.posts import post_qs_for_lists
 
 STATE_MARKS: dict[str, str] = {
     Post.State.DRAFT: "✎",
@@ -51,7 +51,7 @@ def _month_shift(day: date, months: int) -> date:
 @require_GET
 def calendar_view(request: HttpRequest) -> HttpResponse:
     access = access_for(request.user)
-    tz = system_tz(access)
+    tz = system_timezone(access)
     today = timezone.now().astimezone(tz).date()
     mode = "week" if request.GET.get("view") == "week" else "month"
     anchor = _parse_anchor(request.GET.get("date", ""), today)

@@ -7,7 +7,6 @@ Views stay thin: they parse the request, call ``filial.publishing.services`` and
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from datetime import date, datetime, time
 from typing import Any
 
@@ -28,8 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from filial.accounts.models import AuditEntry
-from filial.accounts.selectors import Access, access_for
-from filial.libraries.models import LibrarySystem
+from filial.accounts.selectors import Access, access_for, system_timezone
 from filial.publishing import services
 from filial.publishing.forms import PostForm, PostListFilterForm, ReviewForm
 from filial.publishing.media import media_upload
@@ -56,15 +54,6 @@ FIELD_LABELS = {
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def system_tz(access: Access) -> zoneinfo.ZoneInfo:
-    """The zone the network's calendar and date filters use: the user's (first) library system's."""
-    name = (
-        LibrarySystem.objects.filter(id__in=access.systems).order_by("id").values_list("timezone", flat=True)
-        .first()
-    )
-    return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
-
-
 def post_qs_for_lists(user: Any) -> QuerySet[Post]:
     """Visible posts with what a list row shows, in a fixed number of queries."""
     return posts_visible(user).select_related("unit__system").prefetch_related(
@@ -117,7 +106,7 @@ def _require_writer(request: HttpRequest) -> Access:
 def post_list(request: HttpRequest) -> HttpResponse:
     access = access_for(request.user)
     filters = PostListFilterForm(request.GET or None, user=request.user)
-    tz = system_tz(access)
+    tz = system_timezone(access)
     qs = filters.apply_all(post_qs_for_lists(request.user), tz).order_by(
         F("publish_at").desc(nulls_first=True), "-id"
     )
