@@ -225,3 +225,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("FILIAL_LOG_LEVEL", "INFO")},
     "loggers": {"huey": {"level": "INFO"}, "django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Networks -----------------------------------------------------------------------------------
+# Base URLs of the networks' APIs. A value set here (or in the environment) always wins; the embedded demo
+# points its pages at the local emulators through Channel.api_base_url.
+FILIAL_VK_API_URL = env("FILIAL_VK_API_URL", "https://api.vk.ru/method/")
+FILIAL_VK_OAUTH_URL = env("FILIAL_VK_OAUTH_URL", "https://id.vk.ru/oauth2/auth")
+FILIAL_OK_API_URL = env("FILIAL_OK_API_URL", "https://api.ok.ru/fb.do")
+FILIAL_TELEGRAM_API_URL = env("FILIAL_TELEGRAM_API_URL", "https://api.telegram.org")
+FILIAL_MAX_API_URL = env("FILIAL_MAX_API_URL", "https://platform-api2.max.ru")
+FILIAL_NETWORK_TIMEOUT = float(env("FILIAL_NETWORK_TIMEOUT", "20"))
+# The networks' machine-readable API specs (conformance tests only).
+FILIAL_SPECS_DIR = Path(env("FILIAL_SPECS_DIR", str(BASE_DIR.parent / "shared" / "specs")))

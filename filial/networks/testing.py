@@ -1,0 +1,35 @@
+"""Test helpers shared by the network packages: serve an emulator on loopback, find the specs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from filial.networks.emulator_base import EmulatorApp, ServedEmulator
+
+
+@contextmanager
+def served(app: EmulatorApp) -> Iterator[ServedEmulator]:
+    server = ServedEmulator(app).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def spec_path(*parts: str) -> Path:
+    """A file under ../shared/specs/, or a clear skip where that folder is absent."""
+    path = Path(settings.FILIAL_SPECS_DIR, *parts)
+    if not path.exists():
+        pytest.skip(f"network API spec not found at {path} (set FILIAL_SPECS_DIR or provide ../shared/specs)")
+    return path
+
+
+def load_json_spec(*parts: str) -> Any:
+    return json.loads(spec_path(*parts).read_text("utf-8"))
