@@ -223,7 +223,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("FILIAL_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "INFO"}, "django.db.backends": {"level": "WARNING"}},
+    # httpx logs every request URL at INFO, and some networks (Telegram, OK Bot API) put tokens in URLs.
+    "loggers": {"huey": {"level": "INFO"}, "django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"},
+                "httpcore": {"level": "WARNING"}},
 }
 
 # --- Networks -----------------------------------------------------------------------------------

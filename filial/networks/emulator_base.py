@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 FAULT_KINDS = ("http_500", "http_502", "timeout_before", "timeout_after", "rate_limit", "captcha",
                "revoke_token", "expire_token")
@@ -289,23 +291,39 @@ class EmulatorApp:
         return Response.json({"ok": True, "result": result})
 
 
+class _QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
 class ServedEmulator:
-    """An emulator served over real HTTP on loopback in a background thread (tests, the demo)."""
+    """An emulator served over real HTTP on loopback in a background thread (tests, the demo).
 
-    def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> None:
-        from waitress.server import create_server
+    The stdlib's threading WSGI server is used because it shuts down cleanly from another thread.
+    """
 
+    def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self.server = create_server(app, host=host, port=port, threads=threads, ident=app.title,
-                                    clear_untrusted_proxy_headers=True)
-        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self.server = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+        self.port = int(self.server.server_port)
         self.url = f"http://{host}:{self.port}"
         app.base_url = self.url
-        self.thread = threading.Thread(target=self.server.run, name=f"emulator-{app.network}", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       name=f"emulator-{app.network}", daemon=True)
 
     def start(self) -> ServedEmulator:
         self.thread.start()
         return self
 
     def stop(self) -> None:
-        self.server.close()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
