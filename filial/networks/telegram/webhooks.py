@@ -1,0 +1,104 @@
+"""Telegram webhooks: verify the secret header, parse the ``Update`` into inbox items.
+
+Telegram POSTs one JSON-serialised ``Update`` per request to the URL given to ``setWebhook``; when that call had
+a ``secret_token`` (1-256 characters ``A-Z a-z 0-9 _ -``), every request carries it in the
+``X-Telegram-Bot-Api-Secret-Token`` header (https://core.telegram.org/bots/api#setwebhook). Any 2xx answer
+confirms the update; anything else makes Telegram repeat it, so an endpoint answers 200 once the items are
+stored (de-duplicate by ``update_id`` / item ``external_id``), 403 when the secret is wrong.
+
+Pure functions: the Django endpoint built on them passes ``request.headers`` and ``request.body``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from filial.networks.base import InboundItem
+from filial.networks.telegram.updates import parse_updates
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class WebhookError(Exception):
+    """The request is not a genuine Telegram webhook call for this page (answer 403 / 400, do not store)."""
+
+
+class WebhookSecretError(WebhookError):
+    """The secret header is missing or wrong (answer 403)."""
+
+
+class WebhookPayloadError(WebhookError):
+    """The body is not a JSON ``Update`` (answer 400)."""
+
+
+def valid_secret_token(secret: str) -> bool:
+    return bool(SECRET_TOKEN_RE.match(secret or ""))
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str | None:
+    wanted = name.lower()
+    meta = "HTTP_" + name.upper().replace("-", "_")
+    for key, value in headers.items():
+        if key.lower() == wanted or key == meta:
+            return str(value)
+    return None
+
+
+def verify_secret(headers: Mapping[str, Any], expected_secret: str) -> None:
+    """Raise :class:`WebhookSecretError` unless the header equals ``expected_secret`` (constant-time compare)."""
+    if not expected_secret:
+        raise WebhookSecretError("no webhook secret is configured for this page; refusing unauthenticated updates")
+    received = _header(headers, SECRET_HEADER)
+    if received is None:
+        raise WebhookSecretError(f"the {SECRET_HEADER} header is missing")
+    if not hmac.compare_digest(received.encode("utf-8"), expected_secret.encode("utf-8")):
+        raise WebhookSecretError(f"the {SECRET_HEADER} header does not match this page's webhook secret")
+
+
+def parse_body(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``Update`` object of a webhook request body."""
+    if isinstance(body, Mapping):
+        update: Any = dict(body)
+    else:
+        try:
+            update = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise WebhookPayloadError(f"the webhook body is not JSON: {exc}") from None
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        raise WebhookPayloadError("the webhook body is not a Telegram Update (no integer update_id)")
+    return update
+
+
+def parse_update(body: bytes | str | Mapping[str, Any], *, channel_id: int | str | None = None,
+                 bot_id: int | None = None) -> list[InboundItem]:
+    """Inbox items in one webhook ``Update`` (zero or one item: a comment or a direct message).
+
+    ``channel_id`` is the page's chat id (``-100…``) or ``@username``: comments under other channels' posts are
+    ignored.
+    """
+    update = parse_body(body)
+    numeric, username = _channel_ref(channel_id)
+    return parse_updates([update], channel_id=numeric, channel_username=username, bot_id=bot_id)
+
+
+def handle(headers: Mapping[str, Any], body: bytes | str, *, expected_secret: str,
+           channel_id: int | str | None = None, bot_id: int | None = None) -> list[InboundItem]:
+    """Verify and parse one webhook request: what an endpoint calls."""
+    verify_secret(headers, expected_secret)
+    return parse_update(body, channel_id=channel_id, bot_id=bot_id)
+
+
+def _channel_ref(channel_id: int | str | None) -> tuple[int | None, str | None]:
+    if channel_id is None or channel_id == "":
+        return None, None
+    if isinstance(channel_id, int):
+        return channel_id, None
+    text = str(channel_id).strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text), None
+    return None, text.lstrip("@")
