@@ -1,8 +1,9 @@
 """The ``filial`` console command.
 
-``filial run`` prepares the installation and supervises the web server and the worker; ``web``, ``worker``,
-``demo`` and ``createadmin`` are Filial's management commands (filial/core/management/commands/); any other
-word is handed to Django (``filial migrate``, ``filial shell``, ``filial check``...).
+``filial run`` prepares the installation and supervises the network emulators, the web server and the worker;
+``web``, ``worker``, ``emulators``, ``demo`` and ``createadmin`` are Filial's management commands
+(filial/core/management/commands/); any other word is handed to Django (``filial migrate``, ``filial shell``,
+``filial check``...).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ USAGE = """\
 usage: filial <command> [options]
 
   run                      migrate, collect static files, load the demo into an empty database,
-                           then start the web server and the worker; Ctrl-C stops everything
+                           then start the network emulators, the web server and the worker;
+                           Ctrl-C stops everything
   web                      serve the web application (waitress) on FILIAL_HOST:FILIAL_PORT
   worker [--burst]         run the background worker (Huey); --burst: run the queued tasks and exit
+  emulators                serve the VK, OK, Telegram and MAX emulators on loopback
+                           (FILIAL_EMULATOR_PORT_BASE, 8801..8804)
   demo [--force]           load the demo network of the Mednogorsk libraries
   createadmin              create an administrator of a library system
   <django command>         any Django management command: migrate, shell, check, ...
@@ -60,14 +64,18 @@ class Child:
     name: str
     argv: list[str]
     process: subprocess.Popen[bytes] | None = None
+    required: bool = True  # if it exits, everything stops; an optional child's exit is only reported
 
 
 def child_processes() -> list[Child]:
-    """What ``filial run`` starts, in order. The network emulators (a later issue) are added here."""
+    """What ``filial run`` starts, in order (stopped in reverse order)."""
     from django.conf import settings
 
     python = [sys.executable, "-m", "filial.cli"]
-    children = [Child("web", [*python, "web"])]
+    # The emulators are optional: the application works without them (a busy port only loses the demo's
+    # local networks), and a network whose API address is configured explicitly is not emulated.
+    children = [Child("emulators", [*python, "emulators", "--skip-configured"], required=False),
+                Child("web", [*python, "web"])]
     if not settings.HUEY_IMMEDIATE:  # in immediate mode the web process runs the tasks itself
         children.append(Child("worker", [*python, "worker"]))
     return children
@@ -154,11 +162,17 @@ def run(args: Sequence[str] = ()) -> int:
             child.process = subprocess.Popen(child.argv, env=env, process_group=0)  # noqa: S603
             print(f"filial: started {child.name} (pid {child.process.pid})", flush=True)
         print(banner, flush=True)
+        reported: set[str] = set()
         while not stop.is_set() and failed is None:
             for child in children:
-                if child.process is not None and child.process.poll() is not None:
+                if child.process is None or child.process.poll() is None or child.name in reported:
+                    continue
+                if child.required:
                     failed = child
                     break
+                reported.add(child.name)
+                print(f"filial: {child.name} exited (code {child.process.returncode}); the rest go on.",
+                      file=sys.stderr, flush=True)
             stop.wait(0.3)
     finally:
         _stop_all(children)

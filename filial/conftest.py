@@ -24,6 +24,8 @@ def _fast_and_isolated(settings: Any, tmp_path: Any) -> None:
     # Tests read English messages; the Russian default is checked in core/tests/test_i18n.py.
     settings.LANGUAGE_CODE = "en"
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The demo writes its pages' seed for the network emulators here, never into the real data folder.
+    settings.FILIAL_EMULATOR_DIR = tmp_path / "emulators"
     from huey.contrib.djhuey import HUEY
 
     HUEY.immediate = True

@@ -237,5 +237,9 @@ FILIAL_OK_API_URL = env("FILIAL_OK_API_URL", "https://api.ok.ru/fb.do")
 FILIAL_TELEGRAM_API_URL = env("FILIAL_TELEGRAM_API_URL", "https://api.telegram.org")
 FILIAL_MAX_API_URL = env("FILIAL_MAX_API_URL", "https://platform-api2.max.ru")
 FILIAL_NETWORK_TIMEOUT = float(env("FILIAL_NETWORK_TIMEOUT", "20"))
+# The built-in emulators (`filial emulators`, started by `filial run`): VK, OK, Telegram and MAX listen on
+# loopback at FILIAL_EMULATOR_PORT_BASE + 0..3 and keep their state as JSON files here.
+FILIAL_EMULATOR_PORT_BASE = int(env("FILIAL_EMULATOR_PORT_BASE", "8801"))
+FILIAL_EMULATOR_DIR = DATA_DIR / "emulators"
 # The networks' machine-readable API specs (conformance tests only).
 FILIAL_SPECS_DIR = Path(env("FILIAL_SPECS_DIR", str(BASE_DIR.parent / "shared" / "specs")))

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("filial.api_urls")),
+    path("hooks/", include("filial.channels.webhooks")),  # the networks' webhooks: no login, no CSRF
     path("", include("filial.libraries.urls")),
     path("", include("filial.accounts.urls")),
     path("channels/", include("filial.channels.urls")),

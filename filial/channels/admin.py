@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from filial.channels.models import Channel, ChannelSnapshot
+from filial.channels.models import Channel, ChannelSnapshot, InboundEvent
 
 
 @admin.register(Channel)
@@ -13,3 +13,10 @@ class ChannelAdmin(admin.ModelAdmin):
 @admin.register(ChannelSnapshot)
 class ChannelSnapshotAdmin(admin.ModelAdmin):
     list_display = ("channel", "at", "followers")
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "channel", "kind", "external_id", "state")
+    list_filter = ("network", "kind", "state")
+    readonly_fields = ("channel", "network", "received_at", "external_id", "kind", "payload")

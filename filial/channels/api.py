@@ -1,7 +1,8 @@
 """API: pages (channels). Members read the pages of their library system; an admin adds and edits them.
 
 Credentials are write-only: they are stored encrypted and only ``has_credentials`` and masked hints
-(admins only) come back.
+(admins only) come back. Secrets are checked against the page's network before they are stored ("connect a
+page"): a refusal is a 400 that gives the network's reason, and nothing is saved.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,8 +33,11 @@ class ChannelSerializer(serializers.ModelSerializer):
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.none())
     credentials = serializers.DictField(
         write_only=True, required=False,
-        help_text="Tokens and keys for the network (write-only; on update merged key by key, "
-                  "an empty value keeps the stored one).",
+        help_text="Tokens and keys for the network, checked against it before they are stored (write-only; on "
+                  "update merged key by key, an empty value keeps the stored one). VK: access_token (the "
+                  "community admin's user token), optional refresh_token, client_id, device_id, expires_at, "
+                  "community_token. OK: application_key, application_secret_key, access_token, optional "
+                  "bot_token (the group's messages key). Telegram and MAX: bot_token.",
     )
     has_credentials = serializers.BooleanField(read_only=True)
     credential_hints = serializers.SerializerMethodField(
@@ -45,6 +50,8 @@ class ChannelSerializer(serializers.ModelSerializer):
                   "audience_updated_at", "started_on", "api_base_url", "credentials", "has_credentials",
                   "credential_hints", "created_at"]
         read_only_fields = ["audience_updated_at", "created_at"]
+        # With credentials, a blank name is filled in from the network.
+        extra_kwargs = {"name": {"required": False, "allow_blank": True}}
         # The unique external id is checked by the service (model.full_clean) and becomes a 400 there.
         validators: list[Any] = []
 
@@ -108,10 +115,13 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        # Checking the credentials against the network belongs here (a later issue): this is the only
-        # place the API stores them, on create and in ``partial_update``.
         _check_external_id_free(data.get("network", ""), data.get("external_id", ""))
-        channel = services.channel_create(actor=request.user, credentials=data.pop("credentials", None), **data)
+        credentials = data.pop("credentials", None)
+        if credentials:  # connect: checked against the network before anything is saved
+            channel = services.channel_connect(actor=request.user, credentials=credentials,
+                                               external_id=data.pop("external_id", ""), **data)
+        else:  # a page recorded without secrets (nothing can be published on it yet)
+            channel = services.channel_create(actor=request.user, **data)
         return Response(self.get_serializer(channel).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -125,10 +135,31 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if "network" in data or "external_id" in data:
             _check_external_id_free(data.get("network", channel.network),
                                     data.get("external_id", channel.external_id), exclude=channel.pk)
-        channel = services.channel_update(
-            actor=request.user, channel=channel, credentials=credentials,
-            **{k: v for k, v in data.items() if k in WRITABLE},
-        )
+        try:
+            channel = services.channel_update(
+                actor=request.user, channel=channel, credentials=credentials,
+                **{k: v for k, v in data.items() if k in WRITABLE},
+            )
+        except SecretUnreadable:
+            raise exceptions.ValidationError({"credentials": [_(
+                "The stored secrets cannot be read with the current keys. Remove them first, then enter them "
+                "again.")]}) from None
+        return Response(self.get_serializer(channel).data)
+
+    @extend_schema(request=None, responses=ChannelSerializer,
+                   description="Check the stored secrets against the network now; on success the page's name (if "
+                               "blank), link and audience are refreshed. 400 with the network's reason otherwise.")
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: int | None = None) -> Response:
+        channel = get_object_or_404(self.get_queryset(), pk=pk)
+        if not access_for(request.user).is_admin_of(channel.unit.system_id):
+            raise exceptions.PermissionDenied(_("Only an administrator of the library system manages pages."))
+        try:
+            channel = services.channel_verify(actor=request.user, channel=channel)
+        except SecretUnreadable:
+            raise exceptions.ValidationError({"credentials": [_(
+                "The stored secrets cannot be read with the current keys. Remove them first, then enter them "
+                "again.")]}) from None
         return Response(self.get_serializer(channel).data)
 
 

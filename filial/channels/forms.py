@@ -1,5 +1,6 @@
 """The page (channel) form. Secrets are password inputs that are never pre-filled: a blank one keeps the
-stored secret (channel_update merges them); only the chosen network's secrets are accepted."""
+stored secret (channel_update merges them); only the chosen network's secrets are accepted. Secrets are
+checked against the network when the page is saved (channel_connect / channel_update)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ class CredentialGroup:
     """The secrets of one network (Telegram and MAX both use one bot token)."""
 
     def __init__(self, slug: str, legend: Any, networks: tuple[str, ...],
-                 keys: tuple[tuple[str, Any], ...]) -> None:
+                 keys: tuple[tuple[str, Any], ...], plain: tuple[str, ...] = ()) -> None:
         self.slug, self.legend, self.networks, self.keys = slug, legend, networks, keys
+        self.plain = plain  # keys that are not secret (shown as ordinary text inputs)
 
     def field_name(self, key: str) -> str:
         return f"{self.slug}_{key}"
@@ -30,15 +32,22 @@ CREDENTIAL_GROUPS = (
         ("access_token", _("User access token")),
         ("refresh_token", _("Refresh token")),
         ("client_id", _("Application (client) id")),
+        ("device_id", _("Device id (VK ID)")),
+        ("expires_at", _("User token expires at (Unix time or ISO 8601)")),
         ("community_token", _("Community token")),
-    )),
+        ("vk_confirmation_code", _("Callback API confirmation code")),
+    ), plain=("client_id", "expires_at", "vk_confirmation_code")),
     CredentialGroup("ok", _("Odnoklassniki secrets"), (Network.OK,), (
         ("application_key", _("Application public key")),
         ("application_secret_key", _("Application secret key")),
         ("access_token", _("Access token")),
+        ("bot_token", _("Group messages key (Bot API)")),
     )),
     CredentialGroup("bot", _("Telegram and MAX secrets"), (Network.TELEGRAM, Network.MAX), (
         ("bot_token", _("Bot token")),
+    )),
+    CredentialGroup("hooks", _("Push updates (webhooks)"), (Network.VK, Network.OK, Network.TELEGRAM, Network.MAX), (
+        ("webhook_secret", _("Webhook secret")),
     )),
 )
 
@@ -47,7 +56,9 @@ class ChannelForm(forms.Form):
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label=_("Unit"))
     network = forms.ChoiceField(label=_("Network"), choices=[("", "—"), *Network.choices])
     kind = forms.ChoiceField(label=_("Page type"), choices=Channel.Kind.choices, initial=Channel.Kind.COMMUNITY)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=_("Name"), max_length=200, required=False,
+                           help_text=_("Leave empty to take the name from the network when the secrets are "
+                                       "checked."))
     url = forms.URLField(label=_("Link"), max_length=300, required=False, assume_scheme="https",
                          help_text=_("The page's address, e.g. https://ok.ru/group/561588730013"))
     external_id = forms.CharField(
@@ -68,10 +79,11 @@ class ChannelForm(forms.Form):
         self.fields["unit"] = unit_choice_field(units, label=_("Unit"))
         for group in CREDENTIAL_GROUPS:
             for key, label in group.keys:
+                widget: forms.Widget = (
+                    forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}) if key in group.plain
+                    else forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"}))
                 self.fields[group.field_name(key)] = forms.CharField(
-                    label=label, required=False, strip=True, max_length=2000,
-                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"}),
-                )
+                    label=label, required=False, strip=True, max_length=2000, widget=widget)
 
     def credential_fieldsets(self) -> list[dict[str, Any]]:
         groups = []

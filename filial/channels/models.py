@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from filial.core.crypto import decrypt_json, encrypt_json
@@ -87,3 +88,40 @@ class ChannelSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id} {self.at:%Y-%m-%d}: {self.followers}"
+
+
+class InboundEvent(models.Model):
+    """A reader's comment or message (or a consent change) pushed by a network's webhook, not yet handled.
+
+    Webhook endpoints (``filial/channels/webhooks.py``) verify the request and store one row per item; the
+    inbox processes ``pending`` rows. ``external_id`` is the network's id of the item, so a repeated delivery of
+    the same update is stored once.
+    """
+
+    class Kind(models.TextChoices):
+        COMMENT = "comment", _("Comment")
+        COMMENT_EDIT = "comment_edit", _("Edited comment")
+        MESSAGE = "message", _("Message")
+        CONSENT = "consent", _("Messaging consent")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="inbound_events")
+    network = models.CharField(max_length=20, choices=Network.choices)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    external_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="inbound_event_unique_external_id"),
+        ]
+        indexes = [models.Index(fields=["state", "received_at"], name="inbound_event_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.network} {self.kind} {self.external_id} ({self.state})"

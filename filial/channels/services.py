@@ -1,17 +1,22 @@
-"""Writes for pages (channels): create, update, store credentials encrypted."""
+"""Writes for pages (channels): create, connect (check the secrets against the network), update, verify, store
+credentials encrypted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+import httpx
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
-from filial.channels.models import Channel, Network
+from filial.channels.models import Channel, ChannelSnapshot, Network
 from filial.libraries.models import Unit
+from filial.networks.base import ChannelInfo, NetworkError
+from filial.networks.registry import connector_for
 
 CHANNEL_FIELDS = ("unit", "network", "kind", "name", "url", "external_id", "status", "started_on",
                   "api_base_url", "audience")
@@ -25,6 +30,8 @@ def _require_admin(actor: Any, unit: Unit) -> None:
 @transaction.atomic
 def channel_create(*, actor: Any, unit: Unit, credentials: dict[str, Any] | None = None, **fields: Any
                    ) -> Channel:
+    """Record a page as it is given, without asking its network (the demo, pages kept only for the record).
+    Pages whose secrets are given go through :func:`channel_connect`."""
     _require_admin(actor, unit)
     channel = Channel(unit=unit, **fields)
     channel.full_clean(exclude=["credentials_encrypted"])
@@ -37,41 +44,241 @@ def channel_create(*, actor: Any, unit: Unit, credentials: dict[str, Any] | None
     return channel
 
 
-@transaction.atomic
+def channel_connect(*, actor: Any, unit: Unit, network: str, external_id: str, credentials: dict[str, Any],
+                    **fields: Any) -> Channel:
+    """Add a page after checking its secrets against its network ("connect a page").
+
+    The page's name (if left blank), link and audience come from the network, with a first audience
+    snapshot; the page is active (unless it is created paused or archived). When the network refuses, a
+    ``ValidationError`` says why in the network's own words and nothing is saved.
+    """
+    _require_admin(actor, unit)
+    channel = Channel(unit=unit, network=network, external_id=(external_id or "").strip(), **fields)
+    _validate(channel, checking=True)
+    secrets = clean_credentials(network, credentials)
+    info, secrets = check_connection(network=channel.network, external_id=channel.external_id,
+                                     credentials=secrets, api_base_url=channel.api_base_url)
+    with transaction.atomic():
+        _apply_info(channel, info)
+        if channel.status == Channel.Status.NEEDS_REAUTH:
+            channel.status = Channel.Status.ACTIVE
+        channel.full_clean(exclude=["credentials_encrypted"])
+        channel.set_credentials(secrets)
+        channel.save()
+        _snapshot(channel)
+        audit_record(actor, "channel.create", channel,
+                     {"name": channel.name, "network": channel.network, "credentials": sorted(secrets),
+                      "verified": True, "audience": channel.audience},
+                     system_id=unit.system_id)
+    return channel
+
+
 def channel_update(*, actor: Any, channel: Channel, credentials: dict[str, Any] | None = None,
                    **fields: Any) -> Channel:
+    """Change a page. New secrets, or a new network, id or API address for a page with secrets, are checked
+    against the network first (as in :func:`channel_connect`); a refusal saves nothing."""
     _require_admin(actor, channel.unit)
     if "unit" in fields:
         _require_admin(actor, fields["unit"])
-    changes: dict[str, Any] = {}
-    for name, value in fields.items():
+    for name in fields:
         if name not in CHANNEL_FIELDS:
             raise ValueError(f"channel field {name!r} cannot be changed here")
-        old = getattr(channel, name)
-        if old != value:
-            changes[name] = [str(old), str(value)]
-            setattr(channel, name, value)
-    update_fields = list(changes)
-    if credentials:
+    network = fields.get("network", channel.network)
+    new_secrets = clean_credentials(network, credentials or {}, complete=False)
+    moved = any(name in fields and fields[name] != getattr(channel, name)
+                for name in ("network", "external_id", "api_base_url"))
+    merged: dict[str, Any] | None = None
+    if new_secrets or (moved and channel.has_credentials):
         # Secrets are replaced key by key: a form that leaves a secret blank keeps the stored one.
-        merged = {**channel.credentials, **{k: v for k, v in credentials.items() if v not in (None, "")}}
-        channel.set_credentials(merged)
-        update_fields.append("credentials_encrypted")
-        changes["credentials"] = sorted(k for k, v in credentials.items() if v not in (None, ""))
-    if update_fields:
+        stored = channel.credentials if network == channel.network else {}
+        merged = clean_credentials(network, {**stored, **new_secrets}, known_only=False)
+    changes: dict[str, Any] = {}
+    originals = {name: getattr(channel, name) for name in CHANNEL_FIELDS}
+    for name, value in fields.items():
+        if originals[name] != value:
+            changes[name] = [str(originals[name]), str(value)]
+            setattr(channel, name, value)
+    if merged is None:
+        if changes or new_secrets:
+            channel.full_clean(exclude=["credentials_encrypted"])
+        with transaction.atomic():
+            update_fields = list(changes)
+            if update_fields:
+                channel.save(update_fields=update_fields)
+                audit_record(actor, "channel.update", channel, changes, system_id=channel.unit.system_id)
+        return channel
+
+    _validate(channel, checking=True)
+    info, merged = check_connection(network=channel.network, external_id=channel.external_id,
+                                    credentials=merged, api_base_url=channel.api_base_url)
+    with transaction.atomic():
+        _apply_info(channel, info)
+        if channel.status == Channel.Status.NEEDS_REAUTH:
+            channel.status = Channel.Status.ACTIVE
         channel.full_clean(exclude=["credentials_encrypted"])
-        channel.save(update_fields=update_fields)
+        changes = {name: [str(originals[name]), str(getattr(channel, name))] for name in CHANNEL_FIELDS
+                   if originals[name] != getattr(channel, name)}
+        channel.set_credentials(merged)
+        channel.save()
+        _snapshot(channel)
+        changes["credentials"] = sorted(new_secrets)
+        changes["verified"] = True
         audit_record(actor, "channel.update", channel, changes, system_id=channel.unit.system_id)
     return channel
 
 
-# Which secrets each network's connector needs; the management form offers exactly these.
+def channel_verify(*, actor: Any, channel: Channel) -> Channel:
+    """"Check connection": ask the network with the stored secrets; on success refresh the page's name (if
+    blank), link and audience and mark it active again if it needed re-authorisation. A refusal is a
+    ``ValidationError`` with the network's reason, and nothing is saved."""
+    _require_admin(actor, channel.unit)
+    if not channel.has_credentials:
+        raise ValidationError(_("No secrets are stored for this page: enter them first."))
+    stored = channel.credentials
+    before = {"name": channel.name, "url": channel.url, "audience": channel.audience, "status": channel.status}
+    info, fresh = check_connection(network=channel.network, external_id=channel.external_id,
+                                   credentials=clean_credentials(channel.network, stored, known_only=False),
+                                   api_base_url=channel.api_base_url)
+    with transaction.atomic():
+        _apply_info(channel, info)
+        if channel.status == Channel.Status.NEEDS_REAUTH:
+            channel.status = Channel.Status.ACTIVE
+        channel.full_clean(exclude=["credentials_encrypted"])
+        if fresh != stored:  # VK ID rotated the tokens while checking: keep the new ones
+            channel.set_credentials(fresh)
+        channel.save()
+        _snapshot(channel)
+        changes = {k: [str(v), str(getattr(channel, k))] for k, v in before.items() if v != getattr(channel, k)}
+        audit_record(actor, "channel.verify", channel, changes, system_id=channel.unit.system_id)
+    return channel
+
+
+# --- secrets and the network check ------------------------------------------------------------------------
+
+# Which secrets each network's connector takes; the management form offers exactly these.
 CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
-    Network.VK: ("access_token", "refresh_token", "client_id", "community_token"),
+    # VK: the admin's user token (VK ID) and what refreshing it needs; the community's own token.
+    # ``vk_confirmation_code`` and ``webhook_secret`` are for push updates (filial/channels/webhooks.py).
+    Network.VK: ("access_token", "refresh_token", "client_id", "device_id", "expires_at", "community_token",
+                 "vk_confirmation_code", "webhook_secret"),
+    # OK: the application's keys, the admin's token and the group's messages key (Bot API).
+    Network.OK: ("application_key", "application_secret_key", "access_token", "bot_token", "webhook_secret"),
+    Network.TELEGRAM: ("bot_token", "webhook_secret"),
+    Network.MAX: ("bot_token", "webhook_secret"),
+}
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    Network.VK: ("access_token",),
     Network.OK: ("application_key", "application_secret_key", "access_token"),
     Network.TELEGRAM: ("bot_token",),
     Network.MAX: ("bot_token",),
 }
+LOCAL_CODES = frozenset({"local", "no_token"})  # a connector's own refusal, before any answer of the network
+
+
+def clean_credentials(network: str, credentials: Any, *, complete: bool = True, known_only: bool = True
+                      ) -> dict[str, Any]:
+    """The secrets with blanks dropped; unknown keys (``known_only``) and missing required ones (``complete``)
+    are a ``ValidationError`` on ``credentials``."""
+    if not isinstance(credentials, dict):
+        raise ValidationError({"credentials": [_("Secrets are given as an object of names and values.")]})
+    label = _network_label(network)
+    allowed = CREDENTIAL_KEYS.get(network, ())
+    unknown = sorted(str(k) for k in credentials if k not in allowed)
+    if known_only and unknown:
+        raise ValidationError({"credentials": [
+            _("%(network)s does not use these secrets: %(keys)s. It takes: %(allowed)s.")
+            % {"network": label, "keys": ", ".join(unknown), "allowed": ", ".join(allowed) or "—"}]})
+    cleaned: dict[str, Any] = {}
+    for key, value in credentials.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValidationError({"credentials": [_("The secret %(key)s must be text.") % {"key": key}]})
+        cleaned[str(key)] = value.strip() if isinstance(value, str) else value
+    if complete:
+        missing = [k for k in REQUIRED_CREDENTIALS.get(network, ()) if not cleaned.get(k)]
+        if missing:
+            raise ValidationError({"credentials": [
+                _("%(network)s needs these secrets to check and publish: %(keys)s.")
+                % {"network": label, "keys": ", ".join(missing)}]})
+    return cleaned
+
+
+def check_connection(*, network: str, external_id: str, credentials: dict[str, Any], api_base_url: str = ""
+                     ) -> tuple[ChannelInfo, dict[str, Any]]:
+    """Ask the network whether these secrets can publish on this page: ``(page info, secrets to store)``.
+
+    The secrets to store differ from the given ones when the check refreshed a VK token (it rotates).
+    """
+    if not external_id:
+        raise ValidationError({"external_id": [
+            _("Give the page's id on the network (community, group or chat id) to check its secrets.")]})
+    connector = None
+    try:
+        connector = connector_for(network, external_id=external_id, credentials=credentials,
+                                  api_base_url=api_base_url)
+        info = connector.verify()
+    except NetworkError as exc:
+        field = "external_id" if connector is None else "credentials"
+        raise ValidationError({field: [network_error_message(network, exc)]}) from exc
+    finally:
+        close = getattr(connector, "close", None)
+        if callable(close):
+            close()
+    fresh = getattr(connector, "updated_credentials", None)
+    return info, dict(fresh) if fresh else dict(credentials)
+
+
+def network_error_message(network: str, exc: NetworkError) -> str:
+    """A person's sentence for a failed check, with the network's own reason (e.g. "VK says: User
+    authorization failed: invalid access_token (code 5)")."""
+    label = _network_label(network)
+    reason = (exc.reason or exc.message).strip().rstrip(".")
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, httpx.HTTPError):
+        message = _("%(network)s cannot be reached: %(reason)s.") % {"network": label, "reason": reason}
+    elif exc.code is None or str(exc.code) in LOCAL_CODES:
+        message = _("The page on %(network)s cannot be checked: %(reason)s.") % {"network": label, "reason": reason}
+    else:
+        message = _("%(network)s says: %(reason)s (code %(code)s).") % {
+            "network": label, "reason": reason, "code": exc.code}
+    if exc.needs_reauth:
+        message += " " + _("Check the secrets and that their owner administers the page.")
+    elif exc.retry_after:
+        message += " " + _("Try again in %(seconds)s s.") % {"seconds": int(exc.retry_after + 0.999)}
+    return message
+
+
+def _network_label(network: str) -> str:
+    try:
+        return str(Network(network).label)
+    except ValueError:
+        return network
+
+
+def _validate(channel: Channel, *, checking: bool) -> None:
+    """The page's own fields, before asking the network (a blank name is filled in from the network)."""
+    exclude = ["credentials_encrypted"]
+    if checking and not channel.name.strip():
+        exclude.append("name")
+    channel.full_clean(exclude=exclude)
+
+
+def _apply_info(channel: Channel, info: ChannelInfo) -> None:
+    if not channel.name.strip():
+        channel.name = info.name[:200]
+    if info.url:
+        channel.url = info.url[:300]
+    if info.external_id:
+        channel.external_id = info.external_id
+    if info.audience is not None:
+        channel.audience = max(0, int(info.audience))
+        channel.audience_updated_at = timezone.now()
+
+
+def _snapshot(channel: Channel) -> None:
+    if channel.audience is not None and channel.audience_updated_at is not None:
+        ChannelSnapshot.objects.create(channel=channel, at=channel.audience_updated_at, followers=channel.audience)
 
 
 @transaction.atomic

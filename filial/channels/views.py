@@ -1,6 +1,7 @@
 """Pages (channels): the list for every member of a library system; create and edit for its
 administrators. Secrets are write-only here: the page shows which ones are stored, masked, never the
-values, and a blank secret input keeps the stored one.
+values, and a blank secret input keeps the stored one. New secrets are checked against the network before
+they are saved, and "Check connection" asks the network again with the stored ones.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from filial.accounts.selectors import Access, access_for
 from filial.channels.forms import ChannelFilterForm, ChannelForm
 from filial.channels.models import Channel
 from filial.channels.selectors import channel_get, channels_visible, credential_hints
-from filial.channels.services import channel_create, channel_credentials_clear, channel_update
+from filial.channels.services import (
+    channel_connect,
+    channel_create,
+    channel_credentials_clear,
+    channel_update,
+    channel_verify,
+)
 from filial.core.crypto import SecretUnreadable
 from filial.libraries.models import Unit
 
@@ -86,13 +93,19 @@ def channel_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         fields = form.channel_fields()
         unit = fields.pop("unit")
+        credentials = form.cleaned_data["credentials"]
         try:
-            channel = channel_create(actor=request.user, unit=unit, credentials=form.cleaned_data["credentials"],
-                                     **fields)
+            if credentials:
+                channel = channel_connect(actor=request.user, unit=unit, credentials=credentials, **fields)
+            else:
+                channel = channel_create(actor=request.user, unit=unit, **fields)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, _("Page “%(name)s” created.") % {"name": channel.name})
+            if credentials:
+                messages.success(request, _connected_message(channel))
+            else:
+                messages.success(request, _("Page “%(name)s” created.") % {"name": channel.name})
             return redirect("channels:channel_list")
     return render(request, "channels/channel_form.html", {"form": form, "channel": None})
 
@@ -124,6 +137,31 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "channels/channel_form.html", {
         "form": form, "channel": channel, "hints": hints, "readable": readable,
     })
+
+
+def _connected_message(channel: Channel) -> str:
+    if channel.audience is None:
+        return _("Page “%(name)s” is connected: the network accepted its secrets.") % {"name": channel.name}
+    return _("Page “%(name)s” is connected: the network accepted its secrets; audience %(audience)s.") % {
+        "name": channel.name, "audience": channel.audience}
+
+
+@login_required
+@require_POST
+def channel_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Check connection": ask the network with the stored secrets and refresh the page's link and audience."""
+    channel, _access = _manageable(request, pk)
+    try:
+        channel = channel_verify(actor=request.user, channel=channel)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    except SecretUnreadable:
+        messages.error(request, _("The stored secrets cannot be read with the current keys. "
+                                  "Remove them first, then enter them again."))
+    else:
+        messages.success(request, _connected_message(channel))
+    return redirect("channels:channel_edit", pk=pk)
 
 
 @login_required

@@ -28,6 +28,7 @@ from filial.channels.services import channel_create
 from filial.core.timeutils import local_to_aware
 from filial.demo import data
 from filial.demo.data import DemoSummary, EventSpec, PostSpec
+from filial.demo.emulators import DemoPages
 from filial.demo.images import draw_photo
 from filial.libraries.models import LibrarySystem, Unit
 from filial.libraries.services import system_create, unit_create
@@ -168,13 +169,19 @@ class _Builder:
             self.users[spec.username] = user
 
     def build_channels(self) -> None:
+        """The pages, each with credentials of the same page in the built-in emulator of its network."""
         admin = self.users["admin"]
+        pages = DemoPages()
         for spec in data.CHANNELS:
+            credentials, api_base_url = pages.page(spec)
             self.channels[spec.key] = channel_create(
                 actor=admin, unit=self.units[spec.unit], network=spec.network, kind=spec.kind, name=spec.name,
                 url=spec.url, external_id=spec.external_id, started_on=spec.started_on,
-                audience=spec.audience_now,
+                audience=spec.audience_now, api_base_url=api_base_url, credentials=credentials,
             )
+            if api_base_url:
+                self.summary.emulated += 1
+        pages.write()
         Channel.objects.filter(pk__in=[c.pk for c in self.channels.values()]).update(
             audience_updated_at=self.at(self.today, "06:00") if self.at(self.today, "06:00") < self.now
             else self.now)
@@ -300,4 +307,5 @@ def summary_lines(summary: DemoSummary) -> list[str]:
     return [
         f"units: {summary.units}, pages: {summary.channels}, staff: {summary.users}, "
         f"posts: {summary.posts}, events: {summary.events}, photos: {summary.photos}",
+        f"pages on the local network emulators: {summary.emulated} (served by `filial emulators` and `filial run`)",
     ]

@@ -86,11 +86,11 @@ CHANNELS = [
     ChannelSpec("central_ok", "central", "ok", "profile", "Центральная библиотека Медногорска",
                 "https://ok.ru/profile/561588730013", "561588730013", date(2014, 3, 3), 2870),
     ChannelSpec("children_ok", "children", "ok", "profile", "Детская библиотека",
-                "", "", date(2014, 2, 10), 3650),  # the report gives no link for this page
+                "", "565300004512", date(2014, 2, 10), 3650),  # no link in the report; the id is invented
     ChannelSpec("branch4_ok", "branch4", "ok", "profile", "Библиотека-филиал № 4",
                 "https://ok.ru/profile/569188750053", "569188750053", date(2014, 11, 20), 380),
     ChannelSpec("automation_vk", "automation", "vk", "community", "Медногорский винил",
-                "https://vk.com/vinilius", "", date(2014, 5, 15), 780),
+                "https://vk.com/vinilius", "68455123", date(2014, 5, 15), 780),  # the id is invented
     # The same network today (demo pages: names and links are invented).
     ChannelSpec("central_vk", "central", "vk", "community", "Центральная городская библиотека Медногорска",
                 "https://vk.com/mednogorsk_cgb", "218450101", date(2019, 9, 2), 1940),
@@ -617,4 +617,5 @@ class DemoSummary:
     posts: int = 0
     events: int = 0
     photos: int = 0
+    emulated: int = 0  # pages pointed at the built-in emulators
     notes: list[str] = field(default_factory=list)

@@ -35,9 +35,11 @@ class NetworkError(Exception):
         needs_reauth: bool = False,
         outcome_unknown: bool = False,
         method: str = "",
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason or message  # the network's own words, where ``message`` adds advice around them
         self.network = network
         self.code = code
         self.permanent = permanent or needs_reauth

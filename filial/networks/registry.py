@@ -32,8 +32,18 @@ def connector_class(network: str) -> type[Connector]:
 
 
 def base_url(network: str, page_url: str = "") -> str:
-    """The page's own API address if it has one (the demo's emulators), else the configured one."""
-    return page_url or str(getattr(settings, BASE_URL_SETTINGS[network]))
+    """The page's own API address if it has one (the demo's emulators), else the configured one.
+
+    A base URL configured explicitly (environment or settings) wins over the built-in emulator: a page that
+    points at the built-in emulator's address then talks to the configured server.
+    """
+    configured = str(getattr(settings, BASE_URL_SETTINGS[network]))
+    if page_url:
+        from filial.networks import hosting
+
+        if not (hosting.is_builtin_emulator_url(network, page_url) and hosting.configured_elsewhere(network)):
+            return page_url
+    return configured
 
 
 def connector_for(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,25 @@ def served(app: EmulatorApp) -> Iterator[ServedEmulator]:
         yield server
     finally:
         server.stop()
+
+
+def free_port_block(count: int = 4, tries: int = 50) -> int:
+    """The first of ``count`` consecutive free loopback ports (for ``FILIAL_EMULATOR_PORT_BASE`` in tests)."""
+    for _ in range(tries):
+        base = random.randint(20000, 60000)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no block of free ports found")
 
 
 def spec_path(*parts: str) -> Path:

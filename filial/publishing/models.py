@@ -213,6 +213,15 @@ class Delivery(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The publishing engine's bookkeeping (filial/publishing/engine.py).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # a retry or a rate-limit wait: not before
+    lease_owner = models.CharField(max_length=100, blank=True)  # the claim's token while ``sending``
+    last_error_code = models.CharField(max_length=50, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # temporary errors counted against the retry bound
+    deferrals = models.PositiveIntegerField(default=0)  # "retry after" waits (rate limits, captcha)
+    generation = models.PositiveIntegerField(default=0)  # +1 on each explicit "send again": a new key
+    enqueued_eta = models.DateTimeField(null=True, blank=True)  # when the last queued task for it runs
+    sent_at = models.DateTimeField(null=True, blank=True)  # the current attempt's request may have left since
 
     class Meta:
         verbose_name = _("delivery")
@@ -228,3 +237,64 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} → {self.channel_id}: {self.state}"
+
+    @property
+    def key(self) -> str:
+        """The idempotency key sent to the network: stable per delivery, new after an explicit "send again"."""
+        return f"filial-d{self.pk}" if not self.generation else f"filial-d{self.pk}-g{self.generation}"
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.state in (self.State.FAILED, self.State.UNCERTAIN)
+
+    @property
+    def attention_rank(self) -> int:
+        """0 for failed and uncertain deliveries (listed first), 1 for the rest."""
+        return 0 if self.needs_attention else 1
+
+
+class Attempt(models.Model):
+    """One try of a delivery (or a check of it): when, how long, what was sent (no secrets), what came back."""
+
+    class Kind(models.TextChoices):
+        PUBLISH = "publish", _("Publication")
+        LOOKUP = "lookup", _("Check on the network")
+        SWEEPER = "sweeper", _("Recovery")
+        HUMAN = "human", _("Person")
+
+    class Outcome(models.TextChoices):
+        PUBLISHED = "published", _("Published")
+        FOUND = "found", _("Found on the network")
+        NOT_FOUND = "not_found", _("Not found on the network")
+        CONFIRMED = "confirmed", _("Confirmed by a person")
+        RESEND = "resend", _("Sent again by a person")
+        RETRY = "retry", _("Retried by a person")
+        RETRY_LATER = "retry_later", _("Waiting for the network's limit")
+        TRANSIENT = "transient", _("Temporary error")
+        FAILED = "failed", _("Failed")
+        NEEDS_REAUTH = "needs_reauth", _("Needs re-authorisation")
+        UNCERTAIN = "uncertain", _("Outcome unknown")
+        LOOKUP_FAILED = "lookup_failed", _("Check failed")
+        LEASE_EXPIRED = "lease_expired", _("Worker lost")
+        DUPLICATE = "duplicate", _("Published twice")
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PUBLISH)
+    started_at = models.DateTimeField(_("started"), db_index=True)
+    duration_ms = models.PositiveIntegerField(_("duration, ms"), default=0)
+    request = models.JSONField(_("request"), default=dict, blank=True)  # a summary: never tokens or secrets
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    error_code = models.CharField(_("error code"), max_length=50, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+
+    class Meta:
+        verbose_name = _("attempt")
+        verbose_name_plural = _("attempts")
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"

@@ -16,7 +16,18 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel
 from filial.libraries.models import Unit
-from filial.publishing.models import Delivery, Event, Media, Poll, PollAnswer, Post, PostChannel, PostMedia
+from filial.publishing import engine
+from filial.publishing.models import (
+    Attempt,
+    Delivery,
+    Event,
+    Media,
+    Poll,
+    PollAnswer,
+    Post,
+    PostChannel,
+    PostMedia,
+)
 
 MAX_PHOTOS = 10
 POLL_MIN_ANSWERS = 2
@@ -309,9 +320,88 @@ def _sync_deliveries(post: Post) -> None:
     Delivery.objects.bulk_create(
         [Delivery(post=post, channel_id=c, due_at=post.publish_at) for c in sorted(wanted - set(live))]
     )
+    engine.enqueue_post_on_commit(post)  # those due within the sweep horizon go to the queue with their time
 
 
 def _cancel_deliveries(post: Post) -> None:
     post.deliveries.filter(state=Delivery.State.SCHEDULED).update(
         state=Delivery.State.CANCELLED, updated_at=timezone.now()
     )
+
+
+# --- deliveries: what a person decides (the engine does the rest) -------------------------------------------
+def _delivery_for_change(actor: Any, delivery: Delivery) -> Delivery:
+    row = Delivery.objects.select_for_update().select_related("post__unit", "channel").get(pk=delivery.pk)
+    if not access_for(actor).can_write(row.post.unit_id):
+        raise PermissionDenied(_("You cannot change the deliveries of this post."))
+    return row
+
+
+def _reopen(actor: Any, row: Delivery, outcome: str, action: str, **fields: Any) -> Delivery:
+    """Back to ``scheduled`` for the engine, due now (its original time has passed)."""
+    if row.post.state == Post.State.CANCELLED:
+        raise ValidationError(_("The post is cancelled."))
+    before = row.state
+    Delivery.objects.filter(pk=row.pk).update(
+        state=Delivery.State.SCHEDULED, failures=0, deferrals=0, next_attempt_at=None, enqueued_eta=None,
+        lease_owner="", lease_until=None, sent_at=None, last_error="", last_error_code="",
+        updated_at=timezone.now(), **fields)
+    Attempt.objects.create(delivery=row, kind=Attempt.Kind.HUMAN, started_at=timezone.now(), outcome=outcome,
+                           actor=actor if getattr(actor, "is_authenticated", False) else None,
+                           request={"by": getattr(actor, "username", "")})
+    audit_record(actor, action, row, {"post": row.post_id, "channel": row.channel_id, "state": [before, "scheduled"],
+                                      **{k: v for k, v in fields.items() if isinstance(v, int | str)}},
+                 system_id=row.post.unit.system_id)
+    engine.enqueue_on_commit([row.pk])
+    row.refresh_from_db()
+    return row
+
+
+@transaction.atomic
+def delivery_retry(*, actor: Any, delivery: Delivery) -> Delivery:
+    """Try a failed delivery again (its retry count starts over)."""
+    row = _delivery_for_change(actor, delivery)
+    if row.state != Delivery.State.FAILED:
+        raise ValidationError(_("Only a failed delivery can be retried."))
+    return _reopen(actor, row, Attempt.Outcome.RETRY, "delivery.retry")
+
+
+@transaction.atomic
+def delivery_resend(*, actor: Any, delivery: Delivery) -> Delivery:
+    """An uncertain delivery that a person found missing on the page: send it again, under a new key."""
+    row = _delivery_for_change(actor, delivery)
+    if row.state != Delivery.State.UNCERTAIN:
+        raise ValidationError(_("Only a delivery whose outcome is unknown can be sent again."))
+    return _reopen(actor, row, Attempt.Outcome.RESEND, "delivery.resend", generation=row.generation + 1)
+
+
+@transaction.atomic
+def delivery_confirm_uncertain(*, actor: Any, delivery: Delivery, url: str = "", external_id: str = "") -> Delivery:
+    """A person saw the post on the page: it is published (optionally with its link and the network's id)."""
+    row = _delivery_for_change(actor, delivery)
+    if row.state != Delivery.State.UNCERTAIN:
+        raise ValidationError(_("Only a delivery whose outcome is unknown can be confirmed."))
+    url, external_id = url.strip(), external_id.strip()
+    if url:
+        from django.core.validators import URLValidator
+
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            raise ValidationError({"url": [_("Enter the post's address (http or https).")]}) from None
+    if len(external_id) > 100:
+        raise ValidationError({"external_id": [_("The post's id is longer than 100 characters.")]})
+    now = timezone.now()
+    Delivery.objects.filter(pk=row.pk).update(
+        state=Delivery.State.PUBLISHED, url=url[:500] or row.url, external_id=external_id or row.external_id,
+        published_at=now, lease_owner="", lease_until=None, sent_at=None, last_error="", last_error_code="",
+        updated_at=now)
+    Attempt.objects.create(delivery=row, kind=Attempt.Kind.HUMAN, started_at=now,
+                           outcome=Attempt.Outcome.CONFIRMED, external_id=external_id,
+                           actor=actor if getattr(actor, "is_authenticated", False) else None,
+                           request={"by": getattr(actor, "username", ""), "url": url})
+    audit_record(actor, "delivery.confirm", row, {"post": row.post_id, "channel": row.channel_id, "url": url,
+                                                  "external_id": external_id}, system_id=row.post.unit.system_id)
+    engine.complete_post(row.post_id)
+    row.refresh_from_db()
+    return row

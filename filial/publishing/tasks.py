@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from huey.contrib.djhuey import db_task
+import logging
 
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from filial.publishing import engine
 from filial.publishing.media import make_renditions
 from filial.publishing.models import Media
+
+log = logging.getLogger("filial.engine")
 
 
 @db_task(retries=2, retry_delay=10)
@@ -13,3 +19,29 @@ def media_make_renditions(media_id: int) -> None:
     media = Media.objects.filter(pk=media_id).first()
     if media is not None:
         make_renditions(media)
+
+
+# No Huey retries for the engine's tasks: a delivery's retries are decided from its row (and the sweeper queues
+# whatever a lost or crashed task left behind). They return None: Huey keeps non-None results until read.
+@db_task()
+def publish_delivery(delivery_id: int) -> None:
+    outcome = engine.publish_one(delivery_id)
+    log.debug("delivery %s: %s", delivery_id, outcome)
+
+
+@db_task()
+def lookup_delivery(delivery_id: int) -> None:
+    outcome = engine.lookup_uncertain(delivery_id)
+    log.info("delivery %s looked up: %s", delivery_id, outcome)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_deliveries() -> None:
+    engine.sweep()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def refresh_page_tokens() -> None:
+    refreshed = engine.refresh_expiring_credentials()
+    if refreshed:
+        log.info("refreshed the tokens of %d page(s)", refreshed)

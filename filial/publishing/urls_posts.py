@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from filial.publishing.views import calendar, posts
+from filial.publishing.views import calendar, deliveries, posts
 
 urlpatterns = [
     path("calendar/", calendar.calendar_view, name="calendar"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("posts/new/", posts.post_create, name="post_create"),
     path("posts/<int:pk>/", posts.post_detail, name="post_detail"),
     path("posts/<int:pk>/edit/", posts.post_edit, name="post_edit"),
+    path("posts/preview/", posts.post_preview, name="post_preview"),
+    path("posts/<int:pk>/preview/", posts.post_preview, name="post_preview_edit"),
     path("posts/<int:pk>/submit/", posts.post_submit, name="post_submit"),
     path("posts/<int:pk>/approve/", posts.post_approve, name="post_approve"),
     path("posts/<int:pk>/return/", posts.post_return, name="post_return"),
@@ -17,4 +19,12 @@ urlpatterns = [
     path("posts/<int:pk>/delete/", posts.post_delete, name="post_delete"),
     path("posts/photos/<str:key>/<str:size>/", posts.media_file, name="media_file"),
     path("approvals/", posts.approvals, name="approvals"),
+]
+
+# Deliveries the engine could not finish: retry a failed one; "it is there" / "send again" for an uncertain one.
+urlpatterns += [
+    path("posts/<int:pk>/deliveries/<int:delivery_id>/retry/", deliveries.delivery_retry, name="delivery_retry"),
+    path("posts/<int:pk>/deliveries/<int:delivery_id>/confirm/", deliveries.delivery_confirm,
+         name="delivery_confirm"),
+    path("posts/<int:pk>/deliveries/<int:delivery_id>/resend/", deliveries.delivery_resend, name="delivery_resend"),
 ]

@@ -16,11 +16,12 @@ from filial.accounts.models import AuditEntry, Role
 from filial.channels.forms import CREDENTIAL_GROUPS
 from filial.channels.models import Channel, Network
 from filial.channels.services import CREDENTIAL_KEYS
+from filial.channels.tests.emulated import emulated
 from filial.conftest import PASSWORD, Net, make_user
 from filial.core import crypto
 from filial.libraries.services import system_create, unit_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 MEMBERS = ["admin", "methodologist", "editor_central", "editor_children", "editor_branch4", "viewer"]
 NOT_ADMINS = ["methodologist", "editor_central", "editor_children", "editor_branch4", "viewer", "outsider"]
@@ -160,8 +161,9 @@ def test_list_query_count_does_not_grow_with_pages(net: Net, django_assert_max_n
 
 def test_create_page_with_secrets_stored_encrypted(net: Net) -> None:
     admin = net.users["admin"]
-    data = channel_data(net, vk_access_token=VK_TOKEN, vk_client_id="51234567")
-    response = client_for(net, "admin").post(reverse("channels:channel_create"), data)
+    with emulated("vk", group_id=200500, user_token=VK_TOKEN, client_id="51234567") as vk:
+        data = channel_data(net, vk_access_token=VK_TOKEN, vk_client_id="51234567", api_base_url=vk.api_url)
+        response = client_for(net, "admin").post(reverse("channels:channel_create"), data)
     assert response.status_code == 302
     channel = Channel.objects.get(external_id="200500")
     assert channel.unit == net.central and channel.network == "vk" and str(channel.started_on) == "2014-03-01"
@@ -186,16 +188,19 @@ def test_edit_page_shows_only_masked_secrets(net: Net) -> None:
 
 def test_blank_secret_keeps_the_stored_one_and_new_ones_merge(net: Net) -> None:
     channel = with_secrets(net.channels["central_vk"], {"access_token": VK_TOKEN})
-    data = channel_data(net, network="vk", name=channel.name, external_id=channel.external_id,
-                        vk_access_token="", vk_refresh_token=VK_REFRESH)
-    response = client_for(net, "admin").post(reverse("channels:channel_edit", args=[channel.pk]), data)
+    with emulated("vk", group_id=int(channel.external_id), screen_name="cgb_news", user_token=VK_TOKEN) as vk:
+        data = channel_data(net, network="vk", name=channel.name, external_id=channel.external_id,
+                            vk_access_token="", vk_refresh_token=VK_REFRESH, api_base_url=vk.api_url)
+        response = client_for(net, "admin").post(reverse("channels:channel_edit", args=[channel.pk]), data)
     assert response.status_code == 302
     channel.refresh_from_db()
     assert channel.credentials == {"access_token": VK_TOKEN, "refresh_token": VK_REFRESH}
     assert VK_REFRESH not in raw_credentials(channel)
     entry = AuditEntry.objects.get(action="channel.update", object_id=str(channel.pk))
     assert entry.changes["credentials"] == ["refresh_token"]
-    assert entry.changes["url"] == ["", "https://vk.com/cgb_news"]
+    # The link is the one the network gives (here the emulator's own address for the community).
+    assert entry.changes["url"] == ["", f"{vk.server.url}/cgb_news"] and entry.changes["verified"] is True
+    assert channel.audience == 120
 
 
 def test_edit_without_secrets_keeps_them(net: Net) -> None:
@@ -254,12 +259,13 @@ def test_unreadable_secrets_are_reported_not_a_500(net: Net, settings: Any) -> N
     url = reverse("channels:channel_edit", args=[channel.pk])
     page = client.get(url)
     assert page.status_code == 200 and "cannot be read" in page.content.decode()
-    data = channel_data(net, network="vk", name=channel.name, external_id=channel.external_id,
-                        vk_access_token="vk1.a.new-token-1111")
-    response = client.post(url, data)
-    assert response.status_code == 200 and "Remove them first" in response.content.decode()
-    client.post(reverse("channels:channel_credentials_remove", args=[channel.pk]))
-    assert client.post(url, data).status_code == 302
+    with emulated("vk", group_id=int(channel.external_id), user_token="vk1.a.new-token-1111") as vk:
+        data = channel_data(net, network="vk", name=channel.name, external_id=channel.external_id,
+                            vk_access_token="vk1.a.new-token-1111", api_base_url=vk.api_url)
+        response = client.post(url, data)
+        assert response.status_code == 200 and "Remove them first" in response.content.decode()
+        client.post(reverse("channels:channel_credentials_remove", args=[channel.pk]))
+        assert client.post(url, data).status_code == 302
     channel.refresh_from_db()
     assert channel.credentials == {"access_token": "vk1.a.new-token-1111"}
 
@@ -268,7 +274,7 @@ def test_the_form_offers_exactly_the_connectors_secrets() -> None:
     offered: dict[str, set[str]] = {}
     for group in CREDENTIAL_GROUPS:
         for network in group.networks:
-            offered[network] = {key for key, _label in group.keys}
+            offered.setdefault(network, set()).update(key for key, _label in group.keys)
     assert offered == {network: set(keys) for network, keys in CREDENTIAL_KEYS.items()}
 
 

@@ -3,14 +3,26 @@ changes nothing (no row, no audit entry) while an allowed write does change some
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 
+from filial.channels.tests.emulated import Page, emulated
 from filial.core.tests.test_api_support import ROLES, World, client_for, fingerprint, jpeg_upload, world
+
+# The page "channel create" connects: a Telegram channel in the emulator, served over HTTP for this module.
+EMULATED: dict[str, Page] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _telegram_page() -> Iterator[None]:
+    with emulated("telegram") as page:
+        EMULATED["telegram"] = page
+        yield
+    EMULATED.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -57,8 +69,7 @@ CASES: dict[str, Case] = {
     "channel detail (children OK)": Case("get", lambda n, w: f"/api/v1/channels/{n.channels['children_ok'].pk}/",
                                          _roles(200, 200, 200, 200, 200, 404)),
     "channel create": Case("post", lambda n, w: "/api/v1/channels/", _roles(201, 403, 403, 403, 403, 403),
-                           body=lambda n, w: {"unit": n.branch4.pk, "network": "vk", "name": "Филиал 4 ВК",
-                                              "credentials": {"access_token": "vk1.a.secret-token-1234"}}),
+                           body=lambda n, w: EMULATED["telegram"].body(n.branch4.pk, name="Филиал 4 в Telegram")),
     "channel update (children OK)": Case("patch",
                                          lambda n, w: f"/api/v1/channels/{n.channels['children_ok'].pk}/",
                                          _roles(200, 403, 403, 403, 403, 404), body=lambda n, w: {"name": "ЦДБ"}),

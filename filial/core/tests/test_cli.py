@@ -30,6 +30,8 @@ from filial.channels.models import Channel
 from filial.demo.build import load_demo
 from filial.demo.data import DEMO_PASSWORD
 from filial.libraries.models import LibrarySystem, Unit
+from filial.networks import hosting
+from filial.networks.testing import free_port_block
 from filial.publishing.media import media_upload
 from filial.publishing.models import Event, Media, Post
 
@@ -220,10 +222,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _start_run(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], Path]:
+def _start_run(tmp_path: Path, port: int, emulator_ports: int = 0) -> tuple[subprocess.Popen[bytes], Path]:
     env = {k: v for k, v in os.environ.items()
-           if k not in {"FILIAL_DATABASE_URL", "FILIAL_REDIS_URL", "FILIAL_HUEY_IMMEDIATE"}}
+           if k not in {"FILIAL_DATABASE_URL", "FILIAL_REDIS_URL", "FILIAL_HUEY_IMMEDIATE",
+                        *hosting.BASE_URL_SETTINGS.values()}}
     env.update(FILIAL_DATA_DIR=str(tmp_path / "data"), FILIAL_HOST="127.0.0.1", FILIAL_PORT=str(port),
+               FILIAL_EMULATOR_PORT_BASE=str(emulator_ports or free_port_block()),
                DJANGO_SETTINGS_MODULE="filial.settings")
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
@@ -233,7 +237,7 @@ def _start_run(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], Path
 
 
 def _children(output: str) -> list[int]:
-    return [int(pid) for pid in re.findall(r"started (?:web|worker) \(pid (\d+)\)", output)]
+    return [int(pid) for pid in re.findall(r"started (?:emulators|web|worker) \(pid (\d+)\)", output)]
 
 
 def _cleanup(proc: subprocess.Popen[bytes], children: list[int]) -> None:
@@ -247,7 +251,8 @@ def _cleanup(proc: subprocess.Popen[bytes], children: list[int]) -> None:
 
 def test_filial_run_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
-    proc, log_path = _start_run(tmp_path, port)
+    emulator_ports = free_port_block()
+    proc, log_path = _start_run(tmp_path, port, emulator_ports)
     base = f"http://127.0.0.1:{port}"
     children: list[int] = []
     try:
@@ -271,7 +276,14 @@ def test_filial_run_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{port}/" in output
         assert DEMO_PASSWORD in output and "metodist" in output
         children = _children(output)
-        assert len(children) == 2 and all(_alive(pid) for pid in children)
+        assert len(children) == 3 and all(_alive(pid) for pid in children)
+        # The emulators serve the demo's pages: the VK page of the central library is there.
+        emulators = hosting.emulator_url("vk", emulator_ports)
+        deadline = time.monotonic() + 30
+        while "state in" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        status, page = _get(f"{emulators}/club218450101")
+        assert status == 200 and "Центральная городская библиотека Медногорска" in page.decode()
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0, log_path.read_text()
@@ -298,6 +310,43 @@ def test_filial_run_stops_everything_when_a_child_dies(tmp_path: Path) -> None:
             children = _children(output)
             assert code == 1, output
             assert "web exited unexpectedly" in output
-            assert len(children) == 2 and not [pid for pid in children if _alive(pid)]
+            assert len(children) == 3 and not [pid for pid in children if _alive(pid)]
         finally:
             _cleanup(proc, children)
+
+
+def test_filial_run_goes_on_without_the_emulators(tmp_path: Path) -> None:
+    # Every emulator port is taken: the emulators exit, and the application still serves (they are optional).
+    port, emulator_ports = _free_port(), free_port_block()
+    taken = []
+    try:
+        for offset in range(4):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            taken.append(sock)
+            sock.bind(("127.0.0.1", emulator_ports + offset))
+            sock.listen()
+        proc, log_path = _start_run(tmp_path, port, emulator_ports)
+        children: list[int] = []
+        try:
+            deadline = time.monotonic() + 120
+            while "emulators exited" not in log_path.read_text() and time.monotonic() < deadline:
+                assert proc.poll() is None, log_path.read_text()
+                time.sleep(0.25)
+            output = log_path.read_text()
+            assert "emulators exited (code 1); the rest go on." in output and "VK not started" in output
+            status = 0
+            while time.monotonic() < deadline and status != 200:
+                try:
+                    status, _body = _get(f"http://127.0.0.1:{port}/login/")
+                except OSError:
+                    time.sleep(0.25)
+            assert status == 200 and proc.poll() is None
+            children = _children(log_path.read_text())
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=15) == 0, log_path.read_text()
+            assert not [pid for pid in children if _alive(pid)]
+        finally:
+            _cleanup(proc, children)
+    finally:
+        for sock in taken:
+            sock.close()

@@ -22,17 +22,26 @@ from filial.demo.build import load_demo
 from filial.demo.data import DEMO_PASSWORD, SYSTEM_NAME
 from filial.demo.images import MOTIFS, draw_photo
 from filial.libraries.models import LibrarySystem, Unit
+from filial.networks import hosting
+from filial.networks.registry import connector_for_channel
+from filial.networks.testing import free_port_block
 from filial.publishing.models import Delivery, Event, Media, Poll, Post
 
 TZ = ZoneInfo("Asia/Yekaterinburg")
+
+
+EMULATORS: dict[str, Any] = {}  # where this module's demo put its pages' emulator seed, and on which ports
 
 
 @pytest.fixture(scope="module")
 def _demo_loaded(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Iterator[Path]:
     """The demo, loaded once for this module inside a transaction that is rolled back at the end."""
     media_root = tmp_path_factory.mktemp("demo-media")
+    EMULATORS.update(directory=tmp_path_factory.mktemp("demo-emulators"), port_base=free_port_block())
     fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media_root, PASSWORD_HASHERS=fast):
+    with django_db_blocker.unblock(), override_settings(
+            MEDIA_ROOT=media_root, PASSWORD_HASHERS=fast, FILIAL_EMULATOR_DIR=EMULATORS["directory"],
+            FILIAL_EMULATOR_PORT_BASE=EMULATORS["port_base"]):
         with transaction.atomic():
             load_demo()
             yield media_root
@@ -198,6 +207,32 @@ def test_photos_are_real_media(demo: Path) -> None:
         assert media.content_type == "image/jpeg" and media.width > 0 and media.size > 0
         assert (demo / str(media.file.name)).stat().st_size == media.size
     assert AuditEntry.objects.filter(action="media.upload").count() == len(photos)
+
+
+def test_pages_point_at_the_emulators_with_credentials_they_know(demo: Path) -> None:
+    seed = hosting.read_seed(hosting.seed_path(EMULATORS["directory"]))
+    assert {n: len(v) for n, v in seed.items()} == {"vk": 4, "ok": 3, "telegram": 4, "max": 1}
+    tokens = json_tokens(seed)
+    for page in Channel.objects.all():
+        assert page.external_id and page.has_credentials, page
+        assert page.api_base_url == hosting.emulator_api_url(page.network, EMULATORS["port_base"])
+        secret = page.credentials.get("access_token") or page.credentials["bot_token"]
+        assert secret in tokens, page  # the emulator is seeded with this very page's token
+
+
+def json_tokens(seed: dict[str, Any]) -> set[str]:
+    return {str(v) for entries in seed.values() for entry in entries for k, v in entry.items() if "token" in k}
+
+
+def test_the_real_connectors_reach_every_demo_page_on_the_served_emulators(demo: Path) -> None:
+    host = hosting.EmulatorHost(directory=EMULATORS["directory"], port_base=EMULATORS["port_base"]).start()
+    try:
+        assert not host.failed and len(host.hosted) == 4
+        for page in Channel.objects.all():
+            info = connector_for_channel(page).verify()
+            assert (info.external_id, info.name, info.audience) == (page.external_id, page.name, page.audience)
+    finally:
+        host.stop()
 
 
 def test_demo_users_log_in(demo: Path, client: Any) -> None:

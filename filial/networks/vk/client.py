@@ -144,8 +144,8 @@ def api_error(error: Mapping[str, Any], method: str, request: Mapping[str, Any])
                        f"or publish this by hand in VK. Captcha image: {img}", retry_after=RETRY_AFTER[14],
                        captcha_sid=sid, captcha_img=img, **common)
     if code in AUTH_ERRORS:
-        return VKError(f"VK refused the credentials: {text}. The page must be re-authorised.", needs_reauth=True,
-                       **common)
+        return VKError(f"VK refused the credentials: {text.rstrip('.')}. The page must be re-authorised.",
+                       needs_reauth=True, reason=text, **common)
     if code in TRANSIENT_ERRORS:
         return VKError(text, retry_after=_retry_after(code), **common)
     if code == 901:

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from filial.accounts.models import AuditEntry
 from filial.accounts.selectors import Access, access_for, system_timezone
-from filial.publishing import services
+from filial.publishing import previews, services
 from filial.publishing.forms import PostForm, PostListFilterForm, ReviewForm
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, Media, Poll, Post, PostChannel, PostMedia
@@ -197,21 +197,40 @@ def _saved_message(post: Post, created: bool) -> str:
     return _("Draft saved.") if created else _("Changes saved.")
 
 
-def _composer(request: HttpRequest, form: PostForm, post: Post | None, access: Access) -> HttpResponse:
+def _preview_context(request: HttpRequest, form: PostForm) -> dict[str, Any]:
+    """Previews of the composer's current input; new photos are counted from the upload or the browser's hint."""
+    uploaded = len(request.FILES.getlist("photos")) if request.method == "POST" else 0
+    hint = request.POST.get("photos_selected", "") if request.method == "POST" else ""
+    new_photos = uploaded or (int(hint) if hint.isdigit() else 0)
+    return {"previews": previews.for_form(form, new_photos=new_photos), "photos_not_kept": bool(uploaded)}
+
+
+def _composer(request: HttpRequest, form: PostForm, post: Post | None, access: Access,
+              previewing: bool = False) -> HttpResponse:
     unit = form.selected_unit()
+    failed = form.is_bound and bool(form.errors) and not previewing
     return render(request, "publishing/post_form.html", {
         "form": form, "post": post, "channel_groups": form.channel_groups(),
         "tz_name": unit.tz_name if unit else settings.TIME_ZONE,
         "publishes_directly": _publishes_directly(access, form),
         "submittable": post is None or post.state in {Post.State.DRAFT, Post.State.RETURNED},
         "existing_media": form.existing_media,
-    }, status=400 if form.is_bound and form.errors else 200)
+        **_preview_context(request, form),
+    }, status=400 if failed else 200)
+
+
+def _previewing(request: HttpRequest) -> bool:
+    """The composer's "Preview" button (the no-JavaScript way to see previews): re-render, save nothing."""
+    return request.method == "POST" and request.POST.get("action") == "preview"
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def post_create(request: HttpRequest) -> HttpResponse:
     access = _require_writer(request)
+    if _previewing(request):
+        form = PostForm(request.POST, request.FILES, user=request.user)
+        return _composer(request, form, None, access, previewing=True)
     if request.method == "POST":
         form = PostForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
@@ -235,6 +254,9 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("This post can no longer be edited."))
         return redirect("publishing:post_detail", pk=post.pk)
     post = Post.objects.select_related("unit__system").get(pk=post.pk)
+    if _previewing(request):
+        form = PostForm(request.POST, request.FILES, user=request.user, post=post)
+        return _composer(request, form, post, access, previewing=True)
     if request.method == "POST":
         form = PostForm(request.POST, request.FILES, user=request.user, post=post)
         if form.is_valid():
@@ -245,6 +267,21 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = PostForm(user=request.user, post=post)
     return _composer(request, form, post, access)
+
+
+@login_required
+@require_POST
+def post_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The composer's previews as a partial (htmx): the same form data, nothing saved."""
+    access = _require_writer(request)
+    post = None
+    if pk is not None:
+        post = _visible_or_404(request, pk)
+        if not access.can_write(post.unit_id):
+            raise PermissionDenied(_("You cannot edit posts of this unit."))
+        post = Post.objects.select_related("unit__system").get(pk=post.pk)
+    form = PostForm(request.POST, user=request.user, post=post)
+    return render(request, "publishing/_post_previews.html", _preview_context(request, form))
 
 
 # --- detail and actions ---------------------------------------------------------------------------

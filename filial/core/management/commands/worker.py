@@ -32,11 +32,19 @@ class Command(RunHueyCommand):
         if not options.get("disable_autoload"):
             autodiscover_modules("tasks")
         if options.get("burst"):
-            executed, failed = burst(HUEY)
+            from filial.publishing import engine
+
+            engine.patient = True  # one run does all due work: rate-limit waits are slept through
+            try:
+                sweep_deliveries()  # first: queue the due deliveries (and recover expired leases), then drain
+                executed, failed = burst(HUEY)
+            finally:
+                engine.patient = False
             self.stdout.write(f"filial worker: executed {executed} task(s), {failed} failed.")
             return
         if HUEY.immediate:
             raise CommandError("Huey is in immediate mode (FILIAL_HUEY_IMMEDIATE): there is no queue to consume.")
+        sweep_deliveries()  # at start: what came due while no worker ran goes to the queue (at the rate limits)
 
         from filial.cli import exit_with_supervisor
 
@@ -50,6 +58,18 @@ class Command(RunHueyCommand):
         exit_with_supervisor()
         consumer = HUEY.create_consumer(**config.values)
         consumer.run()
+
+
+def sweep_deliveries() -> None:
+    """The publishing engine's sweeper (also a periodic task every minute)."""
+    from filial.publishing.engine import sweep
+
+    try:
+        report = sweep()
+    except Exception:  # the queue is still worth draining; the periodic sweep tries again within a minute
+        logger.exception("the sweeper failed at worker start")
+        return
+    logger.info("sweeper at worker start: %s", report.as_dict())
 
 
 def burst(huey: Any) -> tuple[int, int]:

@@ -1,0 +1,221 @@
+"""The networks' rate limits, enforced before each call and shared by every worker (the ``limits`` library).
+
+A *budget* is a named limit such as ``"vk.user": "3/second"``; a *claim* asks for ``cost`` units of one budget
+for one identity (a token's hash, a chat). :meth:`Limiter.acquire` waits (sleeps) until every claim fits, then
+takes them. Storage: in memory (one process, the embedded default) or Redis when ``settings.REDIS_URL`` is set,
+so that every worker on every machine draws on one budget. Keys are hashes of tokens, never the tokens.
+
+The strategy is the moving window: at most N calls in ANY window of the budget's length. The check before
+taking also keeps ``FILIAL_RATE_LIMIT_MARGIN`` seconds (default 0.05) of slack, because a request sent at the
+window's edge may arrive a few milliseconds late or early at the network.
+
+Budgets (``settings.FILIAL_RATE_LIMITS`` overrides any of them; values are ``limits`` strings, "N/second"):
+
+- VK: 3/s per user token (posting), 20/s per community token (messages);
+- Telegram: 30/s per bot, 1/s per chat, 20/min per channel (counted in messages: an album of 5 photos is 5);
+- MAX: 30/s per bot; OK: 5/s per token (OK publishes no numbers: conservative and configurable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from filial.networks.base import PostPayload
+
+DEFAULT_BUDGETS: dict[str, str] = {
+    "vk.user": "3/second",
+    "vk.community": "20/second",
+    "telegram.bot": "30/second",
+    "telegram.chat": "1/second",
+    "telegram.channel": "20/minute",
+    "max.bot": "30/second",
+    "ok.token": "5/second",
+    # Not a network's limit: one VK token refresh per page per minute, used as a lock across workers
+    # (the refresh token rotates: two workers refreshing at once would lose the page).
+    "vk.refresh": "1/minute",
+}
+NAMESPACE = "filial"
+TELEGRAM_CAPTION_LIMIT = 1024
+
+
+def fingerprint(secret: str) -> str:
+    """A stable, non-reversible name for a token (rate-limit keys and logs never hold the token itself)."""
+    return hashlib.sha256(f"filial-ratelimit:{secret}".encode()).hexdigest()[:24]
+
+
+def budgets() -> dict[str, RateLimitItem]:
+    configured: dict[str, str] = {**DEFAULT_BUDGETS, **(getattr(settings, "FILIAL_RATE_LIMITS", None) or {})}
+    items: dict[str, RateLimitItem] = {}
+    for name, text in configured.items():
+        item = parse(text)
+        item.namespace = NAMESPACE
+        items[name] = item
+    return items
+
+
+@dataclass(frozen=True)
+class Claim:
+    """``cost`` units of budget ``budget`` for ``identity`` (a fingerprint, optionally with a chat id)."""
+
+    budget: str
+    identity: str
+    cost: int = 1
+
+
+class Limiter:
+    def __init__(self, storage_uri: str = "memory://", *, margin: float | None = None,
+                 items: dict[str, RateLimitItem] | None = None) -> None:
+        self.storage_uri = storage_uri
+        self.storage: Any = MemoryStorage() if storage_uri.startswith("memory") else storage_from_string(storage_uri)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.items = items if items is not None else budgets()
+        self.margin = float(getattr(settings, "FILIAL_RATE_LIMIT_MARGIN", 0.05) if margin is None else margin)
+
+    def _item(self, claim: Claim) -> tuple[RateLimitItem, int]:
+        item = self.items[claim.budget]
+        # A single claim larger than the whole budget could never be granted: it takes the whole budget instead.
+        return item, max(1, min(claim.cost, item.amount))
+
+    def wait_time(self, claims: list[Claim]) -> float:
+        """Seconds until every claim fits (0: now). Nothing is taken."""
+        now = time.time()
+        wait = 0.0
+        for claim in claims:
+            item, cost = self._item(claim)
+            expiry = item.get_expiry() + self.margin
+            start, count = self.storage.get_moving_window(item.key_for(claim.budget, claim.identity), item.amount,
+                                                          expiry)
+            if count + cost > item.amount:
+                wait = max(wait, start + expiry - now, 0.001)
+        return wait
+
+    def try_acquire(self, claims: list[Claim]) -> bool:
+        """Take every claim now if each fits (checked with the margin), else take nothing more."""
+        if self.wait_time(claims) > 0:
+            return False
+        for claim in claims:
+            item, cost = self._item(claim)
+            if not self.strategy.hit(item, claim.budget, claim.identity, cost=cost):
+                return False  # another worker took the last unit between the check and the hit: wait again
+        return True
+
+    def acquire(self, claims: list[Claim], *, max_wait: float | None = None) -> float:
+        """Wait until the claims fit and take them; returns the seconds waited.
+
+        With ``max_wait``: when more waiting than that would be needed, take nothing and raise
+        :class:`WouldWait` (with the time to wait) so the caller can come back later instead of sleeping.
+        """
+        if not claims:
+            return 0.0
+        started = time.monotonic()
+        while True:
+            if self.try_acquire(claims):
+                return time.monotonic() - started
+            wait = max(self.wait_time(claims), 0.005)
+            waited = time.monotonic() - started
+            if max_wait is not None and waited + wait > max_wait:
+                raise WouldWait(wait)
+            time.sleep(min(wait, 1.0))
+
+    def clear(self, claims: list[Claim]) -> None:
+        for claim in claims:
+            item, _ = self._item(claim)
+            self.strategy.clear(item, claim.budget, claim.identity)
+
+    def reset(self) -> None:
+        self.storage.reset()
+
+
+class WouldWait(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the rate limit allows this in {seconds:.2f} s")
+        self.seconds = seconds
+
+
+_lock = threading.Lock()
+_limiter: Limiter | None = None
+
+
+def storage_uri() -> str:
+    return str(getattr(settings, "REDIS_URL", "") or "") or "memory://"
+
+
+def get_limiter() -> Limiter:
+    """The process's limiter (re-created when the storage setting changes, e.g. in tests)."""
+    global _limiter
+    uri = storage_uri()
+    with _lock:
+        if _limiter is None or _limiter.storage_uri != uri:
+            _limiter = Limiter(uri)
+        return _limiter
+
+
+def reset_limiter() -> None:
+    """Forget the process's limiter (tests; a new one starts with full budgets in memory)."""
+    global _limiter
+    with _lock:
+        _limiter = None
+
+
+# --- what a publication costs on each network -----------------------------------------------------------
+def _telegram_messages(post: PostPayload) -> tuple[int, int]:
+    """(API send calls, channel messages) of a post as the Telegram connector sends it."""
+    text = post.text.strip()
+    if post.link and post.link not in text:
+        text = f"{text}\n\n{post.link}" if text else post.link
+    calls = messages = 0
+    if post.photos:
+        calls += 1
+        messages += len(post.photos)
+        if text and len(text) > TELEGRAM_CAPTION_LIMIT:
+            calls += 1
+            messages += 1
+    elif text:
+        calls += 1
+        messages += 1
+    if post.poll is not None:
+        calls += 1
+        messages += 1
+    return max(calls, 1), max(messages, 1)
+
+
+def publish_claims(network: str, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:
+    """The budget one publication of ``post`` draws on, counted in API calls (or messages, where that counts)."""
+    if network == "vk":
+        # photos.getWallUploadServer + one photos.saveWallPhoto per photo, polls.create, wall.post
+        calls = 1 + ((1 + len(post.photos)) if post.photos else 0) + (1 if post.poll is not None else 0)
+        return [Claim("vk.user", fingerprint(str(credentials.get("access_token") or "")), calls)]
+    if network == "telegram":
+        calls, messages = _telegram_messages(post)
+        bot = fingerprint(str(credentials.get("bot_token") or ""))
+        chat = f"{bot}:{external_id}"
+        return [Claim("telegram.bot", bot, calls), Claim("telegram.chat", chat, calls),
+                Claim("telegram.channel", chat, messages)]
+    if network == "max":
+        # one upload URL per photo, then the message
+        return [Claim("max.bot", fingerprint(str(credentials.get("bot_token") or "")), 1 + len(post.photos))]
+    if network == "ok":
+        return [Claim("ok.token", fingerprint(str(credentials.get("access_token") or "")), 2 if post.photos else 1)]
+    return []
+
+
+def lookup_claims(network: str, external_id: str, credentials: dict[str, Any]) -> list[Claim]:
+    """The budget of one ``find_published`` look-up (reading calls only)."""
+    if network == "vk":
+        return [Claim("vk.user", fingerprint(str(credentials.get("access_token") or "")), 1)]
+    if network == "telegram":
+        return [Claim("telegram.bot", fingerprint(str(credentials.get("bot_token") or "")), 2)]
+    if network == "max":
+        return [Claim("max.bot", fingerprint(str(credentials.get("bot_token") or "")), 1)]
+    if network == "ok":
+        return [Claim("ok.token", fingerprint(str(credentials.get("access_token") or "")), 1)]
+    return []

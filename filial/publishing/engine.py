@@ -1,0 +1,636 @@
+"""The publishing engine: every scheduled delivery goes out on time, exactly once, at the networks' rate limits.
+
+The database is the truth; Huey tasks carry delivery ids only (``filial/publishing/tasks.py``).
+
+Life of a ``Delivery`` (DESIGN §4)::
+
+    scheduled ──claim──▶ sending ──▶ published
+        ▲                   │──────▶ failed      (permanent error, or temporary ones beyond the bound)
+        │                   │──────▶ uncertain   (no answer after the request left, no idempotency key)
+        └───────────────────┘        retry_after waits, temporary errors (backoff), needs re-authorisation
+
+- **Claim**: one conditional ``UPDATE … WHERE id=? AND state='scheduled' AND due`` (rowcount 1 wins) that
+  sets a lease (``lease_owner`` a unique token, ``lease_until``). Every later write of that attempt is fenced
+  by the token, except the one that records a publication: what the network accepted is always saved.
+- **Before the network call** the rate limiter (``filial.networks.ratelimit``) is asked for the page's
+  budget; the lease is then renewed and ``sent_at`` stamped in one fenced UPDATE, so a worker that lost its
+  lease never sends, and the sweeper knows whether a request may have left.
+- **Publication**: state, external id, link, time and the ``Attempt`` row in ONE transaction; a published row
+  is never claimed again. When every live delivery of a post is published, the post is published.
+- **Errors** (``NetworkError`` flags): needs_reauth → the page is paused (status "needs re-authorisation",
+  audit entry), the delivery waits, not failed; outcome_unknown → with an idempotency key (VK ``guid``) a retry
+  with the same key, otherwise ``uncertain`` and a look-up on the network (``find_published``), then a person
+  decides ("it is there" / "send again"); permanent → failed; retry_after → back to scheduled after that
+  wait (not a failure); other → bounded retries with exponential backoff and jitter.
+- **Sweeper** (every minute, at worker start, and by ``filial worker --burst``): expired leases are recovered
+  (nothing sent → scheduled; sent → scheduled again where the key makes it safe, else uncertain + look-up),
+  due rows the queue lost are queued again, and rows due within the next ``FILIAL_SWEEP_HORIZON`` seconds are
+  queued with their exact time, so a post goes out within seconds of it. After downtime the overdue rows are
+  all queued and the rate limiter spreads them: no burst beyond the networks' limits.
+
+Settings (all optional): ``FILIAL_DELIVERY_MAX_ATTEMPTS`` (5), ``FILIAL_DELIVERY_RETRY_BASE`` (30 s),
+``FILIAL_DELIVERY_RETRY_CAP`` (3600 s), ``FILIAL_DELIVERY_MAX_DEFERRALS`` (30), ``FILIAL_DELIVERY_LEASE_SECONDS``
+(300), ``FILIAL_RATE_LIMIT_MAX_SLEEP`` (10 s: a longer wait gives the worker back and comes back later),
+``FILIAL_SWEEP_HORIZON`` (70 s), ``FILIAL_SWEEP_REQUEUE_AFTER`` (120 s), ``FILIAL_VK_REFRESH_MARGIN`` (900 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from filial.accounts.services import audit_record
+from filial.channels.models import Channel
+from filial.networks import registry
+from filial.networks.base import Connector, NetworkError, Photo, PollSpec, PostPayload, Published
+from filial.networks.ratelimit import Claim, WouldWait, get_limiter, lookup_claims, publish_claims
+from filial.publishing.models import Attempt, Delivery, Media, Poll, Post, PostChannel
+
+log = logging.getLogger("filial.engine")
+
+State = Delivery.State
+Outcome = Attempt.Outcome
+
+# ``filial worker --burst`` sets this: it sleeps through any rate-limit wait instead of giving the row back for
+# later, so that one run processes everything that is due.
+patient = False
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def max_attempts() -> int:
+    return max(1, int(_setting("FILIAL_DELIVERY_MAX_ATTEMPTS", 5)))
+
+
+def lease_seconds() -> float:
+    return _setting("FILIAL_DELIVERY_LEASE_SECONDS", 300)
+
+
+def horizon() -> timedelta:
+    return timedelta(seconds=_setting("FILIAL_SWEEP_HORIZON", 70))
+
+
+def backoff(failures: int) -> float:
+    """Seconds before retry number ``failures``: exponential, capped, with "equal jitter" (half fixed, half random)."""
+    base = _setting("FILIAL_DELIVERY_RETRY_BASE", 30)
+    cap = _setting("FILIAL_DELIVERY_RETRY_CAP", 3600)
+    delay = min(cap, base * 2 ** max(0, failures - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _lease_token() -> str:
+    return f"{worker_name()}:{threading.get_ident()}:{uuid.uuid4().hex[:10]}"[-100:]
+
+
+def _effective_due() -> Greatest:
+    """When a scheduled row may be claimed: its due time, or later when a retry or a wait says so."""
+    return Greatest(F("due_at"), Coalesce(F("next_attempt_at"), F("due_at")))
+
+
+# --- the queue ----------------------------------------------------------------------------------------------
+def enqueue(delivery_id: int, eta: datetime | None = None) -> None:
+    """Queue a publish task for ``eta`` (now when due) and remember for when it was queued."""
+    from filial.publishing import tasks
+
+    now = timezone.now()
+    eta = eta or now
+    if eta <= now:
+        tasks.publish_delivery(delivery_id)
+    else:
+        tasks.publish_delivery.schedule(args=(delivery_id,), eta=eta)
+    Delivery.objects.filter(pk=delivery_id).update(enqueued_eta=eta)
+
+
+def enqueue_due_soon(delivery_ids: Iterable[int]) -> int:
+    """Queue the scheduled ones among ``delivery_ids`` that are due within the sweep horizon (the sweeper queues
+    the others a minute before their time). Returns how many were queued."""
+    now = timezone.now()
+    rows = (Delivery.objects.filter(pk__in=list(delivery_ids), state=State.SCHEDULED,
+                                    channel__status=Channel.Status.ACTIVE)
+            .annotate(eff=_effective_due()).filter(Q(eff__lte=now + horizon()))
+            .values_list("pk", "eff", "enqueued_eta"))
+    queued = 0
+    for pk, eff, enqueued_eta in rows:
+        if enqueued_eta != eff or eff <= now:
+            enqueue(pk, eff)
+            queued += 1
+    return queued
+
+
+def enqueue_on_commit(delivery_ids: Iterable[int]) -> None:
+    ids = list(delivery_ids)
+    if ids:
+        transaction.on_commit(lambda: enqueue_due_soon(ids))
+
+
+def enqueue_post_on_commit(post: Post) -> None:
+    """After deliveries of ``post`` were created or moved: queue those due soon once the transaction commits."""
+    post_id = post.pk
+    transaction.on_commit(lambda: enqueue_due_soon(
+        Delivery.objects.filter(post_id=post_id, state=State.SCHEDULED).values_list("pk", flat=True)))
+
+
+def channel_resumed(channel_id: int) -> int:
+    """A page was re-authorised: queue its waiting deliveries now (the sweeper would within a minute)."""
+    ids = Delivery.objects.filter(channel_id=channel_id, state=State.SCHEDULED).values_list("pk", flat=True)
+    return enqueue_due_soon(ids)
+
+
+def _enqueue_lookup(delivery_id: int) -> None:
+    from filial.publishing import tasks
+
+    tasks.lookup_delivery(delivery_id)
+
+
+# --- claiming -------------------------------------------------------------------------------------------------
+def claim(delivery_id: int, token: str, now: datetime | None = None) -> bool:
+    """Take a due scheduled row with a lease: one conditional UPDATE; only one caller ever gets rowcount 1.
+
+    Only the row's own columns are in the WHERE clause, so PostgreSQL re-checks them on the updated row when
+    two transactions race (READ COMMITTED), and SQLite runs the statement under its write lock.
+    """
+    now = now or timezone.now()
+    return Delivery.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=delivery_id, state=State.SCHEDULED, due_at__lte=now,
+    ).update(state=State.SENDING, lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds()),
+             sent_at=None, updated_at=now) == 1
+
+
+def _mark_sent(delivery_id: int, token: str) -> bool:
+    """Renew the lease and stamp ``sent_at`` just before the request leaves; False if the lease was lost."""
+    now = timezone.now()
+    return Delivery.objects.filter(pk=delivery_id, state=State.SENDING, lease_owner=token).update(
+        sent_at=now, lease_until=now + timedelta(seconds=lease_seconds()), updated_at=now) == 1
+
+
+# --- the payload ----------------------------------------------------------------------------------------------
+class PayloadError(Exception):
+    pass
+
+
+def _photo(media: Media) -> Photo:
+    """The network copy of a photo (the "web" rendition, made now if the worker has not yet), else the original."""
+    original = str(media.file.name or "")
+    path = str(media.renditions.get("web") or "")
+    if not path:
+        from filial.publishing.media import make_renditions
+
+        try:
+            path = str(make_renditions(media).get("web") or "")
+        except OSError:
+            path = ""
+    path = path or original
+    try:
+        with default_storage.open(path, "rb") as fh:
+            content = fh.read()
+    except OSError as exc:
+        raise PayloadError(f"the photo {media.original_name or media.key} cannot be read: {exc}") from exc
+    content_type = mimetypes.guess_type(path)[0] or media.content_type or "image/jpeg"
+    filename = os.path.basename(path) if path != original else (media.original_name or os.path.basename(path))
+    return Photo(content=content, filename=filename, content_type=content_type)
+
+
+def build_payload(delivery: Delivery) -> PostPayload:
+    post = delivery.post
+    target = PostChannel.objects.filter(post_id=post.pk, channel_id=delivery.channel_id).first()
+    text = target.text_override if target is not None and target.text_override.strip() else post.text
+    media = [pm.media for pm in post.post_media.select_related("media").order_by("position")]
+    poll_row = Poll.objects.filter(post_id=post.pk).prefetch_related("answers").first()
+    poll = None
+    if poll_row is not None:
+        poll = PollSpec(question=poll_row.question, answers=[a.text for a in poll_row.answers.all()],
+                        multiple=poll_row.multiple, anonymous=poll_row.anonymous, ends_at=poll_row.ends_at)
+    return PostPayload(text=text, key=delivery.key, photos=[_photo(m) for m in media], link=post.link, poll=poll)
+
+
+def request_summary(delivery: Delivery, payload: PostPayload | None) -> dict[str, Any]:
+    """What was sent, for the attempts history: sizes and flags, never tokens or the text itself."""
+    summary: dict[str, Any] = {"network": delivery.channel.network, "page": delivery.channel.external_id,
+                               "key": delivery.key}
+    if payload is not None:
+        summary.update(text_chars=len(payload.text), photos=len(payload.photos), link=bool(payload.link),
+                       poll=payload.poll is not None)
+    return summary
+
+
+# --- credentials ------------------------------------------------------------------------------------------
+def store_credentials(channel_id: int, credentials: dict[str, Any]) -> None:
+    """Save refreshed credentials at once (VK's refresh token rotates: losing the new one loses the page)."""
+    channel = Channel.objects.get(pk=channel_id)
+    channel.set_credentials(dict(credentials))
+    channel.save(update_fields=["credentials_encrypted"])
+    log.info("stored refreshed credentials of page %s", channel_id)
+
+
+def connector_for(channel: Channel) -> Connector:
+    connector = registry.connector_for_channel(channel)
+    if hasattr(connector, "on_credentials"):
+        channel_id = channel.pk
+        connector.on_credentials = lambda creds: store_credentials(channel_id, creds)
+    return connector
+
+
+def _close(connector: Connector | None) -> None:
+    close = getattr(connector, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # closing an HTTP client must never hide the outcome
+            log.warning("closing the connector failed", exc_info=True)
+
+
+def refresh_if_due(channel: Channel, *, margin: float | None = None) -> Channel:
+    """Refresh a VK user token before it expires, one worker at a time per page.
+
+    The "lock" is a rate-limit budget (``vk.refresh``, 1 per minute per page) in the shared limiter storage:
+    the worker that gets it refreshes and stores the new pair; the others wait and read the stored one.
+    """
+    if channel.network != "vk":
+        return channel
+    from filial.networks.vk.oauth import can_refresh, expires_at_of
+
+    margin_s = _setting("FILIAL_VK_REFRESH_MARGIN", 900) if margin is None else margin
+
+    def due(ch: Channel) -> bool:
+        creds = ch.credentials
+        expires = expires_at_of(creds)
+        return (expires is not None and can_refresh(creds)
+                and expires - timezone.now() <= timedelta(seconds=margin_s))
+
+    if not due(channel):
+        return channel
+    limiter = get_limiter()
+    lock = [Claim("vk.refresh", f"page:{channel.pk}")]
+    deadline = time.monotonic() + 2 * float(settings.FILIAL_NETWORK_TIMEOUT) + 1
+    while not limiter.try_acquire(lock):
+        if time.monotonic() > deadline:
+            return channel  # the other worker is slow: the connector refreshes by itself if it must
+        time.sleep(0.1)
+        channel.refresh_from_db(fields=["credentials_encrypted"])
+        if not due(channel):
+            return channel
+    connector = connector_for(channel)
+    try:
+        connector.refresh_credentials()  # type: ignore[attr-defined]
+    finally:
+        _close(connector)
+    channel.refresh_from_db(fields=["credentials_encrypted"])
+    return channel
+
+
+def refresh_expiring_credentials() -> int:
+    """Periodic: refresh the VK tokens of active pages that expire soon, even where nothing is being published."""
+    refreshed = 0
+    for channel in Channel.objects.filter(network="vk", status=Channel.Status.ACTIVE).exclude(credentials_encrypted=""):
+        before = channel.credentials_encrypted
+        try:
+            channel = refresh_if_due(channel, margin=2 * _setting("FILIAL_VK_REFRESH_MARGIN", 900))
+        except NetworkError as exc:
+            if exc.needs_reauth:
+                mark_needs_reauth(channel.pk, exc, delivery=None)
+            log.warning("refreshing the token of page %s failed: %s", channel.pk, exc)
+            continue
+        refreshed += channel.credentials_encrypted != before
+    return refreshed
+
+
+def mark_needs_reauth(channel_id: int, error: NetworkError, delivery: Delivery | None) -> None:
+    """The page's credentials were refused: pause its work and tell its unit (an audit entry for now)."""
+    with transaction.atomic():
+        changed = Channel.objects.filter(pk=channel_id, status=Channel.Status.ACTIVE).update(
+            status=Channel.Status.NEEDS_REAUTH)
+        if changed:
+            channel = Channel.objects.select_related("unit").get(pk=channel_id)
+            audit_record(None, "channel.needs_reauth", channel, {
+                "network": channel.network, "error": str(error)[:500], "code": str(error.code or ""),
+                "delivery": delivery.pk if delivery is not None else None,
+            }, system_id=channel.unit.system_id)
+            log.warning("page %s needs re-authorisation: %s", channel_id, error)
+
+
+# --- one delivery -------------------------------------------------------------------------------------------
+@dataclass
+class Try:
+    """What one attempt did, for its ``Attempt`` row."""
+
+    started_at: datetime
+    request: dict[str, Any] = field(default_factory=dict)
+    duration_ms: int = 0
+    token: str = ""
+
+
+def _attempt(delivery_id: int, t: Try | None, outcome: str, *, error: NetworkError | None = None,
+             kind: str = Attempt.Kind.PUBLISH, external_id: str = "", message: str = "",
+             actor: Any = None, request: dict[str, Any] | None = None) -> Attempt:
+    return Attempt.objects.create(
+        delivery_id=delivery_id, kind=kind, started_at=t.started_at if t else timezone.now(),
+        duration_ms=t.duration_ms if t else 0, request=request if request is not None else (t.request if t else {}),
+        outcome=outcome, error_code=str(error.code if error is not None and error.code is not None else "")[:50],
+        error_message=message or (str(error) if error is not None else ""), external_id=external_id[:100],
+        worker=(t.token if t else "")[:100],
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def complete_post(post_id: int) -> bool:
+    """The post is published when every live (not cancelled) delivery of it is."""
+    live = Delivery.objects.filter(post_id=post_id).exclude(state=State.CANCELLED)
+    if not live.exists() or live.exclude(state=State.PUBLISHED).exists():
+        return False
+    return Post.objects.filter(pk=post_id, state=Post.State.SCHEDULED).update(
+        state=Post.State.PUBLISHED, updated_at=timezone.now()) == 1
+
+
+def record_published(delivery_id: int, published: Published, t: Try | None, *, outcome: str = Outcome.PUBLISHED,
+                     kind: str = Attempt.Kind.PUBLISH, count_attempt: bool = True) -> bool:
+    """Save what the network accepted, whatever happened to the lease meanwhile: state, id, link, time and the
+    attempt in one transaction. Returns False when the row was already published under another id (then the
+    second copy is recorded as a duplicate for a person to remove)."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = Delivery.objects.select_for_update().get(pk=delivery_id)
+        if row.state == State.PUBLISHED and row.external_id and row.external_id != published.external_id:
+            _attempt(delivery_id, t, Outcome.DUPLICATE, kind=kind, external_id=published.external_id,
+                     message=f"the network accepted this post again as {published.external_id}; the delivery keeps "
+                             f"{row.external_id}: delete the copy on the page")
+            return False
+        Delivery.objects.filter(pk=delivery_id).update(
+            state=State.PUBLISHED, external_id=published.external_id[:100], url=published.url[:500],
+            published_at=row.published_at or now, lease_owner="", lease_until=None, sent_at=None, next_attempt_at=None,
+            last_error="", last_error_code="", attempts=F("attempts") + (1 if count_attempt else 0), updated_at=now)
+        _attempt(delivery_id, t, outcome, kind=kind, external_id=published.external_id)
+        complete_post(row.post_id)
+    return True
+
+
+def _finish(delivery_id: int, t: Try, outcome: str, error: NetworkError, **fields: Any) -> bool:
+    """A fenced end of an attempt: only the lease holder moves the row; the attempt is recorded either way."""
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Delivery.objects.filter(pk=delivery_id, state=State.SENDING, lease_owner=t.token).update(
+            lease_owner="", lease_until=None, sent_at=None, last_error=str(error)[:2000],
+            last_error_code=str(error.code if error.code is not None else "")[:50], attempts=F("attempts") + 1,
+            updated_at=now, **fields) == 1
+        note = "" if moved else f"{error} (the lease had expired: the sweeper had already taken the delivery back)"
+        _attempt(delivery_id, t, outcome, error=error, message=note)
+    return moved
+
+
+def _release(delivery_id: int, token: str, until: datetime) -> None:
+    """Give a claimed row back without having sent anything (the rate limit needs a longer wait)."""
+    if Delivery.objects.filter(pk=delivery_id, state=State.SENDING, lease_owner=token).update(
+            state=State.SCHEDULED, lease_owner="", lease_until=None, sent_at=None, next_attempt_at=until,
+            updated_at=timezone.now()):
+        _requeue(delivery_id, until)
+
+
+def _requeue(delivery_id: int, eta: datetime) -> None:
+    """Queue the next try now if it falls within the sweep horizon; the sweeper queues later ones."""
+    if eta <= timezone.now() + horizon():
+        transaction.on_commit(lambda: enqueue(delivery_id, eta))
+
+
+def publish_one(delivery_id: int) -> str:
+    """Publish one delivery if it is due and nobody else has it. Returns what happened (for logs and tests)."""
+    now = timezone.now()
+    row = Delivery.objects.select_related("channel").filter(pk=delivery_id).first()
+    if row is None:
+        return "missing"
+    if row.state != State.SCHEDULED:
+        return "skipped"
+    if row.channel.status != Channel.Status.ACTIVE:
+        return "paused"
+    if row.due_at > now or (row.next_attempt_at is not None and row.next_attempt_at > now):
+        return "not_due"
+    token = _lease_token()
+    if not claim(delivery_id, token, now):
+        return "taken"
+    return _run(delivery_id, token)
+
+
+def _run(delivery_id: int, token: str) -> str:
+    row = Delivery.objects.select_related("channel__unit", "post").get(pk=delivery_id)
+    channel = row.channel
+    t = Try(started_at=timezone.now(), token=token, request=request_summary(row, None))
+    payload: PostPayload | None = None
+    connector: Connector | None = None
+    published: Published | None = None
+    error: NetworkError | None = None
+    try:
+        try:
+            payload = build_payload(row)
+        except PayloadError as exc:
+            raise NetworkError(str(exc), network=channel.network, code="payload", permanent=True) from exc
+        t.request = request_summary(row, payload)
+        channel = refresh_if_due(channel)
+        connector = connector_for(channel)
+        claims = publish_claims(channel.network, channel.external_id, channel.credentials, payload)
+        try:
+            waited = get_limiter().acquire(
+                claims, max_wait=None if patient else _setting("FILIAL_RATE_LIMIT_MAX_SLEEP", 10))
+        except WouldWait as wait:
+            _release(delivery_id, token, timezone.now() + timedelta(seconds=wait.seconds))
+            return "deferred"
+        t.request["rate_wait_ms"] = int(waited * 1000)
+        if not _mark_sent(delivery_id, token):
+            return "lease_lost"
+        t.started_at = timezone.now()
+        started = time.monotonic()
+        try:
+            published = connector.publish(payload)
+        except NetworkError:
+            raise
+        except Exception as exc:  # an unexpected answer after the request left: treat as outcome unknown
+            log.exception("publishing delivery %s failed unexpectedly", delivery_id)
+            raise NetworkError(f"unexpected error: {exc!r}", network=channel.network, code="internal",
+                               outcome_unknown=True) from exc
+        finally:
+            t.duration_ms = int((time.monotonic() - started) * 1000)
+    except NetworkError as exc:
+        error = exc
+    finally:
+        _close(connector)
+    if published is not None:
+        record_published(delivery_id, published, t)
+        return "published"
+    assert error is not None
+    if error.method:
+        t.request["method"] = error.method
+    return _handle_error(row, t, error)
+
+
+def _handle_error(row: Delivery, t: Try, error: NetworkError) -> str:
+    delivery_id = row.pk
+    now = timezone.now()
+    idempotent = registry.connector_class(row.channel.network).capabilities.idempotency
+    if error.needs_reauth:
+        # Not a failure of the post: it waits (scheduled) until the page is re-authorised.
+        _finish(delivery_id, t, Outcome.NEEDS_REAUTH, error, state=State.SCHEDULED, next_attempt_at=None)
+        mark_needs_reauth(row.channel_id, error, row)
+        return "needs_reauth"
+    if error.outcome_unknown:
+        failures = row.failures + 1
+        if idempotent and failures < max_attempts():
+            # The same key makes a repeat safe: the network answers with the post it already has.
+            until = now + timedelta(seconds=backoff(failures))
+            if _finish(delivery_id, t, Outcome.TRANSIENT, error, state=State.SCHEDULED, failures=failures,
+                       next_attempt_at=until):
+                _requeue(delivery_id, until)
+            return "retry"
+        if _finish(delivery_id, t, Outcome.UNCERTAIN, error, state=State.UNCERTAIN, failures=failures):
+            lookup_uncertain(delivery_id)
+        return "uncertain"
+    if error.permanent:
+        _finish(delivery_id, t, Outcome.FAILED, error, state=State.FAILED, failures=row.failures + 1)
+        return "failed"
+    if error.retry_after is not None:
+        deferrals = row.deferrals + 1
+        if deferrals > int(_setting("FILIAL_DELIVERY_MAX_DEFERRALS", 30)):
+            _finish(delivery_id, t, Outcome.FAILED, error, state=State.FAILED, deferrals=deferrals)
+            return "failed"
+        until = now + timedelta(seconds=max(0.0, float(error.retry_after)))
+        if _finish(delivery_id, t, Outcome.RETRY_LATER, error, state=State.SCHEDULED, deferrals=deferrals,
+                   next_attempt_at=until):
+            _requeue(delivery_id, until)
+        return "retry_later"
+    failures = row.failures + 1
+    if failures >= max_attempts():
+        _finish(delivery_id, t, Outcome.FAILED, error, state=State.FAILED, failures=failures)
+        return "failed"
+    until = now + timedelta(seconds=backoff(failures))
+    if _finish(delivery_id, t, Outcome.TRANSIENT, error, state=State.SCHEDULED, failures=failures,
+               next_attempt_at=until):
+        _requeue(delivery_id, until)
+    return "retry"
+
+
+def lookup_uncertain(delivery_id: int) -> str:
+    """Look on the network for an uncertain delivery (``find_published`` by text, photos, key where it can)."""
+    row = Delivery.objects.select_related("channel__unit", "post").filter(pk=delivery_id).first()
+    if row is None or row.state != State.UNCERTAIN:
+        return "skipped"
+    channel = row.channel
+    t = Try(started_at=timezone.now(), request={**request_summary(row, None), "method": "find_published"})
+    connector: Connector | None = None
+    found: Published | None = None
+    try:
+        payload = build_payload(row)
+        connector = connector_for(channel)
+        get_limiter().acquire(lookup_claims(channel.network, channel.external_id, channel.credentials))
+        t.started_at = timezone.now()
+        started = time.monotonic()
+        try:
+            found = connector.find_published(payload)
+        finally:
+            t.duration_ms = int((time.monotonic() - started) * 1000)
+    except (NetworkError, PayloadError) as exc:
+        error = exc if isinstance(exc, NetworkError) else NetworkError(str(exc), network=channel.network,
+                                                                         code="payload", permanent=True)
+        _attempt(delivery_id, t, Outcome.LOOKUP_FAILED, error=error, kind=Attempt.Kind.LOOKUP)
+        if error.needs_reauth:
+            mark_needs_reauth(channel.pk, error, row)
+        return "lookup_failed"
+    finally:
+        _close(connector)
+    if found is None:
+        _attempt(delivery_id, t, Outcome.NOT_FOUND, kind=Attempt.Kind.LOOKUP,
+                 message="not found on the page: a person must look and choose “it is there” or “send again”")
+        return "not_found"
+    with transaction.atomic():
+        current = Delivery.objects.select_for_update().get(pk=delivery_id)
+        if current.state != State.UNCERTAIN:
+            return "skipped"
+        record_published(delivery_id, found, t, outcome=Outcome.FOUND, kind=Attempt.Kind.LOOKUP,
+                         count_attempt=False)
+    return "found"
+
+
+# --- the sweeper ----------------------------------------------------------------------------------------------
+@dataclass
+class SweepReport:
+    recovered: int = 0
+    uncertain: int = 0
+    requeued: int = 0
+    upcoming: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"recovered": self.recovered, "uncertain": self.uncertain, "requeued": self.requeued,
+                "upcoming": self.upcoming}
+
+
+def _recover(row: Delivery, now: datetime) -> str:
+    """A lease expired (the worker died or hung). Nothing sent → scheduled; sent → scheduled again where the key
+    makes a repeat safe, else uncertain and a look-up."""
+    idempotent = registry.connector_class(row.channel.network).capabilities.idempotency
+    sent = row.sent_at is not None
+    target = State.UNCERTAIN if sent and not idempotent else State.SCHEDULED
+    with transaction.atomic():
+        moved = Delivery.objects.filter(pk=row.pk, state=State.SENDING, lease_owner=row.lease_owner,
+                                        lease_until__lt=now).update(
+            state=target, lease_owner="", lease_until=None, sent_at=None, next_attempt_at=None, updated_at=now,
+            last_error="the worker stopped before it finished" if target == State.SCHEDULED
+            else "the worker stopped after the request left: the post may or may not be on the page",
+            last_error_code="lease_expired")
+        if not moved:
+            return "raced"
+        _attempt(row.pk, None, Outcome.LEASE_EXPIRED, kind=Attempt.Kind.SWEEPER,
+                 request={"worker": row.lease_owner, "sent": sent, "lease_until": row.lease_until.isoformat()
+                          if row.lease_until else None},
+                 message="recovered after an expired lease: " + (
+                     "nothing had been sent" if not sent else
+                     "sent again with the same key" if idempotent else "checking the page for it"))
+    if target == State.UNCERTAIN:
+        _enqueue_lookup(row.pk)
+        return "uncertain"
+    enqueue(row.pk)
+    return "recovered"
+
+
+def sweep(now: datetime | None = None) -> SweepReport:
+    """Recover expired leases, queue due rows the queue lost and rows due within the horizon (with their time)."""
+    now = now or timezone.now()
+    report = SweepReport()
+    for row in list(Delivery.objects.filter(state=State.SENDING, lease_until__lt=now).select_related("channel")):
+        result = _recover(row, now)
+        report.recovered += result == "recovered"
+        report.uncertain += result == "uncertain"
+    waiting = Delivery.objects.filter(
+        state=State.SCHEDULED, channel__status=Channel.Status.ACTIVE).annotate(eff=_effective_due())
+    requeue_after = timedelta(seconds=_setting("FILIAL_SWEEP_REQUEUE_AFTER", 120))
+    lost = waiting.filter(Q(eff__lte=now)).filter(
+        Q(enqueued_eta__isnull=True) | Q(enqueued_eta__lt=now - requeue_after) | Q(enqueued_eta__gt=now))
+    for pk in list(lost.order_by("eff", "pk").values_list("pk", flat=True)):
+        enqueue(pk)
+        report.requeued += 1
+    upcoming = waiting.filter(Q(eff__gt=now) & Q(eff__lte=now + horizon())).filter(
+        Q(enqueued_eta__isnull=True) | ~Q(enqueued_eta=F("eff")))
+    for pk, eff in list(upcoming.order_by("eff", "pk").values_list("pk", "eff")):
+        enqueue(pk, eff)
+        report.upcoming += 1
+    if report.recovered or report.uncertain or report.requeued:
+        log.info("sweeper: %s", report.as_dict())
+    return report

@@ -1,0 +1,238 @@
+"""Composer previews: how a post will look on each selected page, and where it breaks a network's limit.
+
+Pure computation from the composer's (possibly invalid, unsaved) input and the connector classes'
+``Capabilities``; no network call and no database write. The text is composed the way each connector composes
+it (Telegram and MAX put the link into the text, VK and OK attach it), so the length checked here is the
+length the network will receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+
+from filial.networks.base import Capabilities, PostPayload
+from filial.networks.registry import connector_class
+
+if TYPE_CHECKING:
+    from filial.channels.models import Channel
+    from filial.publishing.forms import PostForm
+
+NETWORK_NAMES = {"vk": "VK", "ok": "OK", "telegram": "Telegram", "max": "MAX"}
+MAX_NEW_PHOTOS = 100  # a bound for the photo count a browser reports
+
+
+@dataclass(frozen=True)
+class PreviewInput:
+    """The composer's input as far as previews care; texts are per page (``overrides``: page id → text)."""
+
+    text: str = ""
+    link: str = ""
+    photos: int = 0
+    poll_question: str = ""
+    poll_answers: tuple[str, ...] = ()
+    poll_multiple: bool = False
+    poll_anonymous: bool = True
+    overrides: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def has_poll(self) -> bool:
+        return bool(self.poll_question.strip() or self.poll_answers)
+
+
+@dataclass
+class PagePreview:
+    channel: Channel
+    capabilities: Capabilities
+    own_text: bool
+    text: str  # what the network receives: the page's text, with the link where the network puts it there
+    limit: int
+    link: str
+    link_in_text: bool  # the link travels inside the text (Telegram, MAX)
+    link_card: bool  # the network shows a preview card for the link
+    photos: int
+    poll_question: str = ""
+    poll_answers: tuple[str, ...] = ()
+    poll_multiple: bool = False
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def network_name(self) -> str:
+        return NETWORK_NAMES.get(self.channel.network, self.channel.network)
+
+    @property
+    def length(self) -> int:
+        return len(self.text)
+
+    @property
+    def shown(self) -> str:
+        """The part of the text within the limit."""
+        return self.text[: self.limit]
+
+    @property
+    def overflow(self) -> str:
+        """The part beyond the limit (empty when the text fits)."""
+        return self.text[self.limit:]
+
+    @property
+    def cut(self) -> int:
+        return max(0, self.length - self.limit)
+
+    @property
+    def max_photos(self) -> int:
+        return self.capabilities.max_photos
+
+    @property
+    def photos_over(self) -> bool:
+        return self.photos > self.capabilities.max_photos
+
+    @property
+    def has_poll(self) -> bool:
+        return bool(self.poll_question.strip() or self.poll_answers)
+
+    @property
+    def polls_supported(self) -> bool:
+        return self.capabilities.polls
+
+    @property
+    def ok(self) -> bool:
+        return not self.warnings
+
+
+# --- per-network composition ----------------------------------------------------------------------------
+def _telegram_text(payload: PostPayload) -> str:
+    from filial.networks.telegram.connector import TelegramConnector
+
+    return TelegramConnector.plain_text(payload)
+
+
+def _max_text(payload: PostPayload) -> str:
+    from filial.networks.max.connector import MaxConnector
+
+    return MaxConnector.compose_text(payload)
+
+
+# Networks whose connector puts the link into the text (the others send it as an attachment / link block).
+LINK_IN_TEXT: dict[str, Callable[[PostPayload], str]] = {"telegram": _telegram_text, "max": _max_text}
+LINK_CARD = {"vk", "ok", "telegram"}  # a link card under the post; MAX builds its own preview from the text
+
+
+def _extra_checks(network: str, page: PagePreview, data: PreviewInput) -> None:
+    """Limits beyond ``Capabilities`` that the network's connector also refuses."""
+    if network == "vk":
+        from filial.networks.vk.connector import MAX_ATTACHMENTS
+
+        attachments = page.photos + (1 if page.has_poll else 0) + (1 if page.link else 0)
+        if page.photos <= page.max_photos and attachments > MAX_ATTACHMENTS:
+            page.warnings.append(
+                _("VK takes at most %(max)d attachments: photos, poll and link together make %(n)d.")
+                % {"max": MAX_ATTACHMENTS, "n": attachments})
+    if network == "telegram" and page.has_poll:
+        from filial.networks.telegram.connector import OPTION_LIMIT, QUESTION_LIMIT
+
+        if not data.poll_anonymous:
+            page.warnings.append(_("Telegram channels only have anonymous polls."))
+        if len(page.poll_question.strip()) > QUESTION_LIMIT:
+            page.warnings.append(_("Telegram takes a poll question of at most %(n)d characters.")
+                                 % {"n": QUESTION_LIMIT})
+        if any(len(answer) > OPTION_LIMIT for answer in page.poll_answers):
+            page.warnings.append(_("Telegram takes poll answers of at most %(n)d characters.") % {"n": OPTION_LIMIT})
+        if len(set(page.poll_answers)) != len(page.poll_answers):
+            page.warnings.append(_("Telegram needs different poll answers."))
+
+
+def page_preview(channel: Channel, data: PreviewInput) -> PagePreview:
+    network = channel.network
+    caps = connector_class(network).capabilities
+    override = (data.overrides.get(channel.pk) or "").strip()
+    base_text = override or data.text
+    compose = LINK_IN_TEXT.get(network)
+    payload = PostPayload(text=base_text, key="preview", link=data.link)
+    text = compose(payload) if compose else base_text
+    name = NETWORK_NAMES.get(network, network)
+    page = PagePreview(
+        channel=channel, capabilities=caps, own_text=bool(override), text=text, limit=caps.text_limit,
+        link=data.link, link_in_text=compose is not None and bool(data.link), link_card=network in LINK_CARD,
+        photos=data.photos, poll_question=data.poll_question.strip(), poll_answers=data.poll_answers,
+        poll_multiple=data.poll_multiple,
+    )
+    if page.cut:
+        page.warnings.append(
+            _("The text is %(n)d characters; %(network)s takes at most %(max)d. Shorten it or give this page its "
+              "own text.") % {"n": page.length, "network": name, "max": page.limit})
+    elif data.photos and caps.caption_limit and page.length > caps.caption_limit:
+        page.notes.append(
+            _("Longer than a photo caption (%(max)d characters): the text goes as its own message after the "
+              "photos.") % {"max": caps.caption_limit})
+    if page.photos_over:
+        page.warnings.append(_("%(n)d photos; %(network)s takes at most %(max)d.")
+                             % {"n": data.photos, "network": name, "max": caps.max_photos})
+    if data.has_poll:
+        if not caps.polls:
+            page.warnings.append(_("%(network)s has no polls: this page cannot publish the post with a poll.")
+                                 % {"network": name})
+        elif not 2 <= len(data.poll_answers) <= caps.poll_max_answers:
+            page.warnings.append(_("A poll on %(network)s needs from 2 to %(max)d answers.")
+                                 % {"network": name, "max": caps.poll_max_answers})
+    if data.link and not caps.links:
+        page.warnings.append(_("%(network)s does not take links.") % {"network": name})
+    if not text.strip() and not data.photos and not data.has_poll:
+        page.warnings.append(_("The post is empty on this page."))
+    _extra_checks(network, page, data)
+    return page
+
+
+def previews(channels: Iterable[Channel], data: PreviewInput) -> list[PagePreview]:
+    return [page_preview(channel, data) for channel in channels]
+
+
+# --- from the composer ----------------------------------------------------------------------------------
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _answers(value: Any) -> tuple[str, ...]:
+    from filial.publishing.forms import split_answers
+
+    return tuple(split_answers(_text(value)))
+
+
+def _link(value: Any) -> str:
+    link = _text(value).strip()
+    if link and "://" not in link:
+        link = "https://" + link  # what the composer's URL field makes of it (assume_scheme="https")
+    return link
+
+
+def input_from_form(form: PostForm, new_photos: int = 0) -> PreviewInput:
+    """The composer's current values, valid or not (bound data, else the initial values)."""
+    selected = {str(v) for v in (form["channels"].value() or [])}
+    overrides = {}
+    for channel in form.channel_list:
+        if str(channel.pk) in selected:
+            overrides[channel.pk] = _text(form[form.variant_name(channel.pk)].value())
+    kept = len(form.existing_media)
+    if "remove_media" in form.fields:
+        removed = {str(v) for v in (form["remove_media"].value() or [])}
+        kept = len([m for m in form.existing_media if str(m.pk) not in removed])
+    return PreviewInput(
+        text=_text(form["text"].value()).strip(), link=_link(form["link"].value()),
+        photos=kept + max(0, min(new_photos, MAX_NEW_PHOTOS)),
+        poll_question=_text(form["poll_question"].value()), poll_answers=_answers(form["poll_answers"].value()),
+        poll_multiple=bool(form["poll_multiple"].value()), poll_anonymous=bool(form["poll_anonymous"].value()),
+        overrides=overrides,
+    )
+
+
+def selected_channels(form: PostForm) -> list[Channel]:
+    """The pages ticked in the composer, among those the user may choose."""
+    selected = {str(v) for v in (form["channels"].value() or [])}
+    return [channel for channel in form.channel_list if str(channel.pk) in selected]
+
+
+def for_form(form: PostForm, new_photos: int = 0) -> list[PagePreview]:
+    return previews(selected_channels(form), input_from_form(form, new_photos))
