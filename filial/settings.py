@@ -243,3 +243,8 @@ FILIAL_EMULATOR_PORT_BASE = int(env("FILIAL_EMULATOR_PORT_BASE", "8801"))
 FILIAL_EMULATOR_DIR = DATA_DIR / "emulators"
 # The networks' machine-readable API specs (conformance tests only).
 FILIAL_SPECS_DIR = Path(env("FILIAL_SPECS_DIR", str(BASE_DIR.parent / "shared" / "specs")))
+
+# --- Publishing engine --------------------------------------------------------------------------
+FILIAL_DELIVERY_MAX_ATTEMPTS = int(env("FILIAL_DELIVERY_MAX_ATTEMPTS", "5"))
+FILIAL_DELIVERY_LEASE_SECONDS = int(env("FILIAL_DELIVERY_LEASE_SECONDS", "300"))
+FILIAL_RATE_LIMIT_MAX_SLEEP = float(env("FILIAL_RATE_LIMIT_MAX_SLEEP", "10"))

@@ -60,8 +60,7 @@ def channel_connect(*, actor: Any, unit: Unit, network: str, external_id: str, c
                                      credentials=secrets, api_base_url=channel.api_base_url)
     with transaction.atomic():
         _apply_info(channel, info)
-        if channel.status == Channel.Status.NEEDS_REAUTH:
-            channel.status = Channel.Status.ACTIVE
+        _reactivate(channel)
         channel.full_clean(exclude=["credentials_encrypted"])
         channel.set_credentials(secrets)
         channel.save()
@@ -113,8 +112,7 @@ def channel_update(*, actor: Any, channel: Channel, credentials: dict[str, Any] 
                                     credentials=merged, api_base_url=channel.api_base_url)
     with transaction.atomic():
         _apply_info(channel, info)
-        if channel.status == Channel.Status.NEEDS_REAUTH:
-            channel.status = Channel.Status.ACTIVE
+        _reactivate(channel)
         channel.full_clean(exclude=["credentials_encrypted"])
         changes = {name: [str(originals[name]), str(getattr(channel, name))] for name in CHANNEL_FIELDS
                    if originals[name] != getattr(channel, name)}
@@ -125,6 +123,18 @@ def channel_update(*, actor: Any, channel: Channel, credentials: dict[str, Any] 
         changes["verified"] = True
         audit_record(actor, "channel.update", channel, changes, system_id=channel.unit.system_id)
     return channel
+
+
+def _reactivate(channel: Channel) -> None:
+    """A page that needed re-authorisation passed the check: active again, its waiting posts go out now."""
+    if channel.status != Channel.Status.NEEDS_REAUTH:
+        return
+    channel.status = Channel.Status.ACTIVE
+    if channel.pk:
+        from filial.publishing.engine import channel_resumed
+
+        channel_id = channel.pk
+        transaction.on_commit(lambda: channel_resumed(channel_id))
 
 
 def channel_verify(*, actor: Any, channel: Channel) -> Channel:
@@ -141,8 +151,7 @@ def channel_verify(*, actor: Any, channel: Channel) -> Channel:
                                    api_base_url=channel.api_base_url)
     with transaction.atomic():
         _apply_info(channel, info)
-        if channel.status == Channel.Status.NEEDS_REAUTH:
-            channel.status = Channel.Status.ACTIVE
+        _reactivate(channel)
         channel.full_clean(exclude=["credentials_encrypted"])
         if fresh != stored:  # VK ID rotated the tokens while checking: keep the new ones
             channel.set_credentials(fresh)

@@ -6,8 +6,9 @@ takes them. Storage: in memory (one process, the embedded default) or Redis when
 so that every worker on every machine draws on one budget. Keys are hashes of tokens, never the tokens.
 
 The strategy is the moving window: at most N calls in ANY window of the budget's length. The check before
-taking also keeps ``FILIAL_RATE_LIMIT_MARGIN`` seconds (default 0.05) of slack, because a request sent at the
-window's edge may arrive a few milliseconds late or early at the network.
+taking also keeps some slack, ``FILIAL_RATE_LIMIT_MARGIN`` seconds (0.05) plus ``FILIAL_RATE_LIMIT_MARGIN_FRACTION``
+(0.05) of the window, because the network counts requests when they ARRIVE: one taken at the window's edge may
+arrive later or earlier than its neighbours (a new connection, a busy worker).
 
 Budgets (``settings.FILIAL_RATE_LIMITS`` overrides any of them; values are ``limits`` strings, "N/second"):
 
@@ -19,6 +20,7 @@ Budgets (``settings.FILIAL_RATE_LIMITS`` overrides any of them; values are ``lim
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -73,39 +75,62 @@ class Claim:
 
 class Limiter:
     def __init__(self, storage_uri: str = "memory://", *, margin: float | None = None,
-                 items: dict[str, RateLimitItem] | None = None) -> None:
+                 margin_fraction: float | None = None, items: dict[str, RateLimitItem] | None = None) -> None:
         self.storage_uri = storage_uri
         self.storage: Any = MemoryStorage() if storage_uri.startswith("memory") else storage_from_string(storage_uri)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.items = items if items is not None else budgets()
         self.margin = float(getattr(settings, "FILIAL_RATE_LIMIT_MARGIN", 0.05) if margin is None else margin)
+        self.margin_fraction = float(getattr(settings, "FILIAL_RATE_LIMIT_MARGIN_FRACTION", 0.05)
+                                     if margin_fraction is None else margin_fraction)
+        self.primed = False  # set by whoever told a fresh in-memory limiter about the calls made before it
 
     def _item(self, claim: Claim) -> tuple[RateLimitItem, int]:
         item = self.items[claim.budget]
         # A single claim larger than the whole budget could never be granted: it takes the whole budget instead.
         return item, max(1, min(claim.cost, item.amount))
 
+    def _window(self, item: RateLimitItem) -> float:
+        return item.get_expiry() * (1 + self.margin_fraction) + self.margin
+
+    @staticmethod
+    def _log_key(item: RateLimitItem, claim: Claim) -> str:
+        return item.key_for(claim.budget, claim.identity) + "/log"
+
+    def _log_size(self, item: RateLimitItem) -> tuple[int, int]:
+        """(entries kept, seconds kept) of the log the margin is checked on: longer than the budget's own window
+        (the storages forget an entry once its integer window has passed)."""
+        keep = math.ceil(self._window(item)) + 1
+        return item.amount * (keep + 2), keep
+
     def wait_time(self, claims: list[Claim]) -> float:
-        """Seconds until every claim fits (0: now). Nothing is taken."""
+        """Seconds until every claim fits with the margin (0: now). Nothing is taken."""
         now = time.time()
         wait = 0.0
         for claim in claims:
             item, cost = self._item(claim)
-            expiry = item.get_expiry() + self.margin
-            start, count = self.storage.get_moving_window(item.key_for(claim.budget, claim.identity), item.amount,
-                                                          expiry)
+            window = self._window(item)
+            size, _keep = self._log_size(item)
+            start, count = self.storage.get_moving_window(self._log_key(item, claim), size, window)
             if count + cost > item.amount:
-                wait = max(wait, start + expiry - now, 0.001)
+                wait = max(wait, start + window - now, 0.001)
         return wait
 
     def try_acquire(self, claims: list[Claim]) -> bool:
-        """Take every claim now if each fits (checked with the margin), else take nothing more."""
+        """Take every claim now if each fits, else take nothing more.
+
+        Two records per claim: the budget itself, taken atomically by ``limits`` (never more than N in the
+        window, whatever other workers do), and a log of the same calls kept a little longer, on which the
+        margin is checked (a best-effort spacing, see the module's docstring).
+        """
         if self.wait_time(claims) > 0:
             return False
         for claim in claims:
             item, cost = self._item(claim)
             if not self.strategy.hit(item, claim.budget, claim.identity, cost=cost):
                 return False  # another worker took the last unit between the check and the hit: wait again
+            size, keep = self._log_size(item)
+            self.storage.acquire_entry(self._log_key(item, claim), size, keep, cost)
         return True
 
     def acquire(self, claims: list[Claim], *, max_wait: float | None = None) -> float:
@@ -126,10 +151,40 @@ class Limiter:
                 raise WouldWait(wait)
             time.sleep(min(wait, 1.0))
 
+    def wait_until_free(self, claims: list[Claim], *, max_wait: float | None = None) -> float:
+        """Sleep until every claim would fit, WITHOUT taking anything; returns the seconds waited.
+
+        For callers with something to do between waiting and sending (the engine stamps its row): they then
+        :meth:`acquire`, which is immediate unless another worker took the budget meanwhile, so the moment a
+        unit is taken stays close to the moment the request leaves.
+        """
+        started = time.monotonic()
+        while True:
+            wait = self.wait_time(claims)
+            if wait <= 0:
+                return time.monotonic() - started
+            if max_wait is not None and time.monotonic() - started + wait > max_wait:
+                raise WouldWait(wait)
+            time.sleep(min(max(wait, 0.005), 1.0))
+
+    def window(self, budget: str) -> float:
+        """Seconds a call counts against ``budget`` here (the budget's window with the margins)."""
+        return self._window(self.items[budget])
+
+    def preload(self, claims: list[Claim]) -> None:
+        """Take units now without waiting or checking: what a fresh limiter must know of calls made just before it
+        existed (a restarted worker with in-memory storage)."""
+        for claim in claims:
+            item, cost = self._item(claim)
+            self.strategy.hit(item, claim.budget, claim.identity, cost=cost)
+            size, keep = self._log_size(item)
+            self.storage.acquire_entry(self._log_key(item, claim), size, keep, cost)
+
     def clear(self, claims: list[Claim]) -> None:
         for claim in claims:
             item, _ = self._item(claim)
             self.strategy.clear(item, claim.budget, claim.identity)
+            self.storage.clear(self._log_key(item, claim))
 
     def reset(self) -> None:
         self.storage.reset()

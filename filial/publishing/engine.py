@@ -26,7 +26,10 @@ Life of a ``Delivery`` (DESIGN §4)::
   (nothing sent → scheduled; sent → scheduled again where the key makes it safe, else uncertain + look-up),
   due rows the queue lost are queued again, and rows due within the next ``FILIAL_SWEEP_HORIZON`` seconds are
   queued with their exact time, so a post goes out within seconds of it. After downtime the overdue rows are
-  all queued and the rate limiter spreads them: no burst beyond the networks' limits.
+  all queued and the rate limiter spreads them: no burst beyond the networks' limits. Leases of this machine's
+  worker processes that are gone (SIGKILL) are recovered at once, not after the lease time.
+- **Rate limits**: a fresh in-memory limiter (a restarted embedded worker) is first primed from the attempts
+  recorded within the budgets' windows; with Redis (``FILIAL_REDIS_URL``) every worker shares one budget.
 
 Settings (all optional): ``FILIAL_DELIVERY_MAX_ATTEMPTS`` (5), ``FILIAL_DELIVERY_RETRY_BASE`` (30 s),
 ``FILIAL_DELIVERY_RETRY_CAP`` (3600 s), ``FILIAL_DELIVERY_MAX_DEFERRALS`` (30), ``FILIAL_DELIVERY_LEASE_SECONDS``
@@ -60,7 +63,7 @@ from filial.accounts.services import audit_record
 from filial.channels.models import Channel
 from filial.networks import registry
 from filial.networks.base import Connector, NetworkError, Photo, PollSpec, PostPayload, Published
-from filial.networks.ratelimit import Claim, WouldWait, get_limiter, lookup_claims, publish_claims
+from filial.networks.ratelimit import Claim, Limiter, WouldWait, get_limiter, lookup_claims, publish_claims
 from filial.publishing.models import Attempt, Delivery, Media, Poll, Post, PostChannel
 
 log = logging.getLogger("filial.engine")
@@ -97,12 +100,17 @@ def backoff(failures: int) -> float:
     return delay / 2 + random.uniform(0, delay / 2)
 
 
+def _host() -> str:
+    return socket.gethostname()[:60]
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_host()}:{os.getpid()}"
 
 
 def _lease_token() -> str:
-    return f"{worker_name()}:{threading.get_ident()}:{uuid.uuid4().hex[:10]}"[-100:]
+    """Unique per claim; names the machine and the process, so that a dead worker's leases can be recognised."""
+    return f"{worker_name()}:{threading.get_ident()}:{uuid.uuid4().hex[:10]}"
 
 
 def _effective_due() -> Greatest:
@@ -157,6 +165,46 @@ def channel_resumed(channel_id: int) -> int:
     """A page was re-authorised: queue its waiting deliveries now (the sweeper would within a minute)."""
     ids = Delivery.objects.filter(channel_id=channel_id, state=State.SCHEDULED).values_list("pk", flat=True)
     return enqueue_due_soon(ids)
+
+
+# --- the rate limiter ----------------------------------------------------------------------------------------
+def limiter() -> Limiter:
+    """The shared limiter; a fresh in-memory one first learns what this installation sent within its windows."""
+    current = get_limiter()
+    if current.storage_uri.startswith("memory") and not current.primed:
+        current.primed = True
+        try:
+            prime(current)
+        except Exception:  # a budget that starts empty is what would happen anyway
+            log.warning("could not prime the rate limiter from recent attempts", exc_info=True)
+    return current
+
+
+def prime(target: Limiter, now: datetime | None = None) -> int:
+    """In-memory budgets start empty in every new process, but the networks remember a restarted worker's calls
+    of the last seconds (Telegram: the last minute). Take now the units of the publications recorded within each
+    budget's window, so a restart right after a crash or a burst does not exceed the limits. Returns the units."""
+    now = now or timezone.now()
+    longest = max(target.window(name) for name in target.items)
+    rows = (Attempt.objects.filter(kind=Attempt.Kind.PUBLISH, started_at__gte=now - timedelta(seconds=longest))
+            .exclude(error_code__in=["local", "payload"]).select_related("delivery__channel"))
+    credentials: dict[int, dict[str, Any]] = {}
+    totals: dict[tuple[str, str], int] = {}
+    for attempt in rows:
+        channel = attempt.delivery.channel
+        if channel.pk not in credentials:
+            credentials[channel.pk] = channel.credentials
+        summary = attempt.request or {}
+        shape = PostPayload(text="x" * int(summary.get("text_chars") or 1), key="",
+                            photos=[Photo(b"", "")] * int(summary.get("photos") or 0),
+                            link="x" if summary.get("link") else "",
+                            poll=PollSpec("q", ["a", "b"]) if summary.get("poll") else None)
+        age = (now - attempt.started_at).total_seconds()
+        for claim in publish_claims(channel.network, channel.external_id, credentials[channel.pk], shape):
+            if age < target.window(claim.budget):
+                totals[(claim.budget, claim.identity)] = totals.get((claim.budget, claim.identity), 0) + claim.cost
+    target.preload([Claim(budget, identity, cost) for (budget, identity), cost in totals.items()])
+    return sum(totals.values())
 
 
 def _enqueue_lookup(delivery_id: int) -> None:
@@ -283,10 +331,10 @@ def refresh_if_due(channel: Channel, *, margin: float | None = None) -> Channel:
 
     if not due(channel):
         return channel
-    limiter = get_limiter()
+    shared = limiter()
     lock = [Claim("vk.refresh", f"page:{channel.pk}")]
     deadline = time.monotonic() + 2 * float(settings.FILIAL_NETWORK_TIMEOUT) + 1
-    while not limiter.try_acquire(lock):
+    while not shared.try_acquire(lock):
         if time.monotonic() > deadline:
             return channel  # the other worker is slow: the connector refreshes by itself if it must
         time.sleep(0.1)
@@ -449,15 +497,18 @@ def _run(delivery_id: int, token: str) -> str:
         channel = refresh_if_due(channel)
         connector = connector_for(channel)
         claims = publish_claims(channel.network, channel.external_id, channel.credentials, payload)
+        shared = limiter()
         try:
-            waited = get_limiter().acquire(
+            waited = shared.wait_until_free(
                 claims, max_wait=None if patient else _setting("FILIAL_RATE_LIMIT_MAX_SLEEP", 10))
         except WouldWait as wait:
             _release(delivery_id, token, timezone.now() + timedelta(seconds=wait.seconds))
             return "deferred"
-        t.request["rate_wait_ms"] = int(waited * 1000)
         if not _mark_sent(delivery_id, token):
             return "lease_lost"
+        # Taken only now, right before the request leaves (the stamp above may have waited for the database).
+        waited += shared.acquire(claims)
+        t.request["rate_wait_ms"] = int(waited * 1000)
         t.started_at = timezone.now()
         started = time.monotonic()
         try:
@@ -540,7 +591,7 @@ def lookup_uncertain(delivery_id: int) -> str:
     try:
         payload = build_payload(row)
         connector = connector_for(channel)
-        get_limiter().acquire(lookup_claims(channel.network, channel.external_id, channel.credentials))
+        limiter().acquire(lookup_claims(channel.network, channel.external_id, channel.credentials))
         t.started_at = timezone.now()
         started = time.monotonic()
         try:
@@ -582,15 +633,17 @@ class SweepReport:
                 "upcoming": self.upcoming}
 
 
-def _recover(row: Delivery, now: datetime) -> str:
-    """A lease expired (the worker died or hung). Nothing sent → scheduled; sent → scheduled again where the key
-    makes a repeat safe, else uncertain and a look-up."""
+def _recover(row: Delivery, now: datetime, *, dead: bool = False) -> str:
+    """A lease expired (the worker died or hung), or its worker is known dead. Nothing sent → scheduled; sent →
+    scheduled again where the key makes a repeat safe, else uncertain and a look-up."""
     idempotent = registry.connector_class(row.channel.network).capabilities.idempotency
     sent = row.sent_at is not None
     target = State.UNCERTAIN if sent and not idempotent else State.SCHEDULED
     with transaction.atomic():
-        moved = Delivery.objects.filter(pk=row.pk, state=State.SENDING, lease_owner=row.lease_owner,
-                                        lease_until__lt=now).update(
+        still = Delivery.objects.filter(pk=row.pk, state=State.SENDING, lease_owner=row.lease_owner)
+        if not dead:
+            still = still.filter(lease_until__lt=now)  # a worker that renewed its lease meanwhile keeps it
+        moved = still.update(
             state=target, lease_owner="", lease_until=None, sent_at=None, next_attempt_at=None, updated_at=now,
             last_error="the worker stopped before it finished" if target == State.SCHEDULED
             else "the worker stopped after the request left: the post may or may not be on the page",
@@ -600,7 +653,7 @@ def _recover(row: Delivery, now: datetime) -> str:
         _attempt(row.pk, None, Outcome.LEASE_EXPIRED, kind=Attempt.Kind.SWEEPER,
                  request={"worker": row.lease_owner, "sent": sent, "lease_until": row.lease_until.isoformat()
                           if row.lease_until else None},
-                 message="recovered after an expired lease: " + (
+                 message=("its worker process is gone: " if dead else "recovered after an expired lease: ") + (
                      "nothing had been sent" if not sent else
                      "sent again with the same key" if idempotent else "checking the page for it"))
     if target == State.UNCERTAIN:
@@ -610,12 +663,44 @@ def _recover(row: Delivery, now: datetime) -> str:
     return "recovered"
 
 
+def _dead_here(lease_owner: str) -> bool:
+    """The lease was taken by a worker process of THIS machine that no longer runs (killed, crashed)."""
+    host, _, rest = lease_owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != _host() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    try:  # Linux: a killed process its parent has not reaped yet is a zombie, dead all the same
+        with open(f"/proc/{int(pid)}/stat", "rb") as fh:
+            return fh.read().rpartition(b")")[2].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
 def sweep(now: datetime | None = None) -> SweepReport:
-    """Recover expired leases, queue due rows the queue lost and rows due within the horizon (with their time)."""
+    """Recover expired leases, queue due rows the queue lost and rows due within the horizon (with their time).
+
+    Leases of this machine's worker processes that are gone (SIGKILL, a crash) are recovered at once rather
+    than after ``FILIAL_DELIVERY_LEASE_SECONDS``, so a restarted worker finishes their work right away.
+    """
     now = now or timezone.now()
     report = SweepReport()
-    for row in list(Delivery.objects.filter(state=State.SENDING, lease_until__lt=now).select_related("channel")):
-        result = _recover(row, now)
+    sending = Delivery.objects.filter(state=State.SENDING).select_related("channel")
+    stale = [(row, False) for row in sending.filter(lease_until__lt=now)]
+    here = f"{_host()}:"
+    stale += [(row, True) for row in sending.filter(lease_until__gte=now, lease_owner__startswith=here)
+              if _dead_here(row.lease_owner)]
+    for row, dead in stale:
+        try:
+            result = _recover(row, now, dead=dead)
+        except Exception:  # one bad row must not stop the sweep of the others
+            log.exception("the sweeper could not recover delivery %s", row.pk)
+            continue
         report.recovered += result == "recovered"
         report.uncertain += result == "uncertain"
     waiting = Delivery.objects.filter(

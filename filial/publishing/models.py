@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Event(models.Model):
@@ -260,7 +261,7 @@ class Attempt(models.Model):
         PUBLISH = "publish", _("Publication")
         LOOKUP = "lookup", _("Check on the network")
         SWEEPER = "sweeper", _("Recovery")
-        HUMAN = "human", _("Person")
+        HUMAN = "human", pgettext_lazy("who made a delivery attempt", "Person")
 
     class Outcome(models.TextChoices):
         PUBLISHED = "published", _("Published")

@@ -198,7 +198,8 @@ def test_vk_refresh_token_rescues_an_expired_user_token(net: Net, vk: Page) -> N
     assert stored["refresh_token"] != vk.credentials["refresh_token"]  # rotated, and the new one is kept
 
 
-def test_patch_checks_new_secrets_and_a_refusal_changes_nothing(net: Net, vk: Page) -> None:
+def test_patch_checks_new_secrets_and_a_refusal_changes_nothing(net: Net, vk: Page, monkeypatch: Any,
+                                                               django_capture_on_commit_callbacks: Any) -> None:
     tokens = {k: vk.credentials[k] for k in ("access_token", "community_token")}  # no refresh token
     response = client_for(net, "admin").post("/api/v1/channels/", vk.body(net.branch4.pk, credentials=tokens),
                                              format="json")
@@ -215,9 +216,13 @@ def test_patch_checks_new_secrets_and_a_refusal_changes_nothing(net: Net, vk: Pa
     with vk.app.lock:
         fresh = vk.app._new_token("user", user_id=501)  # type: ignore[attr-defined]
     Channel.objects.filter(pk=channel.pk).update(status=Channel.Status.NEEDS_REAUTH)
-    response = client.patch(f"/api/v1/channels/{channel.pk}/", {"credentials": {"access_token": fresh}},
-                            format="json")
+    resumed: list[int] = []
+    monkeypatch.setattr("filial.publishing.engine.channel_resumed", resumed.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.patch(f"/api/v1/channels/{channel.pk}/", {"credentials": {"access_token": fresh}},
+                                format="json")
     assert response.status_code == 200, response.content
+    assert resumed == [channel.pk]  # its waiting deliveries are queued at once
     channel.refresh_from_db()
     assert channel.credentials == {**stored, "access_token": fresh}
     assert channel.status == "active"  # re-authorised

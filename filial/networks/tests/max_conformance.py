@@ -85,7 +85,7 @@ def make_world(emulator: tuple[MaxEmulator, ServedEmulator], **options: Any) -> 
         app.faults.clear()
         app.limiter.reset()
         app.requests.clear()
-        app.fault_delay, app.processing_delay, app.deliver_webhooks = 0.3, 0.05, False
+        app.fault_delay, app.processing_delay, app.deliver_webhooks = 1.5, 0.05, False
     seed = app.seed(**{"title": "ЦГБ Медногорска", "chat_type": "channel", "members": 5,
                        "bot_username": "filial_bot", **options})
     w = World(app, server, seed)

@@ -62,7 +62,7 @@ class World:
 
 @contextmanager
 def ok_world(*, members: int = 25, name: str = "Центральная библиотека", **emulator: Any) -> Iterator[World]:
-    options: dict[str, Any] = {"fault_delay": 0.3, "rate_limit": 1000, "deliver_webhooks": False}
+    options: dict[str, Any] = {"fault_delay": 1.5, "rate_limit": 1000, "deliver_webhooks": False}
     options.update(emulator)
     app = OKEmulator(**options)
     with served(app) as server:

@@ -73,7 +73,7 @@ def served_quietly(app: EmulatorApp) -> Iterator[ServedEmulator]:
 
 
 @contextmanager
-def telegram_env(*, rate_limits: bool = False, fault_delay: float = 0.3, **seed: Any) -> Iterator[TelegramEnv]:
+def telegram_env(*, rate_limits: bool = False, fault_delay: float = 1.5, **seed: Any) -> Iterator[TelegramEnv]:
     app = TelegramEmulator(rate_limits=rate_limits, fault_delay=fault_delay)
     info = app.seed(**seed)
     with served_quietly(app) as server:

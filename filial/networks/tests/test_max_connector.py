@@ -371,7 +371,7 @@ def test_server_errors_are_transient(world: World, kind: str) -> None:
 
 def test_timeout_after_the_change_is_outcome_unknown_and_found_later(world: World) -> None:
     world.app.add_fault("sendMessage", "timeout_after")
-    conn = world.connector(timeout=0.1)
+    conn = world.connector(timeout=0.6)
     payload = post(photos=[photo()])
     world.app.processing_delay = 0
     with pytest.raises(NetworkError) as caught:
@@ -385,7 +385,7 @@ def test_timeout_after_the_change_is_outcome_unknown_and_found_later(world: Worl
 def test_timeout_before_the_change_is_outcome_unknown_and_not_found(world: World) -> None:
     world.app.add_fault("sendMessage", "timeout_before")
     with pytest.raises(NetworkError) as caught:
-        world.connector(timeout=0.1).publish(post())
+        world.connector(timeout=0.6).publish(post())
     assert caught.value.outcome_unknown
     assert world.connector().find_published(post()) is None
 
@@ -393,7 +393,7 @@ def test_timeout_before_the_change_is_outcome_unknown_and_not_found(world: World
 def test_timeout_of_a_read_is_just_transient(world: World) -> None:
     world.app.add_fault("getChat", "timeout_before")
     with pytest.raises(NetworkError) as caught:
-        world.connector(timeout=0.1).channel_info()
+        world.connector(timeout=0.6).channel_info()
     assert caught.value.transient and not caught.value.outcome_unknown
 
 

@@ -152,7 +152,7 @@ def test_timeout_before_apply_is_uncertain_and_nothing_published(world: World) -
     world.app.add_fault("mediatopic.post", "timeout_before")
     post = PostPayload(text="Текст", key="t1")
     with pytest.raises(NetworkError) as info:
-        world.connector(timeout=0.1).publish(post)
+        world.connector(timeout=0.6).publish(post)
     assert info.value.outcome_unknown and info.value.transient
     assert _topics(world) == 0
     assert world.connector().find_published(post) is None  # checked: not there, safe to send again
@@ -162,7 +162,7 @@ def test_timeout_after_apply_is_uncertain_and_found_later(world: World) -> None:
     world.app.add_fault("mediatopic.post", "timeout_after")
     post = PostPayload(text="Опубликовано несмотря на таймаут", key="t2", photos=[image()])
     with pytest.raises(NetworkError) as info:
-        world.connector(timeout=0.1).publish(post)
+        world.connector(timeout=0.6).publish(post)
     assert info.value.outcome_unknown and info.value.transient and info.value.code == "timeout"
     assert _topics(world) == 1
     found = world.connector().find_published(post)
@@ -172,7 +172,7 @@ def test_timeout_after_apply_is_uncertain_and_found_later(world: World) -> None:
 def test_timeout_of_a_read_is_not_uncertain(world: World) -> None:
     world.app.add_fault("mediatopic.getByIds", "timeout_before")
     with pytest.raises(NetworkError) as info:
-        world.connector(timeout=0.1).post_stats(["155000000000001"])
+        world.connector(timeout=0.6).post_stats(["155000000000001"])
     assert info.value.transient and not info.value.outcome_unknown
 
 

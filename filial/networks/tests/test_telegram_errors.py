@@ -101,7 +101,7 @@ def test_invalid_parameter_is_permanent(env: TelegramEnv) -> None:
 
 def test_timeout_after_the_change_is_outcome_unknown(env: TelegramEnv) -> None:
     env.app.add_fault("sendMessage", "timeout_after")
-    connector = env.connector(timeout=0.1)
+    connector = env.connector(timeout=0.6)
     error = raises(lambda: connector.publish(PostPayload(text="Может быть", key="k")))
     assert error.outcome_unknown and error.transient and error.code == "ReadTimeout"
     assert "may have been applied" in error.message
@@ -112,7 +112,7 @@ def test_timeout_after_the_change_is_outcome_unknown(env: TelegramEnv) -> None:
 
 def test_timeout_before_the_change_looks_the_same_to_the_client(env: TelegramEnv) -> None:
     env.app.add_fault("sendMessage", "timeout_before")
-    error = raises(lambda: env.connector(timeout=0.1).publish(PostPayload(text="x", key="k")))
+    error = raises(lambda: env.connector(timeout=0.6).publish(PostPayload(text="x", key="k")))
     assert error.outcome_unknown
     assert channel_messages(env) == {}
     assert env.connector().find_published(PostPayload(text="x", key="k")) is None
@@ -138,7 +138,7 @@ def test_server_errors_are_transient(env: TelegramEnv) -> None:
 
 def test_read_timeout_on_a_read_is_transient_not_unknown(env: TelegramEnv) -> None:
     env.app.add_fault("getUpdates", "timeout_before")
-    error = raises(lambda: env.connector(timeout=0.1).fetch_updates(None))
+    error = raises(lambda: env.connector(timeout=0.6).fetch_updates(None))
     assert error.transient and not error.outcome_unknown
 
 
@@ -281,7 +281,7 @@ def test_nothing_stays_half_published_when_a_later_message_fails(env: TelegramEn
 
 def test_uncertain_later_message_keeps_the_post_and_says_so(env: TelegramEnv) -> None:
     env.app.add_fault("sendPoll", "timeout_after")
-    error = raises(lambda: env.connector(timeout=0.1).publish(PostPayload(text="Текст", key="k",
+    error = raises(lambda: env.connector(timeout=0.6).publish(PostPayload(text="Текст", key="k",
                                                                           poll=PollSpec("?", ["a", "b"]))))
     assert error.outcome_unknown and "messages [1] of this post are already published" in error.message
     assert len(channel_messages(env)) == 2

@@ -198,7 +198,7 @@ def test_timeout_after_the_post_was_applied_is_outcome_unknown_and_found_later(v
     vk.app.add_fault("wall.post", "timeout_after")
     post = PostPayload(text="Дошёл ли пост?", key="d-1", photos=[Photo(image(), "a.png")])
     with pytest.raises(NetworkError) as caught:
-        vk.connector(timeout=0.1).publish(post)
+        vk.connector(timeout=0.6).publish(post)
     assert caught.value.outcome_unknown and caught.value.transient and caught.value.method == "wall.post"
     assert len(_posts(vk)) == 1  # VK did apply it
     found = vk.connector().find_published(post)
@@ -211,7 +211,7 @@ def test_timeout_before_anything_was_applied(vk: VKEnv) -> None:
     vk.app.add_fault("wall.post", "timeout_before")
     post = PostPayload(text="Не дошёл", key="d-1")
     with pytest.raises(NetworkError) as caught:
-        vk.connector(timeout=0.1).publish(post)
+        vk.connector(timeout=0.6).publish(post)
     assert caught.value.outcome_unknown  # the client cannot tell; checking settles it
     assert vk.connector().find_published(post) is None and _posts(vk) == []
 
@@ -226,7 +226,7 @@ def test_a_gateway_timeout_answer_on_a_write_is_outcome_unknown(vk: VKEnv) -> No
 def test_timeout_on_a_read_is_just_transient(vk: VKEnv) -> None:
     vk.app.add_fault("wall.getById", "timeout_after")
     with pytest.raises(NetworkError) as caught:
-        vk.connector(timeout=0.1).post_stats(["-4242_1"])
+        vk.connector(timeout=0.6).post_stats(["-4242_1"])
     assert caught.value.transient and not caught.value.outcome_unknown
 
 

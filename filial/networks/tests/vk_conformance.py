@@ -62,7 +62,7 @@ def vk_env(limited: bool = False) -> Iterator[VKEnv]:
     ``limited``: the emulator enforces VK's rate limits and the connector paces its calls; off by default
     so that tests of behaviour stay fast.
     """
-    app = VKEmulator(fault_delay=0.3, rate_limits=limited)
+    app = VKEmulator(fault_delay=1.5, rate_limits=limited)
     with served(app) as server:
         page = app.seed(group_id=4242, name="Центральная библиотека <b>", screen_name="cbs_library", members=1250)
         yield VKEnv(app, server, page, limited)

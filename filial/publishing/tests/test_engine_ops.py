@@ -153,6 +153,23 @@ def test_the_sweeper_marks_a_sent_row_uncertain_and_finds_it(world: World) -> No
     assert len(world.ok_topics()) == 1
 
 
+def test_the_leases_of_a_killed_local_worker_are_recovered_at_once(world: World) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    post = world.post(pages=("max",))
+    d = world.delivery(post, "max")
+    Delivery.objects.filter(pk=d.pk).update(
+        state=S.SENDING, lease_owner=f"{engine.worker_name().split(':')[0]}:{gone.stdout.strip()}:1:abc",
+        lease_until=timezone.now() + timedelta(minutes=4))
+    assert engine.sweep().recovered == 1
+    d.refresh_from_db()
+    assert d.state == S.PUBLISHED
+    assert "worker process is gone" in d.attempt_log.order_by("id")[0].error_message
+
+
 def test_a_live_lease_is_left_alone(world: World) -> None:
     post = world.post()
     d = world.delivery(post)
@@ -198,6 +215,27 @@ def test_scheduling_queues_a_post_due_soon_on_commit(net: Net, queue: Any, setti
     assert sorted(etas) == sorted(post.deliveries.values_list("pk", flat=True))
     assert {abs((eta - soon.replace(tzinfo=None)).total_seconds()) < 0.01 for eta in etas.values()} == {True}
     assert not far.deliveries.filter(pk__in=list(etas)).exists()  # the sweeper queues it a minute before
+
+
+def test_a_restarted_worker_remembers_the_last_minute_of_sends(world: World, settings: Any) -> None:
+    """In-memory budgets start empty in a new process; Telegram still counts the last minute's messages."""
+    from filial.networks.ratelimit import reset_limiter
+
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 2
+    earlier = world.post("Пост до перезапуска", pages=("tg",))
+    old = world.delivery(earlier, "tg")
+    for seconds_ago in range(20):  # 20 messages in the last 40 s: the channel's 20/minute is used up
+        Attempt.objects.create(delivery=old, kind=Attempt.Kind.PUBLISH, outcome=Attempt.Outcome.PUBLISHED,
+                               started_at=timezone.now() - timedelta(seconds=2 * seconds_ago + 1),
+                               request={"text_chars": 10, "photos": 0})
+    reset_limiter()  # as in a new worker process
+    post = world.post("После перезапуска", pages=("tg",))
+    d = world.delivery(post, "tg")
+    assert engine.publish_one(d.pk) == "deferred"
+    d.refresh_from_db()
+    assert d.state == S.SCHEDULED and d.attempts == 0 and d.next_attempt_at is not None
+    assert timedelta(seconds=15) < d.next_attempt_at - timezone.now() < timedelta(seconds=64)
+    assert world.tg_messages() == []
 
 
 # --- the worker and the API, end to end ---------------------------------------------------------------------
