@@ -8,13 +8,12 @@ connector uses ``update_items`` too. Pure functions: the Django endpoint is buil
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from filial.networks.base import InboundItem
+from filial.networks.webhook_common import json_body, require_secret
 
 SECRET_HEADER = "X-Max-Bot-Api-Secret"  # noqa: S105 (a header name)
 # What Filial asks MAX for: new messages (direct messages and group-chat messages). ``comment_created`` is
@@ -30,34 +29,14 @@ class WebhookSecretError(WebhookError):
     """The ``X-Max-Bot-Api-Secret`` header is missing or wrong: answer 403 and ignore the body."""
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted or key.lower().replace("_", "-") in {wanted, "http-" + wanted}:
-            return value
-    return None
-
-
 def verify_secret(headers: Mapping[str, str], secret: str) -> None:
     """Raise ``WebhookSecretError`` unless the request carries exactly our subscription secret."""
-    if not secret:
-        raise WebhookSecretError("no webhook secret is configured for this page; subscribe with a secret first")
-    given = _header(headers, SECRET_HEADER)
-    if given is None:
-        raise WebhookSecretError(f"the {SECRET_HEADER} header is missing")
-    if not hmac.compare_digest(given.encode("utf-8"), secret.encode("utf-8")):
-        raise WebhookSecretError(f"the {SECRET_HEADER} header does not match the subscription secret")
+    require_secret(headers, SECRET_HEADER, secret, WebhookSecretError)
 
 
 def parse_update(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     """The ``Update`` object of one webhook request."""
-    if isinstance(body, Mapping):
-        data: Any = dict(body)
-    else:
-        try:
-            data = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise WebhookError(f"the body is not JSON: {exc}") from None
+    data = json_body(body, WebhookError)
     if not isinstance(data, dict) or not isinstance(data.get("update_type"), str):
         raise WebhookError("the body is not a MAX Update object (no update_type)")
     return data

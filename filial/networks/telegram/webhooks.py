@@ -11,14 +11,13 @@ Pure functions: the Django endpoint built on them passes ``request.headers`` and
 
 from __future__ import annotations
 
-import hmac
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from filial.networks.base import InboundItem
 from filial.networks.telegram.updates import parse_updates
+from filial.networks.webhook_common import json_body, require_secret
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -40,35 +39,14 @@ def valid_secret_token(secret: str) -> bool:
     return bool(SECRET_TOKEN_RE.match(secret or ""))
 
 
-def _header(headers: Mapping[str, Any], name: str) -> str | None:
-    wanted = name.lower()
-    meta = "HTTP_" + name.upper().replace("-", "_")
-    for key, value in headers.items():
-        if key.lower() == wanted or key == meta:
-            return str(value)
-    return None
-
-
 def verify_secret(headers: Mapping[str, Any], expected_secret: str) -> None:
     """Raise :class:`WebhookSecretError` unless the header equals ``expected_secret`` (constant-time compare)."""
-    if not expected_secret:
-        raise WebhookSecretError("no webhook secret is configured for this page; refusing unauthenticated updates")
-    received = _header(headers, SECRET_HEADER)
-    if received is None:
-        raise WebhookSecretError(f"the {SECRET_HEADER} header is missing")
-    if not hmac.compare_digest(received.encode("utf-8"), expected_secret.encode("utf-8")):
-        raise WebhookSecretError(f"the {SECRET_HEADER} header does not match this page's webhook secret")
+    require_secret(headers, SECRET_HEADER, expected_secret, WebhookSecretError)
 
 
 def parse_body(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     """The ``Update`` object of a webhook request body."""
-    if isinstance(body, Mapping):
-        update: Any = dict(body)
-    else:
-        try:
-            update = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise WebhookPayloadError(f"the webhook body is not JSON: {exc}") from None
+    update = json_body(body, WebhookPayloadError)
     if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
         raise WebhookPayloadError("the webhook body is not a Telegram Update (no integer update_id)")
     return update
