@@ -248,3 +248,8 @@ FILIAL_SPECS_DIR = Path(env("FILIAL_SPECS_DIR", str(BASE_DIR.parent / "shared" /
 FILIAL_DELIVERY_MAX_ATTEMPTS = int(env("FILIAL_DELIVERY_MAX_ATTEMPTS", "5"))
 FILIAL_DELIVERY_LEASE_SECONDS = int(env("FILIAL_DELIVERY_LEASE_SECONDS", "300"))
 FILIAL_RATE_LIMIT_MAX_SLEEP = float(env("FILIAL_RATE_LIMIT_MAX_SLEEP", "10"))
+# Override network budgets as "name=N/unit" pairs, e.g. "ok.token=10/second,telegram.chat=2/second"
+# (names in filial/networks/ratelimit.py DEFAULT_BUDGETS).
+FILIAL_RATE_LIMITS = dict(
+    pair.strip().split("=", 1) for pair in env("FILIAL_RATE_LIMITS").split(",") if "=" in pair
+)
