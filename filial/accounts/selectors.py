@@ -110,6 +110,11 @@ def system_timezone(access: Access) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
 
 
+def units_administered(access: Access) -> Any:
+    """Units of the library systems the user administers."""
+    return Unit.objects.filter(system_id__in=access.admin_systems)
+
+
 def units_for(user: Any, how: str = "read") -> Any:
     """Units the user may ``read``, ``write`` for or ``approve`` for, as a queryset."""
     access = access_for(user)

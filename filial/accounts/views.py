@@ -45,6 +45,7 @@ from filial.accounts.selectors import (
     manages_person,
     staff_get,
     staff_visible,
+    units_administered,
 )
 from filial.accounts.services import (
     membership_grant,
@@ -54,7 +55,7 @@ from filial.accounts.services import (
     user_set_password,
     user_update,
 )
-from filial.libraries.models import LibrarySystem, Unit
+from filial.libraries.models import LibrarySystem
 
 STAFF_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 50
@@ -65,10 +66,6 @@ def _admin_access(request: HttpRequest) -> Access:
     if not access.is_admin:
         raise PermissionDenied(_("Only an administrator of the library system manages staff."))
     return access
-
-
-def _admin_units(access: Access) -> Any:
-    return Unit.objects.filter(system_id__in=access.admin_systems)
 
 
 def _staff_user(request: HttpRequest, pk: int) -> User:
@@ -85,7 +82,7 @@ def _staff_user(request: HttpRequest, pk: int) -> User:
 @login_required
 def user_list(request: HttpRequest) -> HttpResponse:
     access = _admin_access(request)
-    form = StaffFilterForm(request.GET or None, units=_admin_units(access))
+    form = StaffFilterForm(request.GET or None, units=units_administered(access))
     users = staff_visible(request.user)
     if form.is_valid():
         data = form.cleaned_data
@@ -116,7 +113,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
     unit_id = request.GET.get("unit", "")
     if unit_id.isdigit():
         initial["unit"] = int(unit_id)
-    form = StaffCreateForm(request.POST or None, units=_admin_units(access), initial=initial)
+    form = StaffCreateForm(request.POST or None, units=units_administered(access), initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -139,7 +136,7 @@ def _render_user_page(request: HttpRequest, user: User, access: Access, *, edit_
             "display_name": user.display_name, "email": user.email, "is_active": user.is_active,
         })
     if membership_form is None:
-        membership_form = MembershipForm(units=_admin_units(access), prefix="m")
+        membership_form = MembershipForm(units=units_administered(access), prefix="m")
     memberships = getattr(user, "system_memberships", [])
     role_forms = [(m, MembershipRoleForm(initial={"role": m.role}, prefix=f"r{m.pk}")) for m in memberships]
     return render(request, "accounts/user_edit.html", {
@@ -179,7 +176,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = _staff_user(request, pk)
     access = access_for(request.user)
-    form = MembershipForm(request.POST, units=_admin_units(access), prefix="m")
+    form = MembershipForm(request.POST, units=units_administered(access), prefix="m")
     if form.is_valid():
         try:
             membership_grant(actor=request.user, user=user, unit=form.cleaned_data["unit"],

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from filial.accounts.forms import add_service_errors
-from filial.accounts.selectors import Access, access_for
+from filial.accounts.selectors import Access, access_for, units_administered
 from filial.channels.forms import ChannelFilterForm, ChannelForm
 from filial.channels.models import Channel
 from filial.channels.selectors import channel_get, channels_visible, credential_hints
@@ -40,10 +40,6 @@ def _admin_access(request: HttpRequest) -> Access:
     if not access.is_admin:
         raise PermissionDenied(_("Only an administrator of the library system manages pages."))
     return access
-
-
-def _admin_units(access: Access) -> Any:
-    return Unit.objects.filter(system_id__in=access.admin_systems)
 
 
 def _manageable(request: HttpRequest, pk: int) -> tuple[Channel, Access]:
@@ -89,7 +85,7 @@ def channel_create_view(request: HttpRequest) -> HttpResponse:
     unit_id = request.GET.get("unit", "")
     if unit_id.isdigit():
         initial["unit"] = int(unit_id)
-    form = ChannelForm(request.POST or None, units=_admin_units(access), initial=initial)
+    form = ChannelForm(request.POST or None, units=units_administered(access), initial=initial)
     if request.method == "POST" and form.is_valid():
         fields = form.channel_fields()
         unit = fields.pop("unit")
@@ -116,7 +112,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     channel, access = _manageable(request, pk)
     hints, readable = credential_hints(channel)
     if request.method == "POST":
-        form = ChannelForm(request.POST, units=_admin_units(access), channel=channel)
+        form = ChannelForm(request.POST, units=units_administered(access), channel=channel)
         if form.is_valid():
             credentials = form.cleaned_data["credentials"]
             try:
@@ -133,7 +129,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Page “%(name)s” saved.") % {"name": channel.name})
                 return redirect("channels:channel_list")
     else:
-        form = ChannelForm(units=_admin_units(access), channel=channel, initial=ChannelForm.initial_for(channel))
+        form = ChannelForm(units=units_administered(access), channel=channel, initial=ChannelForm.initial_for(channel))
     return render(request, "channels/channel_form.html", {
         "form": form, "channel": channel, "hints": hints, "readable": readable,
     })
