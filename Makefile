@@ -45,5 +45,9 @@ messages: $(VENV)/.dev-installed
 	cd filial && ../$(BIN)/django-admin makemessages -l ru -l en --no-obsolete --settings=filial.settings
 	$(BIN)/python -m filial.core.compilemessages
 
+## make bench: 2,000 posts due in the same minute on 200 pages (bench/README.md); BENCH_ARGS="--pages 20 --per-page 2" for a quick run.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/posts_due_together.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var/test-*
