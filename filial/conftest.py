@@ -31,6 +31,16 @@ def _fast_and_isolated(settings: Any, tmp_path: Any) -> None:
     HUEY.immediate = True
 
 
+@pytest.fixture
+def own_encryption_key(settings: Any) -> str:
+    """A fresh Fernet key for this test (crypto forgets cached keys when the setting changes)."""
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    settings.FILIAL_ENCRYPTION_KEYS = key
+    return key
+
+
 @dataclass
 class Net:
     system: LibrarySystem

@@ -13,6 +13,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 class SecretUnreadable(Exception):
@@ -33,6 +35,13 @@ def _fernet() -> MultiFernet:
     configured = [k.strip().encode() for k in settings.FILIAL_ENCRYPTION_KEYS.split(",") if k.strip()]
     keys = configured or _key_file_keys()
     return MultiFernet([Fernet(k) for k in keys])
+
+
+@receiver(setting_changed)
+def _forget_keys(*, setting: str, **kwargs: Any) -> None:
+    """Settings overridden at run time (tests, key rotation) take effect at once."""
+    if setting in {"FILIAL_ENCRYPTION_KEYS", "DATA_DIR"}:
+        _fernet.cache_clear()
 
 
 def encrypt_json(data: dict[str, Any]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from filial.channels.models import Channel, Network
 from filial.channels.services import CREDENTIAL_KEYS
 from filial.channels.tests.emulated import emulated
 from filial.conftest import PASSWORD, Net, make_user
-from filial.core import crypto
 from filial.libraries.services import system_create, unit_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::ResourceWarning")]
@@ -31,11 +29,8 @@ BOT_TOKEN = "7012345678:AAH-secret-bot-token-value-QRST"
 
 
 @pytest.fixture(autouse=True)
-def _own_key(settings: Any) -> Iterator[None]:
-    settings.FILIAL_ENCRYPTION_KEYS = Fernet.generate_key().decode()
-    crypto._fernet.cache_clear()
-    yield
-    crypto._fernet.cache_clear()
+def _own_key(own_encryption_key: str) -> None:
+    """Each test encrypts with a key of its own."""
 
 
 def client_for(net: Net | None = None, role: str | None = None, *, csrf: bool = False) -> Client:
@@ -254,7 +249,6 @@ def test_remove_stored_secrets(net: Net) -> None:
 def test_unreadable_secrets_are_reported_not_a_500(net: Net, settings: Any) -> None:
     channel = with_secrets(net.channels["central_vk"], {"access_token": VK_TOKEN})
     settings.FILIAL_ENCRYPTION_KEYS = Fernet.generate_key().decode()  # the old key is lost
-    crypto._fernet.cache_clear()
     client = client_for(net, "admin")
     url = reverse("channels:channel_edit", args=[channel.pk])
     page = client.get(url)

@@ -15,7 +15,6 @@ from django.urls import reverse
 from filial.channels.models import Channel, InboundEvent, Network
 from filial.channels.webhooks import registration_url
 from filial.conftest import Net
-from filial.core import crypto
 from filial.networks.tests.max_conformance import World, make_world, shared_emulator
 from filial.networks.tests.vk_conformance import VKEnv, vk_env
 
@@ -29,11 +28,8 @@ MAX_SECRET_HEADER = "X-Max-Bot-Api-Secret"
 
 
 @pytest.fixture(autouse=True)
-def _own_key(settings: Any) -> Iterator[None]:
-    settings.FILIAL_ENCRYPTION_KEYS = Fernet.generate_key().decode()
-    crypto._fernet.cache_clear()
-    yield
-    crypto._fernet.cache_clear()
+def _own_key(own_encryption_key: str) -> None:
+    """Each test encrypts with a key of its own."""
 
 
 @pytest.fixture
@@ -282,7 +278,6 @@ def test_only_post_and_only_known_pages(hooks: dict[str, Channel], net: Net) -> 
 
 def test_unreadable_secrets_answer_503(hooks: dict[str, Channel], settings: Any) -> None:
     settings.FILIAL_ENCRYPTION_KEYS = Fernet.generate_key().decode()  # the key the secrets were sealed with is gone
-    crypto._fernet.cache_clear()
     assert post(url(hooks["max"]), max_update(), **{MAX_SECRET_HEADER: SECRET}).status_code == 503
     assert InboundEvent.objects.count() == 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,16 +15,9 @@ OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_keys() -> Iterator[None]:
-    crypto._fernet.cache_clear()
-    yield
-    crypto._fernet.cache_clear()
-
-
 def use_keys(settings: Any, *keys: str) -> None:
+    """Changing the setting is enough: crypto forgets its cached keys (``setting_changed``)."""
     settings.FILIAL_ENCRYPTION_KEYS = ",".join(keys)
-    crypto._fernet.cache_clear()
 
 
 def test_round_trip_keeps_the_data_and_hides_it(settings: Any) -> None:
