@@ -51,19 +51,19 @@ def test_a_budget_is_taken_then_the_caller_waits_for_the_window(storage: str) ->
     claim = [Claim("fast", "token-a")]
     started = time.monotonic()
     for _ in range(3):
-        assert limiter.acquire(claim) < 0.05
+        assert limiter.acquire(claim) < 0.3
     assert limiter.wait_time(claim) > 0.8
     assert not limiter.try_acquire(claim)
     waited = limiter.acquire(claim)  # the 4th call waits until the oldest leaves the window (+ margins)
     assert 0.9 < waited < 1.35 and time.monotonic() - started >= 1.1
     # Another identity has its own budget.
-    assert limiter.acquire([Claim("fast", "token-b")]) < 0.05
+    assert limiter.acquire([Claim("fast", "token-b")]) < 0.3
 
 
 def test_several_budgets_at_once_wait_for_the_tightest(storage: str) -> None:
     limiter = Limiter(storage, margin=0.0, margin_fraction=0.0, items=items(bot="30/second", chat="1/second"))
     claims = [Claim("bot", "bot-1"), Claim("chat", "bot-1:chat-1")]
-    assert limiter.acquire(claims) < 0.05
+    assert limiter.acquire(claims) < 0.3
     assert limiter.try_acquire([Claim("bot", "bot-1"), Claim("chat", "bot-1:chat-2")])  # another chat: fine
     assert 0.9 < limiter.wait_time(claims) <= 1.0
 
@@ -81,17 +81,17 @@ def test_would_wait_gives_the_time_instead_of_sleeping(storage: str) -> None:
 def test_waiting_until_free_takes_nothing(storage: str) -> None:
     limiter = Limiter(storage, margin=0.0, margin_fraction=0.0, items=items(one="1/second"))
     claim = [Claim("one", "chat")]
-    assert limiter.wait_until_free(claim) < 0.01 and limiter.wait_until_free(claim) < 0.01  # still free
-    limiter.acquire(claim)
+    assert limiter.wait_until_free(claim) < 0.5 and limiter.wait_until_free(claim) < 0.5  # did not sleep a window
+    assert limiter.try_acquire(claim)  # the two waits took nothing: the one unit of the budget is still there
     with pytest.raises(WouldWait):
         limiter.wait_until_free(claim, max_wait=0.1)
     assert 0.85 < limiter.wait_until_free(claim) <= 1.05
-    assert limiter.acquire(claim) < 0.05
+    assert limiter.acquire(claim) < 0.3
 
 
 def test_a_claim_bigger_than_its_budget_takes_the_whole_budget(storage: str) -> None:
     limiter = Limiter(storage, margin=0.0, margin_fraction=0.0, items=items(chat="1/second"))
-    assert limiter.acquire([Claim("chat", "c", cost=3)]) < 0.05  # never refused for ever
+    assert limiter.acquire([Claim("chat", "c", cost=3)]) < 0.3  # never refused for ever
     assert not limiter.try_acquire([Claim("chat", "c")])
 
 
