@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "filial.libraries",
     "filial.channels",
     "filial.publishing",
+    "filial.inbox",
+    "filial.circulation",
 ]
 
 MIDDLEWARE = [

@@ -15,4 +15,6 @@ urlpatterns = [
     path("", include("filial.accounts.urls")),
     path("channels/", include("filial.channels.urls")),
     path("", include("filial.publishing.urls")),
+    path("inbox/", include("filial.inbox.urls")),
+    path("circulation/", include("filial.circulation.urls")),
 ]

@@ -1,0 +1,3 @@
+"""circulation models."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,3 @@
+"""inbox models."""
+
+from django.db import models  # noqa: F401
