@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from filial.networks.base import NetworkError, Photo
+from filial.networks.http import http_client
 
 NETWORK = "max"
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -56,7 +57,7 @@ class MaxClient:
         self._token = token
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
+        self._http = http_client(base_url=self.base_url, timeout=timeout, transport=transport,
                                   headers={"User-Agent": USER_AGENT})
 
     def close(self) -> None:

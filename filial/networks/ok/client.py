@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from filial.networks.base import NetworkError, Photo
+from filial.networks.http import http_client
 
 NETWORK = "ok"
 DEFAULT_API_URL = "https://api.ok.ru/fb.do"
@@ -214,7 +215,7 @@ class OKClient:
         self._secret = application_secret_key
         self._token = access_token
         self._bot_token = bot_token
-        self.http = httpx.Client(timeout=timeout, transport=transport,
+        self.http = http_client(timeout=timeout, transport=transport,
                                  headers={"User-Agent": "Filial (library pages publisher)"})
 
     def __enter__(self) -> OKClient:

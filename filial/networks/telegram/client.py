@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from filial.networks.base import NetworkError
+from filial.networks.http import http_client
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class TelegramClient:
         self._token = token.strip()
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.timeout = timeout
-        self._http = httpx.Client(base_url=f"{self.base_url}/bot{self._token}/", timeout=timeout,
+        self._http = http_client(base_url=f"{self.base_url}/bot{self._token}/", timeout=timeout,
                                   transport=transport, headers={"User-Agent": "Filial/telegram"})
 
     def close(self) -> None:

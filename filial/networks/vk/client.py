@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from filial.networks.base import NetworkError, Photo
+from filial.networks.http import http_client
 
 API_VERSION = "5.199"
 DEFAULT_API_URL = "https://api.vk.ru/method/"
@@ -180,7 +181,7 @@ class VKClient:
         self.version = version
         self.timeout = timeout
         self.pace = pace
-        self.http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False,
+        self.http = http_client(timeout=timeout, transport=transport, follow_redirects=False,
                                  headers={"User-Agent": "Filial (library network workspace)"})
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from filial.networks.http import http_client
 from filial.networks.vk.client import VKError
 
 DEFAULT_OAUTH_URL = "https://id.vk.ru/oauth2/auth"
@@ -102,7 +103,7 @@ def refresh_user_token(credentials: Mapping[str, Any], *, oauth_url: str = DEFAU
     form = {"grant_type": "refresh_token", "refresh_token": str(credentials["refresh_token"]),
             "client_id": str(credentials["client_id"]), "device_id": str(credentials["device_id"]), "state": state}
     try:
-        with httpx.Client(timeout=timeout, transport=transport) as http:
+        with http_client(timeout=timeout, transport=transport) as http:
             response = http.post(oauth_url, data=form)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise _error(f"could not connect to VK ID ({type(exc).__name__})", code=type(exc).__name__) from exc
