@@ -39,6 +39,7 @@ class LoanRecord:
     returned: date | None = None
     renewals: int = 0
     external_id: str = ""  # the library system's own id of the loan where it has one (Koha checkout_id)
+    due_raw: str = ""  # the due date as the system wrote it (SIP2 AH is free text; ``due`` falls back if unreadable)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class RenewalResult:
     due: date | None = None  # the new due date when renewed
     reason: str = ""  # why not, as the library system said it (shown to the reader, translated where known)
     reason_code: str = ""  # "reserved", "too_many", "overdue_blocked", "not_on_loan", "unknown"
+    due_raw: str = ""  # the new due date as the system wrote it
 
 
 class Adapter(abc.ABC):
