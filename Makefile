@@ -33,7 +33,7 @@ test-scale: $(VENV)/.dev-installed
 	FILIAL_DATABASE_URL=$(PG_URL) FILIAL_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check filial
+	$(BIN)/ruff check filial bench
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy filial
@@ -45,9 +45,10 @@ messages: $(VENV)/.dev-installed
 	cd filial && ../$(BIN)/django-admin makemessages -l ru -l en --no-obsolete --settings=filial.settings
 	$(BIN)/python -m filial.core.compilemessages
 
-## make bench: 2,000 posts due in the same minute on 200 pages (bench/README.md); BENCH_ARGS="--pages 20 --per-page 2" for a quick run.
+## make bench: every benchmark (bench/README.md), embedded and PostgreSQL + Redis, one JSON line each (~40 min);
+## BENCH_ARGS="--quick" for a few minutes, "--only messages" for one, "--embedded-only" without PostgreSQL.
 bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/posts_due_together.py $(BENCH_ARGS)
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/test-*

@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from common import percentile, prepare_database  # noqa: E402
+
 NETWORKS = ("vk", "ok", "telegram", "max")
 LEAD_S = 5.0  # T0 = now + LEAD_S when the worker starts
 
@@ -37,6 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=200, help="pages, spread over the four networks (200)")
     parser.add_argument("--per-page", type=int, default=10, help="posts due at T0 on each page (10)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     parser.add_argument("--deadline", type=float, default=600.0, help="give up after this many seconds (600)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     return parser.parse_args()
@@ -59,15 +63,6 @@ def lower_bound(network: str, n: int) -> float:
     return max(spread(1, 1.0), spread(20, 60.0), spread(30, 1.0))  # telegram: 1/s per chat, 20/min per channel
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def main() -> int:
     args = parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="filial-bench-"))
@@ -79,7 +74,6 @@ def main() -> int:
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.utils import timezone
 
     from filial.accounts.models import Role, User
@@ -94,8 +88,7 @@ def main() -> int:
     from filial.publishing.models import Attempt, Delivery, Post
     from filial.publishing.services import PostData, post_create, post_submit
 
-    backend = "postgresql" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "sqlite"
-    call_command("migrate", interactive=False, verbosity=0)
+    backend = prepare_database()
 
     apps: dict[str, EmulatorApp] = {
         "vk": VKEmulator(rate_limits=True), "ok": OKEmulator(rate_limits=True, deliver_webhooks=False),
@@ -113,7 +106,7 @@ def main() -> int:
 
         app.over_limit = counted  # type: ignore[method-assign]
     servers = {name: ServedEmulator(app).start() for name, app in apps.items()}
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         system = system_create(actor=None, name="Bench system", timezone="Asia/Yekaterinburg")
         unit = unit_create(actor=None, system=system, name="Bench central", kind="central")
@@ -165,20 +158,22 @@ def main() -> int:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         log_path = data_dir / "worker.log"  # a file, not a pipe: a full pipe would block the worker's logging
         log_file = log_path.open("wb")
-        worker = subprocess.Popen([sys.executable, "-m", "filial.cli", "worker"], cwd=ROOT,
-                                  env=dict(os.environ), stdout=log_file, stderr=subprocess.STDOUT)
+        workers = [subprocess.Popen([sys.executable, "-m", "filial.cli", "worker"], cwd=ROOT, env=dict(os.environ),
+                                    stdout=log_file, stderr=subprocess.STDOUT) for _ in range(args.workers)]
         deadline = time.monotonic() + LEAD_S + args.deadline
         open_states = [Delivery.State.SCHEDULED, Delivery.State.SENDING]
-        while time.monotonic() < deadline and worker.poll() is None:
+        while time.monotonic() < deadline and all(w.poll() is None for w in workers):
             if not Delivery.objects.filter(state__in=open_states).exists():
                 break
             time.sleep(0.5)
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -216,7 +211,7 @@ def main() -> int:
             "per_page": args.per_page,
             "backend": backend,
             "queue": "redis" if os.environ.get("FILIAL_REDIS_URL") else "sqlite",
-            "workers": int(settings.HUEY.get("consumer", {}).get("workers", 0)),
+            "workers": args.workers, "threads_per_worker": int(settings.HUEY.get("consumer", {}).get("workers", 0)),
             "published": len(published),
             "failed": failed,
             "unfinished": deliveries - len(published) - failed,
@@ -237,9 +232,10 @@ def main() -> int:
             result["worker_log_tail"] = log_path.read_text(errors="replace").strip().splitlines()[-5:]
         print(json.dumps(result, ensure_ascii=False))
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-            worker.wait()
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
         for server in servers.values():
             server.stop()
         if not args.keep:

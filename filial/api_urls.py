@@ -5,6 +5,8 @@ from rest_framework.routers import DefaultRouter
 
 from filial.accounts.api import TokenView
 from filial.channels.api import ChannelViewSet
+from filial.circulation.api import ImportViewSet, LoanViewSet, ReaderViewSet
+from filial.inbox.api import ConversationViewSet
 from filial.libraries.api import UnitViewSet
 from filial.publishing.api import DeliveryViewSet, EventViewSet, MediaViewSet, PostViewSet
 
@@ -22,6 +24,10 @@ router.register("media", MediaViewSet, basename="media")
 router.register("posts", PostViewSet, basename="post")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 router.register("events", EventViewSet, basename="event")
+router.register("conversations", ConversationViewSet, basename="conversation")
+router.register("readers", ReaderViewSet, basename="reader")
+router.register("loans", LoanViewSet, basename="loan")
+router.register("imports", ImportViewSet, basename="import")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

@@ -30,6 +30,7 @@ usage: filial <command> [options]
                            (FILIAL_EMULATOR_PORT_BASE, 8801..8804)
   demo [--force]           load the demo network of the Mednogorsk libraries
   createadmin              create an administrator of a library system
+  circulation sync [--unit ID]  pull loans from the units' library systems now (SIP2, Koha, drop folder)
   <django command>         any Django management command: migrate, shell, check, ...
   help                     list every command
 """

@@ -169,6 +169,22 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- E-mail (alerts such as "a page needs re-authorisation") -------------------------------------------
+# Embedded default: messages are written as files into the data folder (nothing leaves the machine); set
+# FILIAL_EMAIL_HOST to send through an SMTP server.
+FILIAL_EMAIL_HOST = env("FILIAL_EMAIL_HOST")
+if FILIAL_EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = FILIAL_EMAIL_HOST
+    EMAIL_PORT = int(env("FILIAL_EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = env("FILIAL_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = env("FILIAL_EMAIL_PASSWORD")
+    EMAIL_USE_TLS = env_bool("FILIAL_EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = env("FILIAL_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+DEFAULT_FROM_EMAIL = env("FILIAL_EMAIL_FROM", "filial@localhost")
+
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
@@ -249,9 +265,20 @@ FILIAL_SPECS_DIR = Path(env("FILIAL_SPECS_DIR", str(BASE_DIR.parent / "shared" /
 # --- Publishing engine --------------------------------------------------------------------------
 FILIAL_DELIVERY_MAX_ATTEMPTS = int(env("FILIAL_DELIVERY_MAX_ATTEMPTS", "5"))
 FILIAL_DELIVERY_LEASE_SECONDS = int(env("FILIAL_DELIVERY_LEASE_SECONDS", "300"))
-FILIAL_RATE_LIMIT_MAX_SLEEP = float(env("FILIAL_RATE_LIMIT_MAX_SLEEP", "10"))
+# A worker thread sleeps at most this long for a page's rate-limit budget; a longer wait hands the row back
+# (due at the budget's time) so the thread serves other pages meanwhile. Hand-backs are free (not deferrals).
+FILIAL_RATE_LIMIT_MAX_SLEEP = float(env("FILIAL_RATE_LIMIT_MAX_SLEEP", "0.3"))
 # Override network budgets as "name=N/unit" pairs, e.g. "ok.token=10/second,telegram.chat=2/second"
 # (names in filial/networks/ratelimit.py DEFAULT_BUDGETS).
 FILIAL_RATE_LIMITS = dict(
     pair.strip().split("=", 1) for pair in env("FILIAL_RATE_LIMITS").split(",") if "=" in pair
 )
+
+# --- Recurring posts and posting slots (filial/publishing/series.py, slots.py) -------------------------------------
+# Occurrences are made this many days ahead (at least the next one), armed (deliveries made) this many minutes
+# before their time; a time missed by more than the grace (no worker ran) is skipped, never published late.
+FILIAL_SERIES_HORIZON_DAYS = float(env("FILIAL_SERIES_HORIZON_DAYS", "7"))
+FILIAL_SERIES_ARM_MINUTES = float(env("FILIAL_SERIES_ARM_MINUTES", "10"))
+FILIAL_SERIES_LATE_GRACE = float(env("FILIAL_SERIES_LATE_GRACE", "120"))
+# How long a posting slot lasts: another post due within it takes the slot.
+FILIAL_SLOT_MINUTES = int(env("FILIAL_SLOT_MINUTES", "60"))

@@ -47,6 +47,13 @@ class Channel(models.Model):
     )
     credentials_encrypted = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The inbox's polling of the network for new comments and messages (``filial/inbox/pipeline.py``): the
+    # network's cursor, saved in the transaction that commits the items; one poller at a time holds the lease.
+    updates_cursor = models.TextField(blank=True, editable=False)
+    updates_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updates_lease_owner = models.CharField(max_length=100, blank=True, editable=False)
+    updates_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    updates_error = models.CharField(max_length=500, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("page")

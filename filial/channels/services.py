@@ -299,3 +299,62 @@ def channel_credentials_clear(*, actor: Any, channel: Channel) -> Channel:
         channel.save(update_fields=["credentials_encrypted"])
         audit_record(actor, "channel.credentials_clear", channel, {}, system_id=channel.unit.system_id)
     return channel
+
+
+# --- re-authorisation alerts -----------------------------------------------------------------------------------
+def _alert_recipients(channel: Channel) -> list[str]:
+    """E-mail addresses of the library system's administrators and of the methodologists whose units include the
+    page's unit (they plan and approve its posts)."""
+    from django.db.models import Q
+
+    from filial.accounts.models import Membership, Role
+
+    unit = channel.unit
+    prefixes = [unit.path[:i + 1] for i, ch in enumerate(unit.path) if ch == "/"]
+    rows = (Membership.objects.filter(unit__system_id=unit.system_id, user__is_active=True)
+            .filter(Q(role=Role.ADMIN) | Q(role=Role.METHODOLOGIST, unit__path__in=prefixes))
+            .exclude(user__email="").values_list("user__email", flat=True))
+    return sorted({email.strip() for email in rows if email.strip()})
+
+
+def channel_reauth_alert(channel: Channel, error: Any) -> bool:
+    """Tell the page's unit that the network refused its credentials: one e-mail to its administrators and
+    methodologists and one audit entry per episode (from the page's switch to "needs re-authorisation" until it is
+    connected again), however many calls failed meanwhile. Returns True when this call sent the alert."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    from filial.accounts.models import AuditEntry
+
+    channel = Channel.objects.select_related("unit").get(pk=channel.pk)
+    if channel.status != Channel.Status.NEEDS_REAUTH:
+        return False
+    entries = AuditEntry.objects.filter(object_type=channel._meta.label_lower, object_id=str(channel.pk))
+    episode = entries.filter(action="channel.needs_reauth").order_by("-at", "-id").values_list("pk", flat=True).first()
+    if entries.filter(action="channel.reauth_alert", changes__episode=episode or 0).exists():
+        return False
+    recipients = _alert_recipients(channel)
+    audit_record(None, "channel.reauth_alert", channel, {
+        "episode": episode or 0, "recipients": len(recipients), "error": str(error)[:500],
+    }, system_id=channel.unit.system_id)
+    if recipients:
+        subject = _("Page “%(page)s” needs re-authorisation") % {"page": channel.name}
+        body = _(
+            "The network %(network)s refused the credentials of the page “%(page)s” (%(unit)s).\n\n"
+            "Its posts and messages wait until the page is connected again: open %(path)s and enter new "
+            "credentials.\n\nThe network said: %(error)s"
+        ) % {"network": channel.get_network_display(), "page": channel.name, "unit": channel.unit.name,
+             "path": reverse("channels:channel_edit", args=[channel.pk]), "error": str(error)[:500]}
+
+        def send() -> None:
+            try:
+                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+            except Exception:  # an unreachable mail server must not break the worker
+                import logging
+
+                logging.getLogger("filial.channels").warning("the re-authorisation alert was not sent",
+                                                             exc_info=True)
+
+        transaction.on_commit(send)
+    return True

@@ -74,6 +74,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(channels, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "channels/channel_list.html", {
         "form": form, "page": page, "channels": page.object_list, "can_manage": access.admin_systems,
+        "write_units": access.write_units,
     })
 
 

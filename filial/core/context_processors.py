@@ -34,6 +34,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     ]
     if access.approve_units:
         wanted.append(("publishing:approvals", _("Approvals"), pending))
+    from filial.inbox.selectors import nav_badge
+
+    wanted.append(("inbox:inbox", _("Inbox"), nav_badge(access)))  # one COUNT: new, or in progress and overdue
+    wanted.append(("circulation:index", _("Circulation"), 0))
     wanted += [
         ("publishing:event_list", _("Events"), 0),
         ("channels:channel_list", _("Pages"), 0),

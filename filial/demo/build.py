@@ -75,6 +75,9 @@ def remove_demo() -> None:
         media.delete()
     Event.objects.filter(unit_id__in=unit_ids).delete()
     Channel.objects.filter(unit_id__in=unit_ids).delete()
+    from filial.circulation import demo as circulation_demo
+
+    circulation_demo.remove(unit_ids)
     for unit in sorted(units, key=lambda u: len(u.path), reverse=True):
         unit.delete()
     LibrarySystem.objects.filter(name=data.SYSTEM_NAME).delete()
@@ -148,6 +151,12 @@ class _Builder:
         self.build_recent_posts()
         for post_id, created in self.backdated:
             Post.objects.filter(pk=post_id).update(created_at=created - timedelta(hours=20), updated_at=created)
+        from filial.inbox import demo as inbox_demo  # readers' comments and messages, answered or waiting
+
+        inbox_demo.build(units=self.units, users=self.users, channels=self.channels, now=self.now)
+        from filial.circulation import demo as circulation_demo  # the children's library's readers and loans
+
+        circulation_demo.build(units=self.units, now=self.now)
         self.summary.units = len(self.units)
         self.summary.users = len(self.users)
         self.summary.channels = len(self.channels)

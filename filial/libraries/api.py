@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from filial.accounts.selectors import access_for
+from filial.circulation.api import CirculationLinkField, unit_link_update
 from filial.core.api import system_units
 from filial.libraries import services
 from filial.libraries.models import LibrarySystem, Unit
@@ -23,6 +24,7 @@ WRITABLE = ("name", "short_name", "kind", "timezone", "address", "approval_requi
 class UnitSerializer(serializers.ModelSerializer):
     tz_name = serializers.CharField(read_only=True, help_text="The time zone in effect (own or the system's).")
     depth = serializers.IntegerField(read_only=True)
+    circulation = CirculationLinkField()
     system = serializers.PrimaryKeyRelatedField(
         queryset=LibrarySystem.objects.none(), required=False,
         help_text="Needed only by an administrator of several library systems.",
@@ -31,7 +33,7 @@ class UnitSerializer(serializers.ModelSerializer):
     class Meta:
         model = Unit
         fields = ["id", "system", "parent", "name", "short_name", "kind", "timezone", "tz_name", "address",
-                  "approval_required", "position", "path", "depth", "created_at"]
+                  "approval_required", "position", "path", "depth", "circulation", "created_at"]
         read_only_fields = ["path", "created_at"]
         extra_kwargs = {"parent": {"required": False, "allow_null": True}}
         # Uniqueness and the rest of the model's rules are checked by the service (model.full_clean).
@@ -58,7 +60,8 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self) -> QuerySet[Unit]:
         access = access_for(self.request.user)
-        return Unit.objects.filter(id__in=access.read_units).select_related("system").order_by("path")
+        return (Unit.objects.filter(id__in=access.read_units).select_related("system", "circulation_link")
+                .order_by("path"))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         access = access_for(request.user)
@@ -67,6 +70,7 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        link = data.pop("circulation", None)
         system = data.pop("system", None)
         if system is None:
             if len(access.admin_systems) != 1:
@@ -74,6 +78,9 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             system = LibrarySystem.objects.get(pk=next(iter(access.admin_systems)))
         _check_name_free(system.pk, data.get("name", ""))
         unit = services.unit_create_checked(actor=request.user, system=system, **data)
+        if link is not None:
+            unit_link_update(request, unit, link)
+            unit = self.get_queryset().get(pk=unit.pk)
         return Response(self.get_serializer(unit).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -88,7 +95,10 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if "name" in data:
             _check_name_free(unit.system_id, data["name"], exclude=unit.pk)
         changes = {k: data[k] for k in WRITABLE if k in data}
+        if "circulation" in data:
+            unit_link_update(request, unit, data.pop("circulation"))
         unit = services.unit_update_checked(actor=request.user, unit=unit, **changes)
+        unit = self.get_queryset().get(pk=unit.pk)  # the link as stored now
         return Response(self.get_serializer(unit).data)
 
 

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from filial.accounts.selectors import access_for
+from filial.channels.selectors import channels_needing_reauth
 from filial.libraries.selectors import QUIET_AFTER_DAYS, UPCOMING_DAYS, dashboard_for
 
 
@@ -17,6 +18,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "libraries/dashboard_no_access.html")
     context = {
         "dash": dashboard_for(request.user),
+        "needs_reauth": channels_needing_reauth(request.user),
         "quiet_after": QUIET_AFTER_DAYS,
         "upcoming_days": UPCOMING_DAYS,
     }

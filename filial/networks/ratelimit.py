@@ -15,6 +15,8 @@ Budgets (``settings.FILIAL_RATE_LIMITS`` overrides any of them; values are ``lim
 - VK: 3/s per user token (posting), 20/s per community token (messages);
 - Telegram: 30/s per bot, 1/s per chat, 20/min per channel (counted in messages: an album of 5 photos is 5);
 - MAX: 30/s per bot; OK: 5/s per token (OK publishes no numbers: conservative and configurable).
+
+:func:`publish_claims` says what a post costs, :func:`message_claims` what an outgoing message costs.
 """
 
 from __future__ import annotations
@@ -273,4 +275,28 @@ def lookup_claims(network: str, external_id: str, credentials: dict[str, Any]) -
         return [Claim("max.bot", fingerprint(str(credentials.get("bot_token") or "")), 1)]
     if network == "ok":
         return [Claim("ok.token", fingerprint(str(credentials.get("access_token") or "")), 1)]
+    return []
+
+
+def message_claims(network: str, external_id: str, credentials: dict[str, Any], recipient: str, *,
+                   comment: bool = False) -> list[Claim]:
+    """The budget of one outgoing message (a direct message, or a reply: ``comment`` when it answers a comment)
+    sent through a page, in API calls.
+
+    VK: the community token's 20/s (``messages.send`` and ``wall.createComment`` are community calls: ten
+    communities' tokens give 200 messages/s); Telegram: the bot's 30/s and 1/s in the recipient's chat; MAX: the
+    bot's 30/s; OK: the budget of the token the call uses (the group's messages key for messages, the page's
+    access token for comments).
+    """
+    if network == "vk":
+        token = str(credentials.get("community_token") or credentials.get("access_token") or "")
+        return [Claim("vk.community", fingerprint(token), 1)]
+    if network == "telegram":
+        bot = fingerprint(str(credentials.get("bot_token") or ""))
+        return [Claim("telegram.bot", bot, 1), Claim("telegram.chat", f"{bot}:{recipient}", 1)]
+    if network == "max":
+        return [Claim("max.bot", fingerprint(str(credentials.get("bot_token") or "")), 1)]
+    if network == "ok":
+        used = credentials.get("access_token") if comment else credentials.get("bot_token")
+        return [Claim("ok.token", fingerprint(str(used or credentials.get("access_token") or "")), 1)]
     return []

@@ -34,7 +34,7 @@ from filial.core.api import (
     user_tz,
 )
 from filial.libraries.models import Unit
-from filial.publishing import event_services, selectors, services
+from filial.publishing import edits, event_services, selectors, services
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, Event, Media, Poll, Post, PostChannel, PostMedia
 from filial.publishing.services import PollData, PostData
@@ -387,8 +387,9 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise exceptions.PermissionDenied(_("You cannot edit posts of this unit."))
         serializer = self.get_serializer(post, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        post = services.post_update(actor=request.user, post=post,
-                                    data=_post_data(access, serializer.validated_data, post))
+        # A post already on its pages is edited there too (filial/publishing/edits.py), as in the composer.
+        post = edits.post_update_published(actor=request.user, post=post,
+                                           data=_post_data(access, serializer.validated_data, post)).post
         return self._answer(post)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

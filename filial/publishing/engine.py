@@ -1,40 +1,52 @@
-"""The publishing engine: every scheduled delivery goes out on time, exactly once, at the networks' rate limits.
+"""The publishing engine: every scheduled delivery and outgoing message goes out on time, exactly once, at the
+networks' rate limits.
 
-The database is the truth; Huey tasks carry delivery ids only (``filial/publishing/tasks.py``).
+The database is the truth; Huey tasks carry row ids only (``filial/publishing/tasks.py``). Two kinds of rows
+go through the same machinery, each described by a :class:`Job`: ``Delivery`` (a post on a page, done state
+``published``) and ``OutgoingMessage`` (a direct message or a reply sent through a page, done state ``sent``).
+Both inherit their bookkeeping columns from ``EngineRow``.
 
-Life of a ``Delivery`` (DESIGN §4)::
+Life of a row (DESIGN §4)::
 
-    scheduled ──claim──▶ sending ──▶ published
+    scheduled ──claim──▶ sending ──▶ published / sent
         ▲                   │──────▶ failed      (permanent error, or temporary ones beyond the bound)
         │                   │──────▶ uncertain   (no answer after the request left, no idempotency key)
-        └───────────────────┘        retry_after waits, temporary errors (backoff), needs re-authorisation
+        └───────────────────┘        retry_after waits, temporary errors (backoff), needs re-authorisation,
+                                     rate-limit hand-backs
 
 - **Claim**: one conditional ``UPDATE … WHERE id=? AND state='scheduled' AND due`` (rowcount 1 wins) that
   sets a lease (``lease_owner`` a unique token, ``lease_until``). Every later write of that attempt is fenced
-  by the token, except the one that records a publication: what the network accepted is always saved.
+  by the token, except the one that records a success: what the network accepted is always saved.
 - **Before the network call** the rate limiter (``filial.networks.ratelimit``) is asked for the page's
   budget; the lease is then renewed and ``sent_at`` stamped in one fenced UPDATE, so a worker that lost its
-  lease never sends, and the sweeper knows whether a request may have left.
-- **Publication**: state, external id, link, time and the ``Attempt`` row in ONE transaction; a published row
-  is never claimed again. When every live delivery of a post is published, the post is published.
+  lease never sends, and the sweeper knows whether a request may have left. A budget that is not free within
+  ``FILIAL_RATE_LIMIT_MAX_SLEEP`` is a *hand-back*: the row goes back to ``scheduled`` for the budget's time and
+  the worker takes other rows (other pages' budgets) meanwhile. A hand-back is not a deferral: it never
+  counts toward ``FILIAL_DELIVERY_MAX_DEFERRALS``.
+- **Success**: state, external id, link, time and the ``Attempt`` row in ONE transaction; a done row is never
+  claimed again. When every live delivery of a post is published, the post is published.
 - **Errors** (``NetworkError`` flags): needs_reauth → the page is paused (status "needs re-authorisation",
-  audit entry), the delivery waits, not failed; outcome_unknown → with an idempotency key (VK ``guid``) a retry
-  with the same key, otherwise ``uncertain`` and a look-up on the network (``find_published``), then a person
-  decides ("it is there" / "send again"); permanent → failed; retry_after → back to scheduled after that
-  wait (not a failure); other → bounded retries with exponential backoff and jitter.
+  audit entry), the row waits, not failed; outcome_unknown → with an idempotency key (VK ``guid`` for posts and
+  comments, ``random_id`` for messages) a retry with the same key, otherwise ``uncertain`` and, for posts, a
+  look-up on the network (``find_published``); then a person decides ("it is there" / "send again"); permanent
+  → failed; retry_after → back to scheduled after that wait (a deferral, bounded); other → bounded retries with
+  exponential backoff and jitter.
 - **Sweeper** (every minute, at worker start, and by ``filial worker --burst``): expired leases are recovered
   (nothing sent → scheduled; sent → scheduled again where the key makes it safe, else uncertain + look-up),
   due rows the queue lost are queued again, and rows due within the next ``FILIAL_SWEEP_HORIZON`` seconds are
-  queued with their exact time, so a post goes out within seconds of it. After downtime the overdue rows are
-  all queued and the rate limiter spreads them: no burst beyond the networks' limits. Leases of this machine's
-  worker processes that are gone (SIGKILL) are recovered at once, not after the lease time.
+  queued with their exact time, so a post goes out within seconds of it. Many rows due together are queued
+  interleaved across pages, so that the workers draw on different pages' budgets in parallel instead of all
+  waiting for one. After downtime the overdue rows are all queued and the rate limiter spreads them: no burst
+  beyond the networks' limits. Leases of this machine's worker processes that are gone (SIGKILL) are
+  recovered at once, not after the lease time.
 - **Rate limits**: a fresh in-memory limiter (a restarted embedded worker) is first primed from the attempts
   recorded within the budgets' windows; with Redis (``FILIAL_REDIS_URL``) every worker shares one budget.
 
 Settings (all optional): ``FILIAL_DELIVERY_MAX_ATTEMPTS`` (5), ``FILIAL_DELIVERY_RETRY_BASE`` (30 s),
 ``FILIAL_DELIVERY_RETRY_CAP`` (3600 s), ``FILIAL_DELIVERY_MAX_DEFERRALS`` (30), ``FILIAL_DELIVERY_LEASE_SECONDS``
-(300), ``FILIAL_RATE_LIMIT_MAX_SLEEP`` (10 s: a longer wait gives the worker back and comes back later),
-``FILIAL_SWEEP_HORIZON`` (70 s), ``FILIAL_SWEEP_REQUEUE_AFTER`` (120 s), ``FILIAL_VK_REFRESH_MARGIN`` (900 s).
+(300), ``FILIAL_RATE_LIMIT_MAX_SLEEP`` (0.3 s: a longer wait gives the row back and comes back at the budget's
+time), ``FILIAL_SWEEP_HORIZON`` (70 s), ``FILIAL_SWEEP_REQUEUE_AFTER`` (120 s), ``FILIAL_VK_REFRESH_MARGIN``
+(900 s). They apply to deliveries and messages alike.
 """
 
 from __future__ import annotations
@@ -55,25 +67,36 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel
 from filial.networks import registry
-from filial.networks.base import Connector, NetworkError, Photo, PollSpec, PostPayload, Published
-from filial.networks.ratelimit import Claim, Limiter, WouldWait, get_limiter, lookup_claims, publish_claims
-from filial.publishing.models import Attempt, Delivery, Media, Poll, Post, PostChannel
+from filial.networks.base import Connector, InboundItem, NetworkError, Photo, PollSpec, PostPayload, Published
+from filial.networks.ratelimit import (
+    Claim,
+    Limiter,
+    WouldWait,
+    get_limiter,
+    lookup_claims,
+    message_claims,
+    publish_claims,
+)
+from filial.publishing.models import Attempt, Delivery, EngineRow, Media, OutgoingMessage, Poll, Post, PostChannel
 
 log = logging.getLogger("filial.engine")
 
 State = Delivery.State
+MState = OutgoingMessage.State
 Outcome = Attempt.Outcome
 
 # ``filial worker --burst`` sets this: it sleeps through any rate-limit wait instead of giving the row back for
 # later, so that one run processes everything that is due.
 patient = False
+
+RATE_LIMIT_MAX_SLEEP = 0.3  # seconds a worker thread may sleep for a budget before it hands the row back
 
 
 def _setting(name: str, default: float) -> float:
@@ -90,6 +113,11 @@ def lease_seconds() -> float:
 
 def horizon() -> timedelta:
     return timedelta(seconds=_setting("FILIAL_SWEEP_HORIZON", 70))
+
+
+def max_sleep() -> float | None:
+    """How long a worker sleeps for a rate-limit budget before handing the row back (None: as long as needed)."""
+    return None if patient else _setting("FILIAL_RATE_LIMIT_MAX_SLEEP", RATE_LIMIT_MAX_SLEEP)
 
 
 def backoff(failures: int) -> float:
@@ -118,40 +146,242 @@ def _effective_due() -> Greatest:
     return Greatest(F("due_at"), Coalesce(F("next_attempt_at"), F("due_at")))
 
 
+# --- the kinds of rows ----------------------------------------------------------------------------------------
+class Job:
+    """What the engine needs to know about one kind of row; the machinery below is the same for every kind."""
+
+    name: str  # for logs
+    model: type[EngineRow]
+    states: Any  # the model's State choices
+    done: str  # the state once the network accepted it
+    done_at: str  # the column with the time it was accepted
+    attempt_fk: str  # the Attempt column that points at this kind of row
+    send_kind: str  # Attempt.Kind of a network call
+    done_outcome: str  # Attempt.Outcome of a success
+    task: str  # the Huey task (``filial.publishing.tasks``) that processes one row
+    related: tuple[str, ...] = ("channel__unit",)  # select_related when a row is run
+    can_lookup = False  # an uncertain row can be looked for on the network
+
+    def objects(self) -> QuerySet[Any]:
+        return self.model._default_manager.all()
+
+    def prepare(self, row: Any) -> Any:
+        """What will be sent (raises PayloadError when it cannot be built)."""
+        raise NotImplementedError
+
+    def summary(self, row: Any, payload: Any) -> dict[str, Any]:
+        """The request summary for the attempts history: sizes and flags, never tokens."""
+        raise NotImplementedError
+
+    def claims(self, channel: Channel, row: Any, payload: Any) -> list[Claim]:
+        raise NotImplementedError
+
+    def send(self, connector: Connector, row: Any, payload: Any) -> Published:
+        raise NotImplementedError
+
+    def find(self, connector: Connector, row: Any, payload: Any) -> Published | None:
+        raise NotImplementedError
+
+    def done_fields(self, row: Any, published: Published) -> dict[str, Any]:
+        return {"external_id": published.external_id[:100]}
+
+    def on_done(self, row: Any) -> None:
+        """After a row is done (in the same transaction)."""
+
+    def prime_claims(self, attempt: Attempt, credentials: dict[str, Any]) -> list[Claim]:
+        """What a recorded attempt drew on the budgets (a fresh limiter takes that again)."""
+        raise NotImplementedError
+
+    def row_of(self, attempt: Attempt) -> Any:
+        raise NotImplementedError
+
+
+class DeliveryJob(Job):
+    name = "delivery"
+    model = Delivery
+    states = Delivery.State
+    done = Delivery.State.PUBLISHED
+    done_at = "published_at"
+    attempt_fk = "delivery_id"
+    send_kind = Attempt.Kind.PUBLISH
+    done_outcome = Outcome.PUBLISHED
+    task = "publish_delivery"
+    related = ("channel__unit", "post")
+    can_lookup = True
+
+    def prepare(self, row: Delivery) -> PostPayload:
+        return build_payload(row)
+
+    def summary(self, row: Delivery, payload: PostPayload | None) -> dict[str, Any]:
+        return request_summary(row, payload)
+
+    def claims(self, channel: Channel, row: Delivery, payload: PostPayload) -> list[Claim]:
+        return publish_claims(channel.network, channel.external_id, channel.credentials, payload)
+
+    def send(self, connector: Connector, row: Delivery, payload: PostPayload) -> Published:
+        return connector.publish(payload)
+
+    def find(self, connector: Connector, row: Delivery, payload: PostPayload) -> Published | None:
+        return connector.find_published(payload)
+
+    def done_fields(self, row: Delivery, published: Published) -> dict[str, Any]:
+        return {"external_id": published.external_id[:100], "url": published.url[:500]}
+
+    def on_done(self, row: Delivery) -> None:
+        complete_post(row.post_id)
+
+    def prime_claims(self, attempt: Attempt, credentials: dict[str, Any]) -> list[Claim]:
+        summary = attempt.request or {}
+        shape = PostPayload(text="x" * int(summary.get("text_chars") or 1), key="",
+                            photos=[Photo(b"", "")] * int(summary.get("photos") or 0),
+                            link="x" if summary.get("link") else "",
+                            poll=PollSpec("q", ["a", "b"]) if summary.get("poll") else None)
+        channel = self.row_of(attempt).channel
+        return publish_claims(channel.network, channel.external_id, credentials, shape)
+
+    def row_of(self, attempt: Attempt) -> Any:
+        return attempt.delivery
+
+
+class MessageJob(Job):
+    name = "message"
+    model = OutgoingMessage
+    states = OutgoingMessage.State
+    done = OutgoingMessage.State.SENT
+    done_at = "delivered_at"
+    attempt_fk = "message_id"
+    send_kind = Attempt.Kind.SEND
+    done_outcome = Outcome.SENT
+    task = "send_message"
+    related = ("channel__unit",)
+
+    def prepare(self, row: OutgoingMessage) -> InboundItem | None:
+        """The item a reply answers (None for a direct message)."""
+        if row.kind != OutgoingMessage.Kind.REPLY:
+            return None
+        return reply_item(row.reply_to)
+
+    def summary(self, row: OutgoingMessage, payload: Any) -> dict[str, Any]:
+        return {"network": row.channel.network, "page": row.channel.external_id, "key": row.key,
+                "kind": row.kind, "recipient": row.recipient_id, "text_chars": len(row.text)}
+
+    def claims(self, channel: Channel, row: OutgoingMessage, payload: InboundItem | None) -> list[Claim]:
+        return message_claims(channel.network, channel.external_id, channel.credentials, row.recipient_id,
+                              comment=payload is not None and payload.kind == "comment")
+
+    def send(self, connector: Connector, row: OutgoingMessage, payload: InboundItem | None) -> Published:
+        if payload is not None:
+            return Published(external_id=str(connector.reply(payload, row.text, row.key)))
+        return Published(external_id=str(connector.send_message(row.recipient_id, row.text, row.key)))
+
+    def prime_claims(self, attempt: Attempt, credentials: dict[str, Any]) -> list[Claim]:
+        message = self.row_of(attempt)
+        channel = message.channel
+        return message_claims(channel.network, channel.external_id, credentials, message.recipient_id,
+                              comment=str((message.reply_to or {}).get("kind") or "") == "comment")
+
+    def row_of(self, attempt: Attempt) -> Any:
+        return attempt.message
+
+
+def reply_item(data: dict[str, Any]) -> InboundItem:
+    """An ``InboundItem`` from the fields kept in ``OutgoingMessage.reply_to`` (what ``Connector.reply`` reads)."""
+    try:
+        at = datetime.fromisoformat(str(data["at"])) if data.get("at") else timezone.now()
+        return InboundItem(kind=str(data.get("kind") or "message"), external_id=str(data.get("external_id") or ""),
+                           thread_id=str(data.get("thread_id") or ""), author_id=str(data.get("author_id") or ""),
+                           author_name=str(data.get("author_name") or ""), text=str(data.get("text") or ""), at=at,
+                           post_external_id=str(data.get("post_external_id") or ""),
+                           reply_to=str(data.get("reply_to") or ""), raw=dict(data.get("raw") or {}))
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(f"the message this replies to is not readable: {exc}") from exc
+
+
+DELIVERY = DeliveryJob()
+MESSAGE = MessageJob()
+JOBS: tuple[Job, ...] = (DELIVERY, MESSAGE)
+
+
 # --- the queue ----------------------------------------------------------------------------------------------
-def enqueue(delivery_id: int, eta: datetime | None = None) -> None:
-    """Queue a publish task for ``eta`` (now when due) and remember for when it was queued."""
+def _enqueue(job: Job, pk: int, eta: datetime | None = None) -> None:
+    """Queue the job's task for ``eta`` (now when due) and remember for when it was queued."""
     from filial.publishing import tasks
 
+    task = getattr(tasks, job.task)
     now = timezone.now()
     eta = eta or now
     if eta <= now:
-        tasks.publish_delivery(delivery_id)
+        task(pk)
     else:
-        tasks.publish_delivery.schedule(args=(delivery_id,), eta=eta)
-    Delivery.objects.filter(pk=delivery_id).update(enqueued_eta=eta)
+        task.schedule(args=(pk,), eta=eta)
+    job.objects().filter(pk=pk).update(enqueued_eta=eta)
+
+
+def enqueue(delivery_id: int, eta: datetime | None = None) -> None:
+    """Queue a publish task for ``eta`` (now when due) and remember for when it was queued."""
+    _enqueue(DELIVERY, delivery_id, eta)
+
+
+def enqueue_message(message_id: int, eta: datetime | None = None) -> None:
+    _enqueue(MESSAGE, message_id, eta)
+
+
+def interleave(rows: Iterable[tuple[Any, ...]], now: datetime) -> list[tuple[Any, ...]]:
+    """Rows ``(pk, eff, channel_id, …)`` in time order, reordered so that rows due at the same time (and all the
+    overdue ones, due "now") alternate between pages: the queue then hands consecutive tasks to different
+    budgets, and the workers send for several pages in parallel instead of all waiting for one page's budget.
+    Within one page the order by due time is kept."""
+    ordered = sorted(rows, key=lambda r: (max(r[1], now), r[1], r[0]))
+    result: list[tuple[Any, ...]] = []
+    i = 0
+    while i < len(ordered):
+        at = max(ordered[i][1], now)
+        j = i
+        lanes: dict[Any, list[tuple[Any, ...]]] = {}
+        while j < len(ordered) and max(ordered[j][1], now) == at:
+            lanes.setdefault(ordered[j][2], []).append(ordered[j])
+            j += 1
+        queues = list(lanes.values())
+        depth = max(len(q) for q in queues)
+        result.extend(q[k] for k in range(depth) for q in queues if k < len(q))
+        i = j
+    return result
+
+
+def _enqueue_due_soon(job: Job, ids: Iterable[int]) -> int:
+    now = timezone.now()
+    rows = (job.objects().filter(pk__in=list(ids), state="scheduled", channel__status=Channel.Status.ACTIVE)
+            .annotate(eff=_effective_due()).filter(Q(eff__lte=now + horizon()))
+            .values_list("pk", "eff", "channel_id", "enqueued_eta"))
+    queued = 0
+    for pk, eff, _channel, enqueued_eta in interleave(rows, now):
+        if enqueued_eta != eff or eff <= now:
+            _enqueue(job, pk, eff)
+            queued += 1
+    return queued
 
 
 def enqueue_due_soon(delivery_ids: Iterable[int]) -> int:
     """Queue the scheduled ones among ``delivery_ids`` that are due within the sweep horizon (the sweeper queues
     the others a minute before their time). Returns how many were queued."""
-    now = timezone.now()
-    rows = (Delivery.objects.filter(pk__in=list(delivery_ids), state=State.SCHEDULED,
-                                    channel__status=Channel.Status.ACTIVE)
-            .annotate(eff=_effective_due()).filter(Q(eff__lte=now + horizon()))
-            .values_list("pk", "eff", "enqueued_eta"))
-    queued = 0
-    for pk, eff, enqueued_eta in rows:
-        if enqueued_eta != eff or eff <= now:
-            enqueue(pk, eff)
-            queued += 1
-    return queued
+    return _enqueue_due_soon(DELIVERY, delivery_ids)
+
+
+def enqueue_messages_due_soon(message_ids: Iterable[int]) -> int:
+    return _enqueue_due_soon(MESSAGE, message_ids)
 
 
 def enqueue_on_commit(delivery_ids: Iterable[int]) -> None:
     ids = list(delivery_ids)
     if ids:
         transaction.on_commit(lambda: enqueue_due_soon(ids))
+
+
+def enqueue_messages_on_commit(message_ids: Iterable[int]) -> None:
+    """After messages were created or reopened: queue those due soon once the transaction commits."""
+    ids = list(message_ids)
+    if ids:
+        transaction.on_commit(lambda: enqueue_messages_due_soon(ids))
 
 
 def enqueue_post_on_commit(post: Post) -> None:
@@ -162,9 +392,10 @@ def enqueue_post_on_commit(post: Post) -> None:
 
 
 def channel_resumed(channel_id: int) -> int:
-    """A page was re-authorised: queue its waiting deliveries now (the sweeper would within a minute)."""
-    ids = Delivery.objects.filter(channel_id=channel_id, state=State.SCHEDULED).values_list("pk", flat=True)
-    return enqueue_due_soon(ids)
+    """A page was re-authorised: queue its waiting deliveries and messages now (the sweeper would within a
+    minute). Returns how many were queued."""
+    return sum(_enqueue_due_soon(job, job.objects().filter(channel_id=channel_id, state="scheduled")
+                                 .values_list("pk", flat=True)) for job in JOBS)
 
 
 # --- the rate limiter ----------------------------------------------------------------------------------------
@@ -182,56 +413,64 @@ def limiter() -> Limiter:
 
 def prime(target: Limiter, now: datetime | None = None) -> int:
     """In-memory budgets start empty in every new process, but the networks remember a restarted worker's calls
-    of the last seconds (Telegram: the last minute). Take now the units of the publications recorded within each
-    budget's window, so a restart right after a crash or a burst does not exceed the limits. Returns the units."""
+    of the last seconds (Telegram: the last minute). Take now the units of the publications and messages recorded
+    within each budget's window, so a restart right after a crash or a burst does not exceed the limits. Returns
+    the units."""
     now = now or timezone.now()
     longest = max(target.window(name) for name in target.items)
-    rows = (Attempt.objects.filter(kind=Attempt.Kind.PUBLISH, started_at__gte=now - timedelta(seconds=longest))
-            .exclude(error_code__in=["local", "payload"]).select_related("delivery__channel"))
+    rows = (Attempt.objects.filter(kind__in=[job.send_kind for job in JOBS],
+                                   started_at__gte=now - timedelta(seconds=longest))
+            .exclude(error_code__in=["local", "payload"])
+            .select_related("delivery__channel", "message__channel"))
     credentials: dict[int, dict[str, Any]] = {}
     totals: dict[tuple[str, str], int] = {}
     for attempt in rows:
-        channel = attempt.delivery.channel
+        job = DELIVERY if attempt.delivery_id else MESSAGE
+        channel = job.row_of(attempt).channel
         if channel.pk not in credentials:
             credentials[channel.pk] = channel.credentials
-        summary = attempt.request or {}
-        shape = PostPayload(text="x" * int(summary.get("text_chars") or 1), key="",
-                            photos=[Photo(b"", "")] * int(summary.get("photos") or 0),
-                            link="x" if summary.get("link") else "",
-                            poll=PollSpec("q", ["a", "b"]) if summary.get("poll") else None)
         age = (now - attempt.started_at).total_seconds()
-        for claim in publish_claims(channel.network, channel.external_id, credentials[channel.pk], shape):
+        for claim in job.prime_claims(attempt, credentials[channel.pk]):
             if age < target.window(claim.budget):
                 totals[(claim.budget, claim.identity)] = totals.get((claim.budget, claim.identity), 0) + claim.cost
     target.preload([Claim(budget, identity, cost) for (budget, identity), cost in totals.items()])
     return sum(totals.values())
 
 
-def _enqueue_lookup(delivery_id: int) -> None:
+def _enqueue_lookup(job: Job, pk: int) -> None:
     from filial.publishing import tasks
 
-    tasks.lookup_delivery(delivery_id)
+    if job is DELIVERY:
+        tasks.lookup_delivery(pk)
 
 
 # --- claiming -------------------------------------------------------------------------------------------------
-def claim(delivery_id: int, token: str, now: datetime | None = None) -> bool:
+def _claim(job: Job, pk: int, token: str, now: datetime | None = None) -> bool:
     """Take a due scheduled row with a lease: one conditional UPDATE; only one caller ever gets rowcount 1.
 
     Only the row's own columns are in the WHERE clause, so PostgreSQL re-checks them on the updated row when
     two transactions race (READ COMMITTED), and SQLite runs the statement under its write lock.
     """
     now = now or timezone.now()
-    return Delivery.objects.filter(
+    return job.objects().filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk=delivery_id, state=State.SCHEDULED, due_at__lte=now,
-    ).update(state=State.SENDING, lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds()),
+        pk=pk, state="scheduled", due_at__lte=now,
+    ).update(state="sending", lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds()),
              sent_at=None, updated_at=now) == 1
 
 
-def _mark_sent(delivery_id: int, token: str) -> bool:
+def claim(delivery_id: int, token: str, now: datetime | None = None) -> bool:
+    return _claim(DELIVERY, delivery_id, token, now)
+
+
+def claim_message(message_id: int, token: str, now: datetime | None = None) -> bool:
+    return _claim(MESSAGE, message_id, token, now)
+
+
+def _mark_sent(job: Job, pk: int, token: str) -> bool:
     """Renew the lease and stamp ``sent_at`` just before the request leaves; False if the lease was lost."""
     now = timezone.now()
-    return Delivery.objects.filter(pk=delivery_id, state=State.SENDING, lease_owner=token).update(
+    return job.objects().filter(pk=pk, state="sending", lease_owner=token).update(
         sent_at=now, lease_until=now + timedelta(seconds=lease_seconds()), updated_at=now) == 1
 
 
@@ -378,9 +617,10 @@ def mark_needs_reauth(channel_id: int, error: NetworkError, delivery: Delivery |
                 "delivery": delivery.pk if delivery is not None else None,
             }, system_id=channel.unit.system_id)
             log.warning("page %s needs re-authorisation: %s", channel_id, error)
+            __import__("filial.channels.services").channels.services.channel_reauth_alert(channel, error)
 
 
-# --- one delivery -------------------------------------------------------------------------------------------
+# --- one row --------------------------------------------------------------------------------------------------
 @dataclass
 class Try:
     """What one attempt did, for its ``Attempt`` row."""
@@ -391,11 +631,11 @@ class Try:
     token: str = ""
 
 
-def _attempt(delivery_id: int, t: Try | None, outcome: str, *, error: NetworkError | None = None,
-             kind: str = Attempt.Kind.PUBLISH, external_id: str = "", message: str = "",
+def _attempt(job: Job, pk: int, t: Try | None, outcome: str, *, error: NetworkError | None = None,
+             kind: str = "", external_id: str = "", message: str = "",
              actor: Any = None, request: dict[str, Any] | None = None) -> Attempt:
     return Attempt.objects.create(
-        delivery_id=delivery_id, kind=kind, started_at=t.started_at if t else timezone.now(),
+        **{job.attempt_fk: pk}, kind=kind or job.send_kind, started_at=t.started_at if t else timezone.now(),
         duration_ms=t.duration_ms if t else 0, request=request if request is not None else (t.request if t else {}),
         outcome=outcome, error_code=str(error.code if error is not None and error.code is not None else "")[:50],
         error_message=message or (str(error) if error is not None else ""), external_id=external_id[:100],
@@ -413,98 +653,121 @@ def complete_post(post_id: int) -> bool:
         state=Post.State.PUBLISHED, updated_at=timezone.now()) == 1
 
 
-def record_published(delivery_id: int, published: Published, t: Try | None, *, outcome: str = Outcome.PUBLISHED,
-                     kind: str = Attempt.Kind.PUBLISH, count_attempt: bool = True) -> bool:
+def _record_done(job: Job, pk: int, published: Published, t: Try | None, *, outcome: str = "", kind: str = "",
+                 count_attempt: bool = True) -> bool:
     """Save what the network accepted, whatever happened to the lease meanwhile: state, id, link, time and the
-    attempt in one transaction. Returns False when the row was already published under another id (then the
-    second copy is recorded as a duplicate for a person to remove)."""
+    attempt in one transaction. Returns False when the row was already done under another id (then the second
+    copy is recorded as a duplicate for a person to remove)."""
     now = timezone.now()
+    outcome = outcome or job.done_outcome
     with transaction.atomic():
-        row = Delivery.objects.select_for_update().get(pk=delivery_id)
-        if row.state == State.PUBLISHED and row.external_id and row.external_id != published.external_id:
-            _attempt(delivery_id, t, Outcome.DUPLICATE, kind=kind, external_id=published.external_id,
-                     message=f"the network accepted this post again as {published.external_id}; the delivery keeps "
-                             f"{row.external_id}: delete the copy on the page")
+        row = job.objects().select_for_update().get(pk=pk)
+        if row.state == job.done and row.external_id and row.external_id != published.external_id:
+            _attempt(job, pk, t, Outcome.DUPLICATE, kind=kind, external_id=published.external_id,
+                     message=f"the network accepted this {job.name} again as {published.external_id}; the "
+                             f"{job.name} keeps {row.external_id}: delete the copy on the page")
             return False
-        Delivery.objects.filter(pk=delivery_id).update(
-            state=State.PUBLISHED, external_id=published.external_id[:100], url=published.url[:500],
-            published_at=row.published_at or now, lease_owner="", lease_until=None, sent_at=None, next_attempt_at=None,
-            last_error="", last_error_code="", attempts=F("attempts") + (1 if count_attempt else 0), updated_at=now)
-        _attempt(delivery_id, t, outcome, kind=kind, external_id=published.external_id)
-        complete_post(row.post_id)
+        job.objects().filter(pk=pk).update(
+            state=job.done, **job.done_fields(row, published), **{job.done_at: getattr(row, job.done_at) or now},
+            lease_owner="", lease_until=None, sent_at=None, next_attempt_at=None, last_error="", last_error_code="",
+            attempts=F("attempts") + (1 if count_attempt else 0), updated_at=now)
+        _attempt(job, pk, t, outcome, kind=kind, external_id=published.external_id)
+        job.on_done(row)
     return True
 
 
-def _finish(delivery_id: int, t: Try, outcome: str, error: NetworkError, **fields: Any) -> bool:
+def record_published(delivery_id: int, published: Published, t: Try | None, *, outcome: str = Outcome.PUBLISHED,
+                     kind: str = Attempt.Kind.PUBLISH, count_attempt: bool = True) -> bool:
+    """A delivery's publication (see :func:`_record_done`)."""
+    return _record_done(DELIVERY, delivery_id, published, t, outcome=outcome, kind=kind, count_attempt=count_attempt)
+
+
+def _finish(job: Job, pk: int, t: Try, outcome: str, error: NetworkError, **fields: Any) -> bool:
     """A fenced end of an attempt: only the lease holder moves the row; the attempt is recorded either way."""
     now = timezone.now()
     with transaction.atomic():
-        moved = Delivery.objects.filter(pk=delivery_id, state=State.SENDING, lease_owner=t.token).update(
+        moved = job.objects().filter(pk=pk, state="sending", lease_owner=t.token).update(
             lease_owner="", lease_until=None, sent_at=None, last_error=str(error)[:2000],
             last_error_code=str(error.code if error.code is not None else "")[:50], attempts=F("attempts") + 1,
             updated_at=now, **fields) == 1
-        note = "" if moved else f"{error} (the lease had expired: the sweeper had already taken the delivery back)"
-        _attempt(delivery_id, t, outcome, error=error, message=note)
+        note = "" if moved else f"{error} (the lease had expired: the sweeper had already taken the {job.name} back)"
+        _attempt(job, pk, t, outcome, error=error, message=note)
     return moved
 
 
-def _release(delivery_id: int, token: str, until: datetime) -> None:
-    """Give a claimed row back without having sent anything (the rate limit needs a longer wait)."""
-    if Delivery.objects.filter(pk=delivery_id, state=State.SENDING, lease_owner=token).update(
-            state=State.SCHEDULED, lease_owner="", lease_until=None, sent_at=None, next_attempt_at=until,
+def _release(job: Job, pk: int, token: str, until: datetime) -> None:
+    """Give a claimed row back without having sent anything (the rate limit needs a longer wait). A hand-back is
+    neither an attempt nor a deferral: it is not recorded and never counts toward a bound."""
+    if job.objects().filter(pk=pk, state="sending", lease_owner=token).update(
+            state="scheduled", lease_owner="", lease_until=None, sent_at=None, next_attempt_at=until,
             updated_at=timezone.now()):
-        _requeue(delivery_id, until)
+        _requeue(job, pk, until)
 
 
-def _requeue(delivery_id: int, eta: datetime) -> None:
+def _requeue(job: Job, pk: int, eta: datetime) -> None:
     """Queue the next try now if it falls within the sweep horizon; the sweeper queues later ones."""
     if eta <= timezone.now() + horizon():
-        transaction.on_commit(lambda: enqueue(delivery_id, eta))
+        transaction.on_commit(lambda: _enqueue(job, pk, eta))
 
 
-def publish_one(delivery_id: int) -> str:
-    """Publish one delivery if it is due and nobody else has it. Returns what happened (for logs and tests)."""
+def _process(job: Job, pk: int) -> str:
+    """Send one row if it is due and nobody else has it. Returns what happened (for logs and tests)."""
     now = timezone.now()
-    row = Delivery.objects.select_related("channel").filter(pk=delivery_id).first()
+    row = job.objects().select_related(*job.related).filter(pk=pk).first()
     if row is None:
         return "missing"
-    if row.state != State.SCHEDULED:
+    if row.state != "scheduled":
         return "skipped"
     if row.channel.status != Channel.Status.ACTIVE:
         return "paused"
     if row.due_at > now or (row.next_attempt_at is not None and row.next_attempt_at > now):
         return "not_due"
     token = _lease_token()
-    if not claim(delivery_id, token, now):
+    if not _claim(job, pk, token, now):
         return "taken"
-    return _run(delivery_id, token)
+    return _run_job(job, pk, token, row)
+
+
+def publish_one(delivery_id: int) -> str:
+    """Publish one delivery if it is due and nobody else has it. Returns what happened (for logs and tests)."""
+    return _process(DELIVERY, delivery_id)
+
+
+def send_one(message_id: int) -> str:
+    """Send one outgoing message if it is due and nobody else has it. Returns what happened."""
+    return _process(MESSAGE, message_id)
 
 
 def _run(delivery_id: int, token: str) -> str:
-    row = Delivery.objects.select_related("channel__unit", "post").get(pk=delivery_id)
+    return _run_job(DELIVERY, delivery_id, token)
+
+
+def _run_job(job: Job, pk: int, token: str, row: Any = None) -> str:
+    """The claimed row ``pk`` (``row``: as read just before the claim, or None to read it now)."""
+    if row is None:
+        row = job.objects().select_related(*job.related).get(pk=pk)
     channel = row.channel
-    t = Try(started_at=timezone.now(), token=token, request=request_summary(row, None))
-    payload: PostPayload | None = None
+    t = Try(started_at=timezone.now(), token=token, request=job.summary(row, None))
+    payload: Any = None
     connector: Connector | None = None
     published: Published | None = None
     error: NetworkError | None = None
     try:
         try:
-            payload = build_payload(row)
+            payload = job.prepare(row)
         except PayloadError as exc:
             raise NetworkError(str(exc), network=channel.network, code="payload", permanent=True) from exc
-        t.request = request_summary(row, payload)
+        t.request = job.summary(row, payload)
         channel = refresh_if_due(channel)
         connector = connector_for(channel)
-        claims = publish_claims(channel.network, channel.external_id, channel.credentials, payload)
+        claims = job.claims(channel, row, payload)
         shared = limiter()
         try:
-            waited = shared.wait_until_free(
-                claims, max_wait=None if patient else _setting("FILIAL_RATE_LIMIT_MAX_SLEEP", 10))
+            waited = shared.wait_until_free(claims, max_wait=max_sleep())
         except WouldWait as wait:
-            _release(delivery_id, token, timezone.now() + timedelta(seconds=wait.seconds))
+            _release(job, pk, token, timezone.now() + timedelta(seconds=wait.seconds))
             return "deferred"
-        if not _mark_sent(delivery_id, token):
+        if not _mark_sent(job, pk, token):
             return "lease_lost"
         # Taken only now, right before the request leaves (the stamp above may have waited for the database).
         waited += shared.acquire(claims)
@@ -512,11 +775,11 @@ def _run(delivery_id: int, token: str) -> str:
         t.started_at = timezone.now()
         started = time.monotonic()
         try:
-            published = connector.publish(payload)
+            published = job.send(connector, row, payload)
         except NetworkError:
             raise
         except Exception as exc:  # an unexpected answer after the request left: treat as outcome unknown
-            log.exception("publishing delivery %s failed unexpectedly", delivery_id)
+            log.exception("sending %s %s failed unexpectedly", job.name, pk)
             raise NetworkError(f"unexpected error: {exc!r}", network=channel.network, code="internal",
                                outcome_unknown=True) from exc
         finally:
@@ -526,61 +789,65 @@ def _run(delivery_id: int, token: str) -> str:
     finally:
         _close(connector)
     if published is not None:
-        record_published(delivery_id, published, t)
-        return "published"
+        _record_done(job, pk, published, t)
+        return job.done
     assert error is not None
     if error.method:
         t.request["method"] = error.method
-    return _handle_error(row, t, error)
+    return _handle_error(job, row, t, error)
 
 
-def _handle_error(row: Delivery, t: Try, error: NetworkError) -> str:
-    delivery_id = row.pk
+def _needs_reauth(job: Job, channel_id: int, error: NetworkError, row: Any) -> None:
+    mark_needs_reauth(channel_id, error, row if job is DELIVERY else None)
+
+
+def _handle_error(job: Job, row: Any, t: Try, error: NetworkError) -> str:
+    pk = row.pk
     now = timezone.now()
     idempotent = registry.connector_class(row.channel.network).capabilities.idempotency
     if error.needs_reauth:
-        # Not a failure of the post: it waits (scheduled) until the page is re-authorised.
-        _finish(delivery_id, t, Outcome.NEEDS_REAUTH, error, state=State.SCHEDULED, next_attempt_at=None)
-        mark_needs_reauth(row.channel_id, error, row)
+        # Not a failure of the row: it waits (scheduled) until the page is re-authorised.
+        _finish(job, pk, t, Outcome.NEEDS_REAUTH, error, state="scheduled", next_attempt_at=None)
+        _needs_reauth(job, row.channel_id, error, row)
         return "needs_reauth"
     if error.outcome_unknown:
         failures = row.failures + 1
         if idempotent and failures < max_attempts():
-            # The same key makes a repeat safe: the network answers with the post it already has.
+            # The same key makes a repeat safe: the network answers with what it already has.
             until = now + timedelta(seconds=backoff(failures))
-            if _finish(delivery_id, t, Outcome.TRANSIENT, error, state=State.SCHEDULED, failures=failures,
+            if _finish(job, pk, t, Outcome.TRANSIENT, error, state="scheduled", failures=failures,
                        next_attempt_at=until):
-                _requeue(delivery_id, until)
+                _requeue(job, pk, until)
             return "retry"
-        if _finish(delivery_id, t, Outcome.UNCERTAIN, error, state=State.UNCERTAIN, failures=failures):
-            lookup_uncertain(delivery_id)
+        if _finish(job, pk, t, Outcome.UNCERTAIN, error, state="uncertain", failures=failures) and job.can_lookup:
+            lookup_uncertain(pk)  # deliveries only: the connectors cannot look a message up
         return "uncertain"
     if error.permanent:
-        _finish(delivery_id, t, Outcome.FAILED, error, state=State.FAILED, failures=row.failures + 1)
+        _finish(job, pk, t, Outcome.FAILED, error, state="failed", failures=row.failures + 1)
         return "failed"
     if error.retry_after is not None:
         deferrals = row.deferrals + 1
         if deferrals > int(_setting("FILIAL_DELIVERY_MAX_DEFERRALS", 30)):
-            _finish(delivery_id, t, Outcome.FAILED, error, state=State.FAILED, deferrals=deferrals)
+            _finish(job, pk, t, Outcome.FAILED, error, state="failed", deferrals=deferrals)
             return "failed"
         until = now + timedelta(seconds=max(0.0, float(error.retry_after)))
-        if _finish(delivery_id, t, Outcome.RETRY_LATER, error, state=State.SCHEDULED, deferrals=deferrals,
+        if _finish(job, pk, t, Outcome.RETRY_LATER, error, state="scheduled", deferrals=deferrals,
                    next_attempt_at=until):
-            _requeue(delivery_id, until)
+            _requeue(job, pk, until)
         return "retry_later"
     failures = row.failures + 1
     if failures >= max_attempts():
-        _finish(delivery_id, t, Outcome.FAILED, error, state=State.FAILED, failures=failures)
+        _finish(job, pk, t, Outcome.FAILED, error, state="failed", failures=failures)
         return "failed"
     until = now + timedelta(seconds=backoff(failures))
-    if _finish(delivery_id, t, Outcome.TRANSIENT, error, state=State.SCHEDULED, failures=failures,
-               next_attempt_at=until):
-        _requeue(delivery_id, until)
+    if _finish(job, pk, t, Outcome.TRANSIENT, error, state="scheduled", failures=failures, next_attempt_at=until):
+        _requeue(job, pk, until)
     return "retry"
 
 
 def lookup_uncertain(delivery_id: int) -> str:
     """Look on the network for an uncertain delivery (``find_published`` by text, photos, key where it can)."""
+    job = DELIVERY
     row = Delivery.objects.select_related("channel__unit", "post").filter(pk=delivery_id).first()
     if row is None or row.state != State.UNCERTAIN:
         return "skipped"
@@ -595,20 +862,20 @@ def lookup_uncertain(delivery_id: int) -> str:
         t.started_at = timezone.now()
         started = time.monotonic()
         try:
-            found = connector.find_published(payload)
+            found = job.find(connector, row, payload)
         finally:
             t.duration_ms = int((time.monotonic() - started) * 1000)
     except (NetworkError, PayloadError) as exc:
         error = exc if isinstance(exc, NetworkError) else NetworkError(str(exc), network=channel.network,
                                                                          code="payload", permanent=True)
-        _attempt(delivery_id, t, Outcome.LOOKUP_FAILED, error=error, kind=Attempt.Kind.LOOKUP)
+        _attempt(job, delivery_id, t, Outcome.LOOKUP_FAILED, error=error, kind=Attempt.Kind.LOOKUP)
         if error.needs_reauth:
             mark_needs_reauth(channel.pk, error, row)
         return "lookup_failed"
     finally:
         _close(connector)
     if found is None:
-        _attempt(delivery_id, t, Outcome.NOT_FOUND, kind=Attempt.Kind.LOOKUP,
+        _attempt(job, delivery_id, t, Outcome.NOT_FOUND, kind=Attempt.Kind.LOOKUP,
                  message="not found on the page: a person must look and choose “it is there” or “send again”")
         return "not_found"
     with transaction.atomic():
@@ -633,33 +900,35 @@ class SweepReport:
                 "upcoming": self.upcoming}
 
 
-def _recover(row: Delivery, now: datetime, *, dead: bool = False) -> str:
+def _recover(job: Job, row: Any, now: datetime, *, dead: bool = False) -> str:
     """A lease expired (the worker died or hung), or its worker is known dead. Nothing sent → scheduled; sent →
-    scheduled again where the key makes a repeat safe, else uncertain and a look-up."""
+    scheduled again where the key makes a repeat safe, else uncertain (and a look-up where there is one)."""
     idempotent = registry.connector_class(row.channel.network).capabilities.idempotency
     sent = row.sent_at is not None
-    target = State.UNCERTAIN if sent and not idempotent else State.SCHEDULED
+    target = "uncertain" if sent and not idempotent else "scheduled"
+    what = "post" if job is DELIVERY else "message"
     with transaction.atomic():
-        still = Delivery.objects.filter(pk=row.pk, state=State.SENDING, lease_owner=row.lease_owner)
+        still = job.objects().filter(pk=row.pk, state="sending", lease_owner=row.lease_owner)
         if not dead:
             still = still.filter(lease_until__lt=now)  # a worker that renewed its lease meanwhile keeps it
         moved = still.update(
             state=target, lease_owner="", lease_until=None, sent_at=None, next_attempt_at=None, updated_at=now,
-            last_error="the worker stopped before it finished" if target == State.SCHEDULED
-            else "the worker stopped after the request left: the post may or may not be on the page",
+            last_error="the worker stopped before it finished" if target == "scheduled"
+            else f"the worker stopped after the request left: the {what} may or may not have gone out",
             last_error_code="lease_expired")
         if not moved:
             return "raced"
-        _attempt(row.pk, None, Outcome.LEASE_EXPIRED, kind=Attempt.Kind.SWEEPER,
+        _attempt(job, row.pk, None, Outcome.LEASE_EXPIRED, kind=Attempt.Kind.SWEEPER,
                  request={"worker": row.lease_owner, "sent": sent, "lease_until": row.lease_until.isoformat()
                           if row.lease_until else None},
                  message=("its worker process is gone: " if dead else "recovered after an expired lease: ") + (
                      "nothing had been sent" if not sent else
-                     "sent again with the same key" if idempotent else "checking the page for it"))
-    if target == State.UNCERTAIN:
-        _enqueue_lookup(row.pk)
+                     "sent again with the same key" if idempotent else
+                     "checking the page for it" if job.can_lookup else "a person must check and decide"))
+    if target == "uncertain":
+        _enqueue_lookup(job, row.pk)
         return "uncertain"
-    enqueue(row.pk)
+    _enqueue(job, row.pk)
     return "recovered"
 
 
@@ -682,40 +951,66 @@ def _dead_here(lease_owner: str) -> bool:
         return False
 
 
-def sweep(now: datetime | None = None) -> SweepReport:
-    """Recover expired leases, queue due rows the queue lost and rows due within the horizon (with their time).
+def sweep(now: datetime | None = None, *, queued: dict[str, set[int]] | None = None) -> SweepReport:
+    """Recover expired leases, queue due rows the queue lost and rows due within the horizon (with their time),
+    for deliveries and outgoing messages alike.
 
     Leases of this machine's worker processes that are gone (SIGKILL, a crash) are recovered at once rather
     than after ``FILIAL_DELIVERY_LEASE_SECONDS``, so a restarted worker finishes their work right away.
+
+    ``queued`` (task name → row ids of the tasks now in the queue and its schedule, see :func:`queued_rows`):
+    a worker that starts knows exactly which due rows have no task, e.g. the few a killed worker had taken off
+    the queue but not yet claimed; they are queued again at once instead of after ``FILIAL_SWEEP_REQUEUE_AFTER``.
     """
     now = now or timezone.now()
     report = SweepReport()
-    sending = Delivery.objects.filter(state=State.SENDING).select_related("channel")
+    for job in JOBS:
+        _sweep_job(job, now, report, None if queued is None else queued.get(job.task, set()))
+    if report.recovered or report.uncertain or report.requeued:
+        log.info("sweeper: %s", report.as_dict())
+    return report
+
+
+def queued_rows(huey: Any) -> dict[str, set[int]]:
+    """Task name → row ids of the engine's tasks waiting in ``huey``'s queue or schedule (read at worker start)."""
+    names = {job.task for job in JOBS}
+    found: dict[str, set[int]] = {name: set() for name in names}
+    for task in [*huey.pending(), *huey.scheduled()]:
+        name = task.name.rpartition(".")[2]
+        if name in names and task.args:
+            found[name].add(int(task.args[0]))
+    return found
+
+
+def _sweep_job(job: Job, now: datetime, report: SweepReport, in_queue: set[int] | None = None) -> None:
+    sending = job.objects().filter(state="sending").select_related("channel")
     stale = [(row, False) for row in sending.filter(lease_until__lt=now)]
     here = f"{_host()}:"
     stale += [(row, True) for row in sending.filter(lease_until__gte=now, lease_owner__startswith=here)
               if _dead_here(row.lease_owner)]
     for row, dead in stale:
         try:
-            result = _recover(row, now, dead=dead)
+            result = _recover(job, row, now, dead=dead)
         except Exception:  # one bad row must not stop the sweep of the others
-            log.exception("the sweeper could not recover delivery %s", row.pk)
+            log.exception("the sweeper could not recover %s %s", job.name, row.pk)
             continue
         report.recovered += result == "recovered"
         report.uncertain += result == "uncertain"
-    waiting = Delivery.objects.filter(
-        state=State.SCHEDULED, channel__status=Channel.Status.ACTIVE).annotate(eff=_effective_due())
+    waiting = job.objects().filter(
+        state="scheduled", channel__status=Channel.Status.ACTIVE).annotate(eff=_effective_due())
     requeue_after = timedelta(seconds=_setting("FILIAL_SWEEP_REQUEUE_AFTER", 120))
-    lost = waiting.filter(Q(eff__lte=now)).filter(
-        Q(enqueued_eta__isnull=True) | Q(enqueued_eta__lt=now - requeue_after) | Q(enqueued_eta__gt=now))
-    for pk in list(lost.order_by("eff", "pk").values_list("pk", flat=True)):
-        enqueue(pk)
+    due = waiting.filter(Q(eff__lte=now))
+    if in_queue is None:
+        lost = due.filter(
+            Q(enqueued_eta__isnull=True) | Q(enqueued_eta__lt=now - requeue_after) | Q(enqueued_eta__gt=now))
+        rows = list(lost.values_list("pk", "eff", "channel_id"))
+    else:
+        rows = [row for row in due.values_list("pk", "eff", "channel_id") if row[0] not in in_queue]
+    for pk, _eff, _channel in interleave(rows, now):
+        _enqueue(job, pk)
         report.requeued += 1
     upcoming = waiting.filter(Q(eff__gt=now) & Q(eff__lte=now + horizon())).filter(
         Q(enqueued_eta__isnull=True) | ~Q(enqueued_eta=F("eff")))
-    for pk, eff in list(upcoming.order_by("eff", "pk").values_list("pk", "eff")):
-        enqueue(pk, eff)
+    for pk, eff, _channel in interleave(upcoming.values_list("pk", "eff", "channel_id"), now):
+        _enqueue(job, pk, eff)
         report.upcoming += 1
-    if report.recovered or report.uncertain or report.requeued:
-        log.info("sweeper: %s", report.as_dict())
-    return report

@@ -24,8 +24,18 @@ from filial.accounts.selectors import Access, access_for
 from filial.channels.models import Channel, Network
 from filial.core.timeutils import local_to_aware
 from filial.libraries.models import Unit
-from filial.publishing.models import Event, Media, Poll, Post, PostChannel, PostMedia
+from filial.publishing.models import (
+    Event,
+    Media,
+    Poll,
+    Post,
+    PostChannel,
+    PostMedia,
+    PostSeries,
+    SeriesOccurrence,
+)
 from filial.publishing.selectors import events_visible, posts_matching
+from filial.publishing.series import Rule
 from filial.publishing.services import MAX_PHOTOS, PollData, PostData
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -122,6 +132,19 @@ class PostForm(forms.Form):
     poll_multiple = forms.BooleanField(label=_("Several answers allowed"), required=False)
     poll_anonymous = forms.BooleanField(label=_("Anonymous"), required=False, initial=True)
     poll_ends_at = LocalDateTimeField(label=_("Poll ends"), required=False)
+    # "Repeat" (filial/publishing/series.py): the post is the first of a series at the same local time.
+    repeat = forms.ChoiceField(label=_("Repeat"), required=False,
+                               choices=[("", _("Does not repeat")), *PostSeries.Frequency.choices])
+    repeat_weekdays = forms.TypedMultipleChoiceField(
+        label=_("Days of the week"), required=False, coerce=int, widget=forms.CheckboxSelectMultiple,
+        choices=[(0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _("Fri")), (5, _("Sat")),
+                 (6, _("Sun"))])
+    repeat_month_day = forms.IntegerField(label=_("Day of the month"), required=False, min_value=1, max_value=31,
+                                          help_text=_("In shorter months: their last day."))
+    repeat_interval = forms.IntegerField(label=_("Every N days"), required=False, min_value=1, max_value=365)
+    repeat_until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    repeat_count = forms.IntegerField(label=_("Number of posts"), required=False, min_value=2, max_value=1000,
+                                      help_text=_("Or a date: whichever comes first ends the series."))
 
     def __init__(self, *args: Any, user: Any, post: Post | None = None, **kwargs: Any) -> None:
         self.user = user
@@ -176,6 +199,17 @@ class PostForm(forms.Form):
             del self.fields["remove_media"]
             self.existing_media = []
 
+        # A post already on all its pages keeps its unit, pages and time (its content is edited on the networks);
+        # an occurrence of a series does not repeat by itself.
+        self.is_occurrence = post is not None and SeriesOccurrence.objects.filter(post=post, index__gt=0).exists()
+        if post is not None and (post.state == Post.State.PUBLISHED or self.is_occurrence):
+            for name in [n for n in self.fields if n.startswith("repeat")]:
+                del self.fields[name]
+        if post is not None and post.state == Post.State.PUBLISHED:
+            for name in ("unit", "channels", "publish_at"):
+                self.fields[name].disabled = True
+        self.repeats = "repeat" in self.fields
+
     # --- building -----------------------------------------------------------------------------
     @staticmethod
     def variant_name(channel_id: int) -> str:
@@ -190,6 +224,13 @@ class PostForm(forms.Form):
             "channels": list(post.targets.values_list("channel_id", flat=True)),
             "publish_at": post.publish_at.astimezone(tz).replace(tzinfo=None) if post.publish_at else None,
         }
+        series = PostSeries.objects.filter(template=post).exclude(state=PostSeries.State.STOPPED).first()
+        if series is not None:
+            initial.update({
+                "repeat": series.frequency, "repeat_weekdays": list(series.weekdays or []),
+                "repeat_month_day": series.month_day, "repeat_interval": series.interval,
+                "repeat_until": series.until, "repeat_count": series.count,
+            })
         poll = Poll.objects.filter(post=post).prefetch_related("answers").first()
         if poll is not None:
             initial.update({
@@ -286,6 +327,16 @@ class PostForm(forms.Form):
             self.add_error("poll_answers", gettext("A poll needs from %(min)d to %(max)d answers.")
                            % {"min": 2, "max": 10})
         return cleaned
+
+    def repeat_rule(self) -> Rule | None:
+        """The "Repeat" fieldset as a series rule (None: the post does not repeat); call after ``is_valid()``."""
+        c = self.cleaned_data
+        frequency = c.get("repeat") or "" if self.repeats else ""
+        if not frequency:
+            return None
+        return Rule(frequency=frequency, weekdays=[int(d) for d in c.get("repeat_weekdays") or []],
+                    month_day=c.get("repeat_month_day"), interval=c.get("repeat_interval") or 1,
+                    until=c.get("repeat_until"), count=c.get("repeat_count"))
 
     def kept_media(self) -> list[Media]:
         removed = {m.pk for m in self.cleaned_data.get("remove_media") or []}

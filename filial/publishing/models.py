@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -190,7 +191,50 @@ class PollAnswer(models.Model):
         return self.text
 
 
-class Delivery(models.Model):
+class EngineRow(models.Model):
+    """What the publishing engine keeps on every row it sends (``Delivery``, ``OutgoingMessage``): when it is due,
+    the claim's lease, the retry and wait counters, the network's id and the last error. ``engine.py`` runs both
+    kinds with the same machinery."""
+
+    due_at = models.DateTimeField(_("due"), db_index=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The publishing engine's bookkeeping (filial/publishing/engine.py).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # a retry or a rate-limit wait: not before
+    lease_owner = models.CharField(max_length=100, blank=True)  # the claim's token while ``sending``
+    last_error_code = models.CharField(max_length=50, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # temporary errors counted against the retry bound
+    deferrals = models.PositiveIntegerField(default=0)  # "retry after" waits (rate limits, captcha)
+    generation = models.PositiveIntegerField(default=0)  # +1 on each explicit "send again": a new key
+    enqueued_eta = models.DateTimeField(null=True, blank=True)  # when the last queued task for it runs
+    sent_at = models.DateTimeField(null=True, blank=True)  # the current attempt's request may have left since
+
+    KEY_PREFIX = "filial-x"
+
+    class Meta:
+        abstract = True
+
+    @property
+    def key(self) -> str:
+        """The idempotency key sent to the network: stable per row, new after an explicit "send again"."""
+        suffix = f"-g{self.generation}" if self.generation else ""
+        return f"{self.KEY_PREFIX}{self.pk}{suffix}"
+
+    @property
+    def needs_attention(self) -> bool:
+        return str(getattr(self, "state", "")) in ("failed", "uncertain")
+
+    @property
+    def attention_rank(self) -> int:
+        """0 for failed and uncertain rows (listed first), 1 for the rest."""
+        return 0 if self.needs_attention else 1
+
+
+class Delivery(EngineRow):
     """One post on one page: what the worker publishes, with its state and the network's id."""
 
     class State(models.TextChoices):
@@ -205,24 +249,10 @@ class Delivery(models.Model):
     channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="deliveries")
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.SCHEDULED,
                              db_index=True)
-    due_at = models.DateTimeField(_("due"), db_index=True)
-    external_id = models.CharField(max_length=100, blank=True)
     url = models.URLField(max_length=500, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    # The publishing engine's bookkeeping (filial/publishing/engine.py).
-    next_attempt_at = models.DateTimeField(null=True, blank=True)  # a retry or a rate-limit wait: not before
-    lease_owner = models.CharField(max_length=100, blank=True)  # the claim's token while ``sending``
-    last_error_code = models.CharField(max_length=50, blank=True)
-    failures = models.PositiveIntegerField(default=0)  # temporary errors counted against the retry bound
-    deferrals = models.PositiveIntegerField(default=0)  # "retry after" waits (rate limits, captcha)
-    generation = models.PositiveIntegerField(default=0)  # +1 on each explicit "send again": a new key
-    enqueued_eta = models.DateTimeField(null=True, blank=True)  # when the last queued task for it runs
-    sent_at = models.DateTimeField(null=True, blank=True)  # the current attempt's request may have left since
+
+    KEY_PREFIX = "filial-d"
 
     class Meta:
         verbose_name = _("delivery")
@@ -239,32 +269,67 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"{self.post_id} → {self.channel_id}: {self.state}"
 
-    @property
-    def key(self) -> str:
-        """The idempotency key sent to the network: stable per delivery, new after an explicit "send again"."""
-        return f"filial-d{self.pk}" if not self.generation else f"filial-d{self.pk}-g{self.generation}"
 
-    @property
-    def needs_attention(self) -> bool:
-        return self.state in (self.State.FAILED, self.State.UNCERTAIN)
+class OutgoingMessage(EngineRow):
+    """A direct message to a person, or a reply to a comment or message, sent through a page by the engine.
 
-    @property
-    def attention_rank(self) -> int:
-        """0 for failed and uncertain deliveries (listed first), 1 for the rest."""
-        return 0 if self.needs_attention else 1
+    ``sent_at`` (from :class:`EngineRow`) means, as on ``Delivery``, "the request may have left"; the time the
+    network accepted the message is ``delivered_at``.
+    """
+
+    class Kind(models.TextChoices):
+        DIRECT = "direct", _("Direct message")
+        REPLY = "reply", _("Reply")
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", pgettext_lazy("a message", "Sent")
+        FAILED = "failed", _("Failed")
+        UNCERTAIN = "uncertain", _("Uncertain")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="outgoing_messages",
+                                verbose_name=_("page"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.DIRECT)
+    recipient_id = models.CharField(_("recipient"), max_length=100)  # the network's user or chat id
+    reply_to = models.JSONField(default=dict, blank=True)  # the InboundItem fields a connector's reply() needs
+    text = models.TextField(_("text"))
+    purpose = models.CharField(_("purpose"), max_length=30, db_index=True)  # inbox_reply, reminder, dialogue...
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.SCHEDULED,
+                             db_index=True)
+    delivered_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    KEY_PREFIX = "filial-m"
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["state", "due_at"], name="outgoing_state_due")]
+
+    def __str__(self) -> str:
+        return f"m{self.pk} → {self.recipient_id} via {self.channel_id}: {self.state}"
 
 
 class Attempt(models.Model):
-    """One try of a delivery (or a check of it): when, how long, what was sent (no secrets), what came back."""
+    """One try of a delivery or an outgoing message (or a check of it): when, how long, what was sent (no
+    secrets), what came back. Exactly one of ``delivery`` and ``message`` is set."""
 
     class Kind(models.TextChoices):
         PUBLISH = "publish", _("Publication")
+        SEND = "send", pgettext_lazy("sending a message", "Sending")
         LOOKUP = "lookup", _("Check on the network")
         SWEEPER = "sweeper", _("Recovery")
         HUMAN = "human", pgettext_lazy("who made a delivery attempt", "Person")
+        EDIT = "edit", _("Edit on the network")
 
     class Outcome(models.TextChoices):
         PUBLISHED = "published", _("Published")
+        SENT = "sent", pgettext_lazy("a message", "Sent")
         FOUND = "found", _("Found on the network")
         NOT_FOUND = "not_found", _("Not found on the network")
         CONFIRMED = "confirmed", _("Confirmed by a person")
@@ -278,8 +343,13 @@ class Attempt(models.Model):
         LOOKUP_FAILED = "lookup_failed", _("Check failed")
         LEASE_EXPIRED = "lease_expired", _("Worker lost")
         DUPLICATE = "duplicate", _("Published twice")
+        EDITED = "edited", _("Edited on the network")
+        EDIT_FAILED = "edit_failed", _("Edit failed")
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="attempt_log")
+    message = models.ForeignKey(OutgoingMessage, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="attempt_log")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PUBLISH)
     started_at = models.DateTimeField(_("started"), db_index=True)
     duration_ms = models.PositiveIntegerField(_("duration, ms"), default=0)
@@ -296,6 +366,126 @@ class Attempt(models.Model):
         verbose_name = _("attempt")
         verbose_name_plural = _("attempts")
         ordering = ["started_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(delivery__isnull=False, message__isnull=True)
+                           | models.Q(delivery__isnull=True, message__isnull=False)),
+                name="attempt_delivery_or_message",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.delivery_id} {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+        owner = f"d{self.delivery_id}" if self.delivery_id else f"m{self.message_id}"
+        return f"{owner} {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+# --- edits of published posts, recurring posts, posting slots (filial/publishing/edits.py, series.py, slots.py) ---
+class DeliveryEdit(models.Model):
+    """A change of a published post to apply on one page: the worker calls the connector's ``edit`` for it.
+    A newer edit of the same delivery replaces a waiting one (the network gets the latest content once)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        EDITING = "editing", _("Editing")
+        DONE = "done", _("Edited")
+        FAILED = "failed", _("Edit failed")
+        SUPERSEDED = "superseded", _("Replaced by a newer edit")
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="edits")
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.PENDING,
+                             db_index=True)
+    changes = models.JSONField(default=list, blank=True)  # the names of the fields that changed
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("edit on a page")
+        verbose_name_plural = _("edits on pages")
+        ordering = ["requested_at", "id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"edit of {self.delivery_id}: {self.state}"
+
+
+class PostSeries(models.Model):
+    """A recurring post: the template post (its first occurrence) repeats by a rule at the same local time."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", _("Weekly on chosen days")
+        MONTHLY = "monthly", _("Monthly on a day")
+        DAILY = "daily", _("Every N days")
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        STOPPED = "stopped", _("Stopped")
+        FINISHED = "finished", _("Finished")
+
+    template = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="series",
+                                    verbose_name=_("template post"))
+    frequency = models.CharField(_("repeat"), max_length=10, choices=Frequency.choices)
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True)  # 0 = Monday … 6 = Sunday
+    month_day = models.PositiveSmallIntegerField(_("day of the month"), null=True, blank=True)
+    interval = models.PositiveSmallIntegerField(_("every N days"), default=1)
+    until = models.DateField(_("until"), null=True, blank=True)
+    count = models.PositiveIntegerField(_("times"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.ACTIVE)
+    generated_until = models.DateTimeField(null=True, blank=True)  # occurrences up to here are created or skipped
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recurring post")
+        verbose_name_plural = _("recurring posts")
+
+    def __str__(self) -> str:
+        return f"{self.template_id}: {self.frequency}"
+
+
+class SeriesOccurrence(models.Model):
+    """One time of a series: its post, or why there is none (it fell while the worker was down)."""
+
+    class State(models.TextChoices):
+        CREATED = "created", _("Created")
+        SKIPPED = "skipped", _("Skipped")
+
+    series = models.ForeignKey(PostSeries, on_delete=models.CASCADE, related_name="occurrences")
+    at = models.DateTimeField(_("time"))
+    index = models.PositiveIntegerField(default=0)  # 0 is the template post
+    post = models.OneToOneField(Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrence")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CREATED)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [models.UniqueConstraint(fields=["series", "at"], name="series_occurrence_unique_time")]
+
+    def __str__(self) -> str:
+        return f"{self.series_id} @ {self.at:%Y-%m-%d %H:%M}: {self.state}"
+
+
+class PostingSlot(models.Model):
+    """A page's usual posting time: a weekday and a wall-clock time in the zone of the page's unit."""
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="posting_slots")
+    weekday = models.PositiveSmallIntegerField(_("weekday"))  # 0 = Monday … 6 = Sunday
+    time = models.TimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("posting slot")
+        verbose_name_plural = _("posting slots")
+        ordering = ["channel", "weekday", "time"]
+        constraints = [models.UniqueConstraint(fields=["channel", "weekday", "time"], name="posting_slot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: {self.weekday} {self.time:%H:%M}"

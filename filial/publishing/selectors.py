@@ -1,14 +1,14 @@
-"""Reads for posts, deliveries and events, scoped to what the user may see."""
+"""Reads for posts, deliveries, outgoing messages and events, scoped to what the user may see."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 
 from filial.accounts.selectors import access_for
-from filial.publishing.models import Delivery, Event, Post
+from filial.publishing.models import Attempt, Delivery, Event, OutgoingMessage, Post
 
 # Posts in these states are visible to everyone in the library system; the rest (drafts, posts awaiting
 # approval or returned) only to those who may read the post's unit.
@@ -51,3 +51,30 @@ def deliveries_visible(user: Any) -> QuerySet[Delivery]:
 def events_visible(user: Any) -> QuerySet[Event]:
     access = access_for(user)
     return Event.objects.filter(unit__system_id__in=access.systems).select_related("unit")
+
+
+def messages_visible(user: Any) -> QuerySet[OutgoingMessage]:
+    """Outgoing messages of the pages of units the user may read."""
+    access = access_for(user)
+    return OutgoingMessage.objects.filter(channel__unit_id__in=access.read_units).select_related(
+        "channel__unit", "created_by")
+
+
+def messages_for_list(user: Any, *, state: str = "", channel_id: int | None = None,
+                      purpose: str = "") -> QuerySet[OutgoingMessage]:
+    """Messages for the "Outgoing messages" page: failed and uncertain first, then the newest; with their attempts."""
+    qs = messages_visible(user)
+    if state:
+        qs = qs.filter(state=state)
+    if channel_id:
+        qs = qs.filter(channel_id=channel_id)
+    if purpose:
+        qs = qs.filter(purpose=purpose)
+    attention = Case(When(state__in=[OutgoingMessage.State.FAILED, OutgoingMessage.State.UNCERTAIN], then=Value(0)),
+                     default=Value(1), output_field=IntegerField())
+    return qs.annotate(attention=attention).order_by("attention", "-due_at", "-id").prefetch_related(
+        Prefetch("attempt_log", queryset=Attempt.objects.select_related("actor").order_by("started_at", "id")))
+
+
+def message_get(user: Any, pk: int) -> OutgoingMessage | None:
+    return messages_visible(user).filter(pk=pk).first()

@@ -21,12 +21,19 @@ def media_make_renditions(media_id: int) -> None:
         make_renditions(media)
 
 
-# No Huey retries for the engine's tasks: a delivery's retries are decided from its row (and the sweeper queues
-# whatever a lost or crashed task left behind). They return None: Huey keeps non-None results until read.
+# No Huey retries for the engine's tasks: a delivery's or a message's retries are decided from its row (and the
+# sweeper queues whatever a lost or crashed task left behind). They return None: Huey keeps non-None results until
+# read.
 @db_task()
 def publish_delivery(delivery_id: int) -> None:
     outcome = engine.publish_one(delivery_id)
     log.debug("delivery %s: %s", delivery_id, outcome)
+
+
+@db_task()
+def send_message(message_id: int) -> None:
+    outcome = engine.send_one(message_id)
+    log.debug("message %s: %s", message_id, outcome)
 
 
 @db_task()
@@ -37,7 +44,7 @@ def lookup_delivery(delivery_id: int) -> None:
 
 @db_periodic_task(crontab(minute="*"))
 def sweep_deliveries() -> None:
-    engine.sweep()
+    engine.sweep()  # deliveries and outgoing messages
 
 
 @db_periodic_task(crontab(minute="*/10"))

@@ -204,6 +204,13 @@ class MaxConnector(Connector):
             raise NetworkError(str(result.get("message") or "MAX did not delete the message"), network=NETWORK,
                                code="delete", permanent=True, method="deleteMessage")
 
+    def delete_comment(self, item: dict[str, Any]) -> None:
+        """Delete a reader's message in the page's group chat (the bot needs the right to delete messages).
+        Channel comments (``comment_created``) have no delete method in the Bot API."""
+        if (item.get("raw") or {}).get("update_type") == "comment_created":
+            raise _local_error("MAX Bot API 0.0.32 has no method to delete a channel comment; delete it in MAX")
+        self.delete(str(item.get("external_id") or ""))
+
     def find_published(self, post: PostPayload) -> Published | None:
         """MAX has no idempotency key: look for our text (and photo count) among the chat's recent posts."""
         expected = self.compose_text(post).strip()

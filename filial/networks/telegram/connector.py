@@ -414,6 +414,17 @@ class TelegramConnector(Connector):
         with self._client() as client:
             client.call("deleteMessages", {"chat_id": self.chat_id, "message_ids": ids})
 
+    def delete_comment(self, item: dict[str, Any]) -> None:
+        """Delete a reader's comment (a message in the discussion group: ``chat:message`` id); the bot must be an
+        administrator of the group allowed to delete messages."""
+        chat, _, message_id = str(item.get("external_id") or "").partition(":")
+        if not chat or not message_id.isdigit():
+            raise TelegramAPIError(f"not a comment id: {item.get('external_id')!r}", permanent=True, code="local",
+                                   method="deleteMessage")
+        with self._client() as client:
+            client.call("deleteMessage", {"chat_id": int(chat) if re.fullmatch(r"-?\d+", chat) else chat,
+                                          "message_id": int(message_id)})
+
     def find_published(self, post: PostPayload) -> Published | None:
         """Look for this post among the updates Telegram still holds (automatic forwards into the discussion
         group, channel posts). ``None`` means "cannot tell": a webhook takes the updates, there is no discussion

@@ -253,10 +253,12 @@ def test_reply_to_comment_and_message(vk: VKEnv) -> None:
 
 def test_direct_message_only_to_people_who_allowed_it(vk: VKEnv) -> None:
     connector = vk.connector()
+    vk.simulate("deny_messages", user_id=831)  # a VK user who has not allowed messages from the community
     with pytest.raises(NetworkError) as caught:
         connector.send_message("831", "Ваша книга ждёт", key="msg-1")
     assert caught.value.permanent and caught.value.code == 901
-    assert not api_records(vk.app, lambda r: r["method"] == "messages.send")  # refused before sending
+    # No pre-check: one messages.send call, refused by VK itself with error 901.
+    assert [r["method"] for r in api_records(vk.app)] == ["messages.send"]
     vk.simulate("allow_messages", user_id=831)
     message_id = connector.send_message("831", "Ваша книга ждёт", key="msg-1")
     assert connector.send_message("831", "Ваша книга ждёт", key="msg-1") == message_id

@@ -130,7 +130,8 @@ def test_a_permanent_error_fails_at_once(world: World) -> None:
     assert world.mx.requests == [] or all(r.get("operation") != "sendMessage" for r in world.mx.requests)
 
 
-def test_rate_limit_answers_wait_retry_after_without_counting_a_failure(world: World) -> None:
+def test_rate_limit_answers_wait_retry_after_without_counting_a_failure(world: World, settings: Any) -> None:
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 2  # the next try at once: it sleeps through Telegram's 1/s per chat
     post = world.post(pages=("tg",))
     world.tg.add_fault("sendMessage", "rate_limit")
     d = world.delivery(post, "tg")
@@ -158,6 +159,7 @@ def test_a_vk_captcha_waits_and_is_not_a_failure(world: World) -> None:
 
 def test_endless_waits_are_bounded(world: World, settings: Any) -> None:
     settings.FILIAL_DELIVERY_MAX_DEFERRALS = 1
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 2  # the next try at once: it sleeps through Telegram's 1/s per chat
     post = world.post(pages=("tg",))
     world.tg.add_fault("sendMessage", "rate_limit", times=2)
     d = world.delivery(post, "tg")
@@ -225,7 +227,8 @@ def test_telegram_uncertain_not_found_waits_for_a_person_it_is_there(world: Worl
     assert post.state == Post.State.PUBLISHED
 
 
-def test_telegram_uncertain_not_there_is_sent_again_by_a_person(world: World) -> None:
+def test_telegram_uncertain_not_there_is_sent_again_by_a_person(world: World, settings: Any) -> None:
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 2  # the next try at once: it sleeps through Telegram's 1/s per chat
     post = world.post("Сбой до отправки", pages=("tg",))
     world.tg.add_fault("sendMessage", "timeout_before")  # never applied, but the client cannot know that
     d = world.delivery(post, "tg")
@@ -251,7 +254,8 @@ def test_ok_and_max_uncertain_sends_are_looked_up(world: World, page: str, metho
     assert len(world.ok_topics() if page == "ok" else world.max_posts()) == 1
 
 
-def test_a_revoked_token_pauses_the_page_until_it_is_reauthorised(world: World) -> None:
+def test_a_revoked_token_pauses_the_page_until_it_is_reauthorised(world: World, settings: Any) -> None:
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 2  # both posts go to one chat at once: the second waits 1 s in the call
     first = world.post("Первый", pages=("tg",))
     second = world.post("Второй", pages=("tg",))
     world.tg.add_fault("sendMessage", "revoke_token")

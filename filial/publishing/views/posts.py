@@ -28,10 +28,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from filial.accounts.models import AuditEntry
 from filial.accounts.selectors import Access, access_for, system_timezone
-from filial.publishing import previews, services
-from filial.publishing.forms import PostForm, PostListFilterForm, ReviewForm
+from filial.publishing import edits, previews, services, slots
+from filial.publishing import series as series_services
+from filial.publishing.forms import LOCAL_FORMAT, PostForm, PostListFilterForm, ReviewForm
 from filial.publishing.media import media_upload
-from filial.publishing.models import Delivery, Media, Poll, Post, PostChannel, PostMedia
+from filial.publishing.models import Delivery, DeliveryEdit, Media, Poll, Post, PostChannel, PostMedia, PostSeries
 from filial.publishing.selectors import post_get, posts_visible
 
 PAGE_SIZE = 25
@@ -45,6 +46,12 @@ ACTION_LABELS = {
     "post.return": gettext_lazy("Returned for changes"),
     "post.cancel": gettext_lazy("Cancelled"),
     "post.delete": gettext_lazy("Deleted"),
+    "post.edit_published": gettext_lazy("Edited on the pages"),
+    "series.create": gettext_lazy("Set to repeat"),
+    "series.update": gettext_lazy("Repeat changed"),
+    "series.stop": gettext_lazy("Series stopped"),
+    "series.delete": gettext_lazy("Repeat removed"),
+    "series.skipped": gettext_lazy("Series times skipped while the worker was down"),
 }
 FIELD_LABELS = {
     "kind": gettext_lazy("kind"), "title": gettext_lazy("title"), "text": gettext_lazy("text"),
@@ -147,7 +154,8 @@ def _initial_from_query(request: HttpRequest, access: Access) -> dict[str, Any]:
 
 
 def _save(request: HttpRequest, form: PostForm, post: Post | None) -> Post | None:
-    """Upload the photos, write the post and (if asked) submit it, all or nothing."""
+    """Upload the photos, write the post (edited on its pages where it is already there), its repeat rule and
+    (if asked) submit it, all or nothing. What the networks will edit is kept in ``request.filial_edit``."""
     user = request.user
     action = request.POST.get("action", "draft")
     files = form.cleaned_data.get("photos") or []
@@ -168,12 +176,18 @@ def _save(request: HttpRequest, form: PostForm, post: Post | None) -> Post | Non
             if post is None:
                 post = services.post_create(actor=user, data=data)
             else:
-                post = services.post_update(actor=user, post=post, data=data)
+                result = edits.post_update_published(actor=user, post=post, data=data)
+                request.filial_edit = result  # type: ignore[attr-defined]
+                post = result.post
+            if form.repeats:
+                rule = form.repeat_rule()
+                if rule is not None or PostSeries.objects.filter(template=post).exists():
+                    series_services.series_set(actor=user, post=post, rule=rule)
             if action == "submit" and post.state in {Post.State.DRAFT, Post.State.RETURNED}:
                 post = services.post_submit(actor=user, post=post)
-    except ValidationError as exc:
+    except (ValidationError, PermissionDenied) as exc:
         _remove_files(uploaded)
-        form.add_service_errors(exc)
+        form.add_service_errors(exc if isinstance(exc, ValidationError) else ValidationError(str(exc)))
         if files:
             form.add_error("photos", _("Nothing was saved: choose the photos again."))
         return None
@@ -187,6 +201,25 @@ def _remove_files(uploaded: list[Media]) -> None:
     """The database rolled back; remove the photo files written before it did."""
     for media in uploaded:
         media.file.delete(save=False)
+
+
+def _edit_message(request: HttpRequest) -> str:
+    """After saving a post that is on pages already: where the change goes and where it cannot."""
+    result: edits.EditResult | None = getattr(request, "filial_edit", None)
+    if result is None or not result.plan:
+        return ""
+    parts = []
+    if result.edited:
+        parts.append(_("It will be edited on: %(pages)s.") % {
+            "pages": ", ".join(r.delivery.channel.name for r in result.edited)})
+    for row in result.not_edited:
+        parts.append(_("Not on “%(page)s”: %(why)s.") % {"page": row.delivery.channel.name,
+                                                         "why": "; ".join(row.problems)})
+    for row in result.edited:
+        if row.notes:
+            parts.append(_("On “%(page)s”: %(notes)s.") % {"page": row.delivery.channel.name,
+                                                           "notes": "; ".join(row.notes)})
+    return " ".join(parts)
 
 
 def _saved_message(post: Post, created: bool) -> str:
@@ -206,7 +239,7 @@ def _preview_context(request: HttpRequest, form: PostForm) -> dict[str, Any]:
 
 
 def _composer(request: HttpRequest, form: PostForm, post: Post | None, access: Access,
-              previewing: bool = False) -> HttpResponse:
+              previewing: bool = False, slot_note: str = "", slot_found: bool = False) -> HttpResponse:
     unit = form.selected_unit()
     failed = form.is_bound and bool(form.errors) and not previewing
     return render(request, "publishing/post_form.html", {
@@ -215,8 +248,39 @@ def _composer(request: HttpRequest, form: PostForm, post: Post | None, access: A
         "publishes_directly": _publishes_directly(access, form),
         "submittable": post is None or post.state in {Post.State.DRAFT, Post.State.RETURNED},
         "existing_media": form.existing_media,
+        "edit_plan": edits.edit_plan(post) if post is not None else [],
+        "series": series_services.series_of(post) if post is not None else None,
+        "slot_note": slot_note, "slot_found": slot_found,
         **_preview_context(request, form),
     }, status=400 if failed else 200)
+
+
+def _next_slot(request: HttpRequest, post: Post | None) -> tuple[PostForm, str, bool]:
+    """The composer's "next free slot": the form with its time set to the earliest slot free on every chosen page
+    (in the unit's zone), and a sentence saying what was found."""
+    form = PostForm(request.POST, request.FILES, user=request.user, post=post)
+    chosen = {str(v) for v in request.POST.getlist("channels")}
+    if post is not None and form.fields["channels"].disabled:
+        chosen = {str(pk) for pk in post.targets.values_list("channel_id", flat=True)}
+    pages = [c for c in form.channel_list if str(c.pk) in chosen]
+    unit = form.selected_unit()
+    if not pages:
+        return form, _("Choose the pages first."), False
+    found = slots.next_free_slot(request.user, pages, exclude_post_id=post.pk if post else None)
+    if found is None:
+        return form, _("No free posting slot on the chosen pages in the next %(n)d weeks (set the pages' posting "
+                       "times in Pages).") % {"n": slots.SEARCH_WEEKS}, False
+    tz = unit.tz if unit is not None else found.tzinfo
+    local = found.astimezone(tz)
+    data = request.POST.copy()
+    data["publish_at"] = local.strftime(LOCAL_FORMAT)
+    form = PostForm(data, request.FILES, user=request.user, post=post)
+    return form, _("Next free slot: %(when)s (%(tz)s).") % {"when": local.strftime("%d.%m.%Y %H:%M"),
+                                                            "tz": getattr(tz, "key", str(tz))}, True
+
+
+def _slot_requested(request: HttpRequest) -> bool:
+    return request.method == "POST" and request.POST.get("action") == "next_slot"
 
 
 def _previewing(request: HttpRequest) -> bool:
@@ -228,6 +292,9 @@ def _previewing(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "POST"])
 def post_create(request: HttpRequest) -> HttpResponse:
     access = _require_writer(request)
+    if _slot_requested(request):
+        form, note, found = _next_slot(request, None)
+        return _composer(request, form, None, access, previewing=True, slot_note=note, slot_found=found)
     if _previewing(request):
         form = PostForm(request.POST, request.FILES, user=request.user)
         return _composer(request, form, None, access, previewing=True)
@@ -250,10 +317,15 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
     access = access_for(request.user)
     if not access.can_write(post.unit_id):
         raise PermissionDenied(_("You cannot edit posts of this unit."))
-    if post.state not in services.EDITABLE_STATES:
-        messages.error(request, _("This post can no longer be edited."))
+    if not edits.may_edit(request.user, post):
+        messages.error(request, _("This post can no longer be edited.") if post.state not in edits.EDITABLE_STATES
+                       else _("Only someone who may publish without approval can change a post that is already "
+                              "on its pages."))
         return redirect("publishing:post_detail", pk=post.pk)
     post = Post.objects.select_related("unit__system").get(pk=post.pk)
+    if _slot_requested(request):
+        form, note, found = _next_slot(request, post)
+        return _composer(request, form, post, access, previewing=True, slot_note=note, slot_found=found)
     if _previewing(request):
         form = PostForm(request.POST, request.FILES, user=request.user, post=post)
         return _composer(request, form, post, access, previewing=True)
@@ -262,11 +334,47 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             saved = _save(request, form, post)
             if saved is not None:
-                messages.success(request, _saved_message(saved, created=False))
+                messages.success(request, " ".join(filter(None, [_saved_message(saved, created=False),
+                                                                 _edit_message(request)])))
                 return redirect("publishing:post_detail", pk=saved.pk)
     else:
         form = PostForm(user=request.user, post=post)
     return _composer(request, form, post, access)
+
+
+@login_required
+@require_POST
+def post_next_slot(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The composer's "next free slot" button through htmx: the time card with the slot filled in."""
+    access = _require_writer(request)
+    post = None
+    if pk is not None:
+        post = _visible_or_404(request, pk)
+        if not access.can_write(post.unit_id):
+            raise PermissionDenied(_("You cannot edit posts of this unit."))
+        post = Post.objects.select_related("unit__system").get(pk=post.pk)
+    form, note, found = _next_slot(request, post)
+    unit = form.selected_unit()
+    return render(request, "publishing/_post_when.html", {
+        "form": form, "post": post, "slot_note": note, "slot_found": found,
+        "tz_name": unit.tz_name if unit else settings.TIME_ZONE,
+    })
+
+
+@login_required
+@require_POST
+def series_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    post = _visible_or_404(request, pk)
+    found = series_services.series_of(post)
+    if found is None:
+        raise Http404
+    try:
+        series_services.series_stop(actor=request.user, series=found)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The series is stopped: no more posts will be made from it."))
+    return redirect("publishing:post_detail", pk=pk)
 
 
 @login_required
@@ -306,7 +414,9 @@ def _detail_context(request: HttpRequest, post: Post, review_form: ReviewForm | 
         .prefetch_related(
             Prefetch("targets", queryset=PostChannel.objects.select_related("channel").order_by("channel__name")),
             Prefetch("post_media", queryset=PostMedia.objects.select_related("media").order_by("position")),
-            Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("due_at", "id")),
+            Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("due_at", "id")
+                     .prefetch_related(Prefetch("edits", queryset=DeliveryEdit.objects.order_by("-requested_at",
+                                                                                                 "-id")))),
         )
         .get(pk=post.pk)
     )
@@ -316,11 +426,21 @@ def _detail_context(request: HttpRequest, post: Post, review_form: ReviewForm | 
     can_write = access.can_write(post.unit_id)
     gone_out = any(d.state not in {Delivery.State.SCHEDULED, Delivery.State.CANCELLED} for d in deliveries)
     pending = post.state == Post.State.PENDING
+    series = series_services.series_of(post)
+    for d in deliveries:
+        d.last_edit = next(iter(d.edits.all()), None)  # type: ignore[attr-defined]
     return {
+        "edit_plan": edits.edit_plan(post),
+        "series": series,
+        "series_text": series_services.describe(series) if series is not None else "",
+        "series_upcoming": series_services.upcoming(series) if series is not None else [],
+        "series_skipped": series_services.skipped(series) if series is not None else [],
+        "can_stop_series": series is not None and series.state == PostSeries.State.ACTIVE
+        and access.can_write(series.template.unit_id),
         "post": post, "targets": targets, "poll": poll, "deliveries": deliveries,
         "photos": [pm.media for pm in post.post_media.all()],
         "history": _history(post),
-        "can_edit": can_write and post.state in services.EDITABLE_STATES,
+        "can_edit": can_write and edits.may_edit(request.user, post),
         "can_submit": can_write and post.state in {Post.State.DRAFT, Post.State.RETURNED},
         "can_review": pending and _can_approve(access, post, targets),
         "can_cancel": can_write and post.state not in {Post.State.PUBLISHED, Post.State.CANCELLED},

@@ -61,11 +61,16 @@ class Command(RunHueyCommand):
 
 
 def sweep_deliveries() -> None:
-    """The publishing engine's sweeper (also a periodic task every minute)."""
-    from filial.publishing.engine import sweep
+    """The publishing engine's sweeper (also a periodic task every minute), for deliveries and outgoing messages.
+
+    At start it compares the due rows with the tasks in the queue: rows whose task a killed worker had taken off
+    the queue (but not yet claimed) are queued again at once."""
+    from huey.contrib.djhuey import HUEY
+
+    from filial.publishing.engine import queued_rows, sweep
 
     try:
-        report = sweep()
+        report = sweep(queued=None if HUEY.immediate else queued_rows(HUEY))
     except Exception:  # the queue is still worth draining; the periodic sweep tries again within a minute
         logger.exception("the sweeper failed at worker start")
         return

@@ -1,0 +1,284 @@
+"""Readers' social identities: one-time link codes, consent texts and records, identity links, and a reader's
+data for staff (export, erasure).
+
+The readers' dialogue (``dialogue.py``) calls :func:`code_match` and :func:`identity_link` inside the ingesting
+transaction; staff actions check access and leave an audit entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from filial.accounts.selectors import access_for
+from filial.accounts.services import audit_record
+from filial.circulation.models import (
+    ConsentText,
+    DialogueAction,
+    DialogueState,
+    LinkCode,
+    Reader,
+    ReaderConsent,
+    ReaderIdentity,
+    Reminder,
+)
+from filial.circulation.selectors import reader_units
+from filial.libraries.models import LibrarySystem
+
+CODE_DIGITS = 6
+MAX_CODE_ATTEMPTS = 5  # wrong codes tried against one reader's card void that reader's code
+ERASED = "—"
+
+
+def code_ttl() -> timedelta:
+    return timedelta(hours=float(getattr(settings, "FILIAL_LINK_CODE_HOURS", 24)))
+
+
+def _hash(code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), code.strip().encode(), hashlib.sha256).hexdigest()
+
+
+def _check_staff(actor: Any, reader: Reader) -> None:
+    access = access_for(actor)
+    if reader.unit_id not in reader_units(actor) or not (
+            access.can_write(reader.unit_id) or access.is_admin_of(reader.system_id)):
+        raise PermissionDenied(_("You do not work with the readers of this unit."))
+
+
+# --- consent texts --------------------------------------------------------------------------------------------
+def default_consent() -> tuple[str, str]:
+    return (
+        _("Reminders about the due dates of your loans and renewals on request, through this page."),
+        _("I agree that the library links my reader's card to this account and stores the link, my loans' due "
+          "dates and our messages in order to remind me of due dates and renew loans. I can stop reminders with "
+          "«стоп» and remove the link with «отвязать» at any time."),
+    )
+
+
+def consent_text_current(system: LibrarySystem | int) -> ConsentText:
+    """The latest consent text of the library system (version 1, the default text, if none was written)."""
+    system_id = system if isinstance(system, int) else system.pk
+    current = ConsentText.objects.filter(system_id=system_id).order_by("-version").first()
+    if current is None:
+        purpose, text = default_consent()
+        current, _created = ConsentText.objects.get_or_create(system_id=system_id, version=1,
+                                                              defaults={"purpose": purpose, "text": text})
+    return current
+
+
+def consent_text_set(*, actor: Any, system: LibrarySystem, purpose: str, text: str) -> ConsentText:
+    """A new version of the consent text (administrators of the system)."""
+    if not access_for(actor).is_admin_of(system.pk):
+        raise PermissionDenied(_("Only administrators of the library system edit the consent text."))
+    purpose, text = purpose.strip(), text.strip()
+    errors = {}
+    if not purpose:
+        errors["purpose"] = _("Say what the link is for.")
+    if not text:
+        errors["text"] = _("The consent text is empty.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        last = ConsentText.objects.select_for_update().filter(system=system).order_by("-version").first()
+        if last is not None and last.purpose == purpose and last.text == text:
+            return last
+        row = ConsentText.objects.create(system=system, version=(last.version + 1) if last else 1, purpose=purpose,
+                                         text=text, created_by=actor)
+        audit_record(actor, "circulation.consent_text.set", row, {"version": row.version}, system_id=system.pk)
+    return row
+
+
+# --- one-time codes -------------------------------------------------------------------------------------------
+def code_generate(*, actor: Any, reader: Reader) -> tuple[LinkCode, str]:
+    """A new one-time code for ``reader`` (earlier unused codes stop working). Returns the row and the code, which
+    is shown once and stored only hashed."""
+    _check_staff(actor, reader)
+    code = "".join(secrets.choice("0123456789") for _i in range(CODE_DIGITS))
+    now = timezone.now()
+    with transaction.atomic():
+        LinkCode.objects.filter(reader=reader, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+        row = LinkCode.objects.create(reader=reader, code_hash=_hash(code), expires_at=now + code_ttl(),
+                                      created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        audit_record(actor, "circulation.link_code.create", reader, {"expires_at": row.expires_at.isoformat()},
+                     system_id=reader.system_id)
+    return row, code
+
+
+def code_match(reader: Reader | None, code: str) -> LinkCode | None:
+    """The reader's valid code equal to ``code``; a wrong code counts against the reader's live codes."""
+    if reader is None:
+        return None
+    now = timezone.now()
+    live = list(LinkCode.objects.select_for_update().filter(reader=reader, used_at__isnull=True, expires_at__gt=now,
+                                                            attempts__lt=MAX_CODE_ATTEMPTS))
+    digits = "".join(ch for ch in code if ch.isdigit())
+    wanted = _hash(digits) if digits else ""
+    for row in live:
+        if wanted and hmac.compare_digest(row.code_hash, wanted):
+            return row
+    for row in live:
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+    return None
+
+
+def code_usable(code: LinkCode | None) -> bool:
+    return (code is not None and code.used_at is None and code.expires_at > timezone.now()
+            and code.attempts < MAX_CODE_ATTEMPTS)
+
+
+# --- identities -----------------------------------------------------------------------------------------------
+def identity_link(*, reader: Reader, channel: Any, person_id: str, person_name: str, consent_text: ConsentText,
+                  code: LinkCode, at: Any = None) -> ReaderIdentity:
+    """Record the consent and link the identity (the dialogue calls this after an explicit yes)."""
+    now = at or timezone.now()
+    with transaction.atomic():
+        code.used_at = now
+        code.save(update_fields=["used_at"])
+        consent = ReaderConsent.objects.create(reader=reader, system_id=reader.system_id, channel=channel,
+                                               person_id=person_id[:100], consent_text=consent_text,
+                                               version=consent_text.version, given_at=now)
+        identity, _created = ReaderIdentity.objects.update_or_create(
+            channel=channel, person_id=person_id[:100],
+            defaults={"reader": reader, "person_name": person_name[:200], "consent": consent, "linked_at": now,
+                      "stopped_at": None})
+        audit_record(None, "circulation.identity.link", reader,
+                     {"channel": channel.pk, "consent_version": consent_text.version}, system_id=reader.system_id)
+    return identity
+
+
+def identity_unlink(identity: ReaderIdentity, *, actor: Any = None) -> None:
+    """Remove the link (the reader's «отвязать», or staff); the consent is marked withdrawn."""
+    reader = identity.reader
+    if actor is not None:
+        _check_staff(actor, reader)
+    now = timezone.now()
+    with transaction.atomic():
+        if identity.consent_id:
+            ReaderConsent.objects.filter(pk=identity.consent_id, withdrawn_at__isnull=True).update(withdrawn_at=now)
+        audit_record(actor, "circulation.identity.unlink", reader, {"channel": identity.channel_id},
+                     system_id=reader.system_id)
+        cancel_pending_reminders(identity.channel_id, identity.person_id)
+        identity.delete()
+
+
+def identity_stop(identity: ReaderIdentity, *, stopped: bool) -> None:
+    """«стоп»: no more reminders (today's not yet sent are cancelled); the link stays. ``stopped=False`` resumes."""
+    identity.stopped_at = timezone.now() if stopped else None
+    identity.save(update_fields=["stopped_at"])
+    if stopped:
+        cancel_pending_reminders(identity.channel_id, identity.person_id)
+
+
+def cancel_pending_reminders(channel_id: int, person_id: str) -> int:
+    from filial.publishing.message_services import message_cancel
+    from filial.publishing.models import OutgoingMessage
+
+    pending = list(OutgoingMessage.objects.filter(channel_id=channel_id, recipient_id=person_id, purpose="reminder",
+                                                  state=OutgoingMessage.State.SCHEDULED))
+    for message in pending:
+        message_cancel(actor=None, message=message)
+    return len(pending)
+
+
+# --- a reader's data for staff --------------------------------------------------------------------------------
+def reader_data(reader: Reader) -> dict[str, Any]:
+    """Everything Filial holds about a reader (the export)."""
+    identities = list(ReaderIdentity.objects.filter(reader=reader).select_related("channel"))
+    consents = list(ReaderConsent.objects.filter(reader=reader).select_related("consent_text"))
+    reminders = list(Reminder.objects.filter(reader=reader).select_related("message").prefetch_related("loans"))
+    actions = list(DialogueAction.objects.filter(reader=reader))
+    return {
+        "reader": {"card": reader.card, "name": reader.name, "unit": reader.unit.name},
+        "loans": [{"barcode": loan.barcode, "title": loan.title, "issued": str(loan.issued), "due": str(loan.due),
+                   "returned": str(loan.returned or ""), "renewals": loan.renewals}
+                  for loan in reader.loans.all()],
+        "identities": [{"page": i.channel.name, "network": i.channel.network, "person_id": i.person_id,
+                        "name": i.person_name, "linked_at": i.linked_at.isoformat(),
+                        "reminders_stopped_at": i.stopped_at.isoformat() if i.stopped_at else ""}
+                       for i in identities],
+        "consents": [{"version": c.version, "purpose": c.consent_text.purpose, "text": c.consent_text.text,
+                      "given_at": c.given_at.isoformat(), "page": c.channel_id or "", "person_id": c.person_id,
+                      "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else ""} for c in consents],
+        "reminders": [{"date": str(r.date), "state": r.state, "loans": [loan.barcode for loan in r.loans.all()],
+                       "text": r.message.text if r.message else ""} for r in reminders],
+        "dialogue": [{"at": a.created_at.isoformat(), "kind": a.kind, "heard": a.heard, "answer": a.text}
+                     for a in actions],
+    }
+
+
+def reader_export(*, actor: Any, reader: Reader, fmt: str = "json") -> tuple[str, str]:
+    """The reader's data as (content type, text): JSON, or CSV rows of (section, field, value)."""
+    _check_staff(actor, reader)
+    data = reader_data(reader)
+    audit_record(actor, "circulation.reader.export", reader, {"format": fmt}, system_id=reader.system_id)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["section", "row", "field", "value"])
+        for section, value in data.items():
+            rows = value if isinstance(value, list) else [value]
+            for n, row in enumerate(rows, 1):
+                for key, cell in row.items():
+                    writer.writerow([section, n, key, cell if not isinstance(cell, list) else " ".join(cell)])
+        return "text/csv; charset=utf-8", out.getvalue()
+    import json
+
+    return "application/json", json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def reader_erase(*, actor: Any, reader: Reader) -> dict[str, int]:
+    """Remove the reader's identity links and the texts of the dialogue and messages; counts stay (reminders,
+    renewals, consents without the person)."""
+    _check_staff(actor, reader)
+    from filial.inbox.models import Conversation, InboxItem
+    from filial.publishing.models import OutgoingMessage
+
+    with transaction.atomic():
+        identities = list(ReaderIdentity.objects.filter(reader=reader))
+        pairs = {(i.channel_id, i.person_id) for i in identities}
+        for consent in ReaderConsent.objects.filter(reader=reader):
+            if consent.channel_id and consent.person_id:
+                pairs.add((consent.channel_id, consent.person_id))
+        for action in DialogueAction.objects.filter(reader=reader):
+            if action.person_id:
+                pairs.add((action.channel_id, action.person_id))
+        counts = {"identities": len(identities), "messages": 0, "items": 0}
+        message_ids = set(Reminder.objects.filter(reader=reader, message__isnull=False)
+                          .values_list("message_id", flat=True))
+        message_ids |= set(DialogueAction.objects.filter(reader=reader, message__isnull=False)
+                           .values_list("message_id", flat=True))
+        for channel_id, person_id in pairs:
+            message_ids |= set(OutgoingMessage.objects.filter(channel_id=channel_id, recipient_id=person_id)
+                               .values_list("pk", flat=True))
+            counts["items"] += InboxItem.objects.filter(channel_id=channel_id, author_id=person_id).update(
+                text=ERASED, author_name="", raw={}, attachments=[])
+            Conversation.objects.filter(channel_id=channel_id, kind=Conversation.Kind.DIALOGUE,
+                                        person_id=person_id).update(person_name="", last_text=ERASED)
+            InboxItem.objects.filter(channel_id=channel_id, conversation__person_id=person_id,
+                                     conversation__kind=Conversation.Kind.DIALOGUE).update(text=ERASED)
+            DialogueState.objects.filter(channel_id=channel_id, person_id=person_id).delete()
+            DialogueAction.objects.filter(channel_id=channel_id, person_id=person_id).update(
+                heard="", text="", person_id="", reader=None)
+        OutgoingMessage.objects.filter(pk__in=message_ids, state=OutgoingMessage.State.SCHEDULED).update(
+            state=OutgoingMessage.State.CANCELLED)
+        counts["messages"] = OutgoingMessage.objects.filter(pk__in=message_ids).update(text=ERASED, reply_to={})
+        DialogueAction.objects.filter(reader=reader).update(heard="", text="", person_id="", reader=None)
+        ReaderConsent.objects.filter(reader=reader).update(person_id="", reader=None,
+                                                           withdrawn_at=timezone.now())
+        Reminder.objects.filter(reader=reader).update(reader=None)
+        ReaderIdentity.objects.filter(reader=reader).delete()
+        LinkCode.objects.filter(reader=reader).delete()
+        audit_record(actor, "circulation.reader.erase", reader, counts, system_id=reader.system_id)
+    return counts

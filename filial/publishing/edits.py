@@ -1,0 +1,449 @@
+"""Editing a post that is already on its pages: the change goes to every network that can take it.
+
+A change of a published post (text, a page's own text, link, photos, poll) saves the post and creates one
+``DeliveryEdit`` per published delivery whose network can edit; the worker applies each with the connector's
+``edit(external_id, payload)`` (``tasks_posts.edit_delivery``), at the networks' rate limits, and records every
+try as an ``Attempt`` (kind ``edit``) of that delivery. Scheduled deliveries simply publish the new content;
+cancelled, failed and uncertain ones are left alone.
+
+What each network can change is said before and after saving (:func:`edit_plan`): a network without editing,
+a Telegram poll (cannot be edited), photos added to a Telegram text message or changed on a Telegram post (only
+the text or caption is edited), VK photos replaced by as many others (VK keeps them) and a VK poll (kept).
+
+Errors: needs re-authorisation → the page is paused (``engine.mark_needs_reauth``) and the edit waits for it;
+"retry after" → waits that long; other temporary errors → bounded retries with ``engine.backoff``; permanent →
+the edit failed (shown on the post's page).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from filial.accounts.selectors import access_for
+from filial.accounts.services import audit_record
+from filial.channels.models import Channel
+from filial.networks import registry
+from filial.networks.base import Connector, NetworkError, PostPayload
+from filial.networks.ratelimit import WouldWait, publish_claims
+from filial.publishing import engine, services
+from filial.publishing.models import Attempt, Delivery, DeliveryEdit, Poll, Post, PostChannel, PostMedia
+
+log = logging.getLogger("filial.engine")
+
+# A post with deliveries on its pages can still be edited: its content goes to the networks.
+EDITABLE_STATES = {*services.EDITABLE_STATES, Post.State.PUBLISHED}
+CONTENT_KEYS = ("text", "variants", "link", "photos", "poll")
+
+
+def content_of(post: Post) -> dict[str, Any]:
+    """What the networks show of a post (the keys of ``CONTENT_KEYS``)."""
+    poll = Poll.objects.filter(post_id=post.pk).prefetch_related("answers").first()
+    return {
+        "text": post.text,
+        "variants": dict(sorted(PostChannel.objects.filter(post_id=post.pk).exclude(text_override="")
+                                .values_list("channel_id", "text_override"))),
+        "link": post.link,
+        "photos": list(PostMedia.objects.filter(post_id=post.pk).order_by("position").values_list("media_id",
+                                                                                                   flat=True)),
+        "poll": None if poll is None else [poll.question, [a.text for a in poll.answers.all()], poll.multiple,
+                                           poll.anonymous],
+    }
+
+
+def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [k for k in CONTENT_KEYS if before.get(k) != after.get(k)]
+
+
+# --- what can be edited where --------------------------------------------------------------------------------
+@dataclass
+class PlanRow:
+    """One published delivery: whether the change goes to its page, and what the network leaves as it was."""
+
+    delivery: Delivery
+    editable: bool
+    problems: list[str] = field(default_factory=list)  # why the page cannot be edited at all
+    notes: list[str] = field(default_factory=list)  # what stays as it was on that page
+    waiting: bool = False  # the page needs re-authorisation: the edit waits for it
+
+
+@dataclass
+class _PostShape:
+    """What every page of one post gets, read once for the plan: texts per page, photo count, poll."""
+
+    text: str
+    overrides: dict[int, str]
+    photos: int
+    poll: Any
+    link: str
+    published: dict[int, dict[str, Any]]  # delivery id → the publication's attempt summary
+
+    @classmethod
+    def of(cls, post: Post, delivery_ids: list[int]) -> _PostShape:
+        from filial.networks.base import PollSpec
+
+        poll = Poll.objects.filter(post_id=post.pk).prefetch_related("answers").first()
+        published: dict[int, dict[str, Any]] = {}
+        for delivery_id, request in (Attempt.objects.filter(
+                delivery_id__in=delivery_ids, outcome__in=[Attempt.Outcome.PUBLISHED, Attempt.Outcome.FOUND])
+                .order_by("id").values_list("delivery_id", "request")):
+            if isinstance(request, dict) and delivery_id is not None:
+                published[delivery_id] = request  # the latest wins
+        return cls(
+            text=post.text,
+            overrides=dict(PostChannel.objects.filter(post_id=post.pk).exclude(text_override="")
+                           .values_list("channel_id", "text_override")),
+            photos=PostMedia.objects.filter(post_id=post.pk).count(),
+            poll=None if poll is None else PollSpec(poll.question, [a.text for a in poll.answers.all()],
+                                                    poll.multiple, poll.anonymous),
+            link=post.link, published=published)
+
+    def payload(self, delivery: Delivery) -> PostPayload:
+        """The post as this page would get it now, without reading the photo files (their count is what counts)."""
+        from filial.networks.base import Photo
+
+        text = self.overrides.get(delivery.channel_id, "").strip() or self.text
+        return PostPayload(text=text, key=delivery.key, photos=[Photo(b"", "photo.jpg")] * self.photos,
+                           link=self.link, poll=self.poll)
+
+
+def _plan_row(delivery: Delivery, changes: Iterable[str] | None, post_shape: _PostShape) -> PlanRow:
+    channel = delivery.channel
+    wanted = set(CONTENT_KEYS if changes is None else changes)
+    row = PlanRow(delivery=delivery, editable=True, waiting=channel.status == Channel.Status.NEEDS_REAUTH)
+    cls = registry.connector_class(channel.network)
+    if not cls.capabilities.edit:
+        row.editable = False
+        row.problems.append(_("this network cannot edit published posts"))
+        return row
+    if not delivery.external_id:
+        row.editable = False
+        row.problems.append(_("the network's id of the post is unknown"))
+        return row
+    payload = post_shape.payload(delivery)
+    shape = post_shape.published.get(delivery.pk, {})
+    had_photos = int(shape.get("photos") or 0)
+    had_poll = bool(shape.get("poll"))
+    if channel.network == "telegram":
+        from filial.networks.telegram.connector import CAPTION_LIMIT, TelegramConnector, parse_external_id
+
+        try:
+            messages = parse_external_id(delivery.external_id)
+        except NetworkError:
+            row.editable = False
+            row.problems.append(_("the network's id of the post is not a Telegram message"))
+            return row
+        text = TelegramConnector.plain_text(payload)
+        as_caption = messages.text is None and (bool(messages.album) or (messages.single and had_photos > 0))
+        if as_caption and len(text) > CAPTION_LIMIT:
+            row.editable = False
+            row.problems.append(_("the text is longer than %(n)d characters, the most a photo caption can hold")
+                                % {"n": CAPTION_LIMIT})
+        if messages.text is None and not messages.album and not had_photos and not had_poll and payload.photos:
+            row.editable = False
+            row.problems.append(_("Telegram cannot add photos to a text message"))
+        if messages.single and had_poll and not had_photos and payload.text.strip():
+            row.editable = False
+            row.problems.append(_("Telegram cannot add text to a post that is a poll only"))
+        if "poll" in wanted:
+            row.notes.append(_("Telegram cannot edit, add or remove a poll: the poll stays as it was"))
+        if "photos" in wanted:
+            row.notes.append(_("Telegram cannot change the photos of a sent post (a text message cannot gain "
+                               "photos): only the text is edited"))
+    elif channel.network == "vk":
+        if "photos" in wanted and had_photos and len(payload.photos) == had_photos:
+            row.notes.append(_("VK keeps the photos when their number does not change"))
+        if "poll" in wanted and had_poll:
+            row.notes.append(_("VK keeps the poll it has"))
+    problems = _check(channel, payload)
+    if problems:
+        row.editable = False
+        row.problems.extend(problems)
+    return row
+
+
+def _check(channel: Channel, payload: PostPayload) -> list[str]:
+    cls = registry.connector_class(channel.network)
+    try:
+        connector = cls(external_id=channel.external_id, credentials={}, base_url="http://invalid")
+    except Exception:  # a connector that needs more to be built: the worker's own check will tell
+        return []
+    # The photo files are not read here (the connectors check their bytes): their number is checked instead.
+    problems: list[str] = []
+    if len(payload.photos) > cls.capabilities.max_photos:
+        problems.append(_("%(n)d photos, at most %(max)d on this network")
+                        % {"n": len(payload.photos), "max": cls.capabilities.max_photos})
+    try:
+        problems += [str(p) for p in connector.check(dataclasses.replace(payload, photos=[]))
+                     if not (payload.photos and "empty" in str(p))]
+    except Exception:  # the worker's own check (``require_ok``) will tell
+        log.debug("the %s connector's check failed on a plan", channel.network, exc_info=True)
+    return problems
+
+
+def edit_plan(post: Post, changes: Iterable[str] | None = None) -> list[PlanRow]:
+    """For every published delivery of ``post``: can the page be edited, and what stays as it was there.
+    ``changes`` (keys of ``CONTENT_KEYS``) narrows the notes to what changed; None lists every limitation."""
+    deliveries = (Delivery.objects.filter(post_id=post.pk, state=Delivery.State.PUBLISHED)
+                  .select_related("channel", "post").order_by("channel__name", "id"))
+    keys = list(changes) if changes is not None else None
+    rows = list(deliveries)
+    if not rows:
+        return []
+    post_shape = _PostShape.of(post, [d.pk for d in rows])
+    return [_plan_row(d, keys, post_shape) for d in rows]
+
+
+def may_edit(actor: Any, post: Post) -> bool:
+    """Whether ``actor`` may change ``post`` now: a writer of its unit, and for a post that is already on a page,
+    someone who may publish without approval (readers see the change at once)."""
+    if post.state not in EDITABLE_STATES or not access_for(actor).can_write(post.unit_id):
+        return False
+    if post.state == Post.State.PUBLISHED or post.deliveries.filter(state=Delivery.State.PUBLISHED).exists():
+        return services._can_publish_directly(actor, post)
+    return True
+
+
+# --- saving a change -----------------------------------------------------------------------------------------
+@dataclass
+class EditResult:
+    post: Post
+    plan: list[PlanRow] = field(default_factory=list)  # empty when nothing on the networks changes
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def edited(self) -> list[PlanRow]:
+        return [r for r in self.plan if r.editable]
+
+    @property
+    def not_edited(self) -> list[PlanRow]:
+        return [r for r in self.plan if not r.editable]
+
+
+@transaction.atomic
+def post_update_published(*, actor: Any, post: Post, data: services.PostData) -> EditResult:
+    """Save a change of a post; where it is already on pages, edit it there (through the worker).
+
+    A post that is on no page yet goes through ``services.post_update`` unchanged. On a fully published post only
+    the content changes (pages, unit and time are what they were). Changing what readers already see needs the
+    right to publish without approval.
+    """
+    post = Post.objects.select_for_update().select_related("unit").get(pk=post.pk)
+    access = access_for(actor)
+    if not access.can_write(post.unit_id):
+        raise PermissionDenied(_("You cannot edit posts of this unit."))
+    if post.state not in EDITABLE_STATES:
+        raise ValidationError(_("A post that is %(state)s cannot be edited here.")
+                              % {"state": post.get_state_display().lower()})
+    if not post.deliveries.filter(state=Delivery.State.PUBLISHED).exists():
+        return EditResult(post=services.post_update(actor=actor, post=post, data=data))
+    if not services._can_publish_directly(actor, post):
+        raise PermissionDenied(_("Only someone who may publish without approval can change a post that is "
+                                 "already on its pages."))
+    before = content_of(post)
+    if post.state == Post.State.PUBLISHED:
+        current = list(Channel.objects.filter(pk__in=post.targets.values("channel_id")).select_related("unit"))
+        data = dataclasses.replace(data, unit=post.unit, channels=current, publish_at=None,
+                                   text_overrides={k: v for k, v in data.text_overrides.items()
+                                                   if k in {c.pk for c in current}})
+        services._validate(actor, data)
+        post.kind, post.title, post.text = data.kind, data.title.strip(), data.text.strip()
+        post.link, post.event = data.link, data.event
+        post.save(update_fields=["kind", "title", "text", "link", "event", "updated_at"])
+        services._write_relations(post, data)
+    else:
+        post = services.post_update(actor=actor, post=post, data=data)
+    changes = changed_keys(before, content_of(post))
+    if not changes:
+        return EditResult(post=post)
+    plan = request_edits(actor=actor, post=post, changes=changes)
+    audit_record(actor, "post.edit_published", post, {
+        "changes": changes,
+        "edited": [r.delivery.channel_id for r in plan if r.editable],
+        "not_edited": {str(r.delivery.channel_id): r.problems for r in plan if not r.editable},
+    }, system_id=post.unit.system_id)
+    return EditResult(post=post, plan=plan, changes=changes)
+
+
+def request_edits(*, actor: Any, post: Post, changes: list[str]) -> list[PlanRow]:
+    """One waiting ``DeliveryEdit`` per editable published delivery (a waiting older one is replaced); the worker
+    is asked once the transaction commits."""
+    plan = edit_plan(post, changes)
+    created: list[int] = []
+    now = timezone.now()
+    for row in plan:
+        if not row.editable:
+            continue
+        DeliveryEdit.objects.filter(delivery_id=row.delivery.pk, state=DeliveryEdit.State.PENDING).update(
+            state=DeliveryEdit.State.SUPERSEDED, finished_at=now)
+        edit = DeliveryEdit.objects.create(
+            delivery_id=row.delivery.pk, changes=changes, requested_at=now,
+            requested_by=actor if getattr(actor, "is_authenticated", False) else None)
+        created.append(edit.pk)
+    if created:
+        def queue() -> None:
+            for pk in created:
+                enqueue(pk)
+
+        transaction.on_commit(queue)
+    return plan
+
+
+# --- the worker ----------------------------------------------------------------------------------------------
+def enqueue(edit_id: int, eta: Any = None) -> None:
+    from filial.publishing import tasks_posts
+
+    if eta is None or eta <= timezone.now():
+        tasks_posts.edit_delivery(edit_id)
+    else:
+        tasks_posts.edit_delivery.schedule(args=(edit_id,), eta=eta)
+
+
+def _requeue(edit_id: int, eta: Any) -> None:
+    if eta <= timezone.now() + engine.horizon():
+        transaction.on_commit(lambda: enqueue(edit_id, eta))
+
+
+def edit_claims(channel: Channel, payload: PostPayload) -> list[Any]:
+    """The budget of one edit: as a publication of the same content, plus VK's read of the post (``wall.getById``,
+    to keep its photos and poll)."""
+    claims = publish_claims(channel.network, channel.external_id, channel.credentials, payload)
+    if channel.network == "vk":
+        claims = [dataclasses.replace(c, cost=c.cost + 1) if c.budget == "vk.user" else c for c in claims]
+    return claims
+
+
+def _record(edit: DeliveryEdit, t: engine.Try, outcome: str, error: NetworkError | None = None) -> None:
+    """The try as an ``Attempt`` of the delivery (kind ``edit``): what was sent (sizes, never text or tokens)."""
+    actor = edit.requested_by
+    Attempt.objects.create(
+        delivery_id=edit.delivery_id, kind=Attempt.Kind.EDIT, started_at=t.started_at, duration_ms=t.duration_ms,
+        request={**t.request, "edit": edit.pk, "changes": edit.changes}, outcome=outcome,
+        error_code=str(error.code if error is not None and error.code is not None else "")[:50],
+        error_message=str(error) if error is not None else "", external_id=edit.delivery.external_id[:100],
+        worker=t.token[:100], actor=actor if actor is not None and actor.is_active else None)
+
+
+def _end(edit: DeliveryEdit, token: str, **fields: Any) -> bool:
+    return DeliveryEdit.objects.filter(pk=edit.pk, state=DeliveryEdit.State.EDITING, lease_owner=token).update(
+        lease_owner="", lease_until=None, **fields) == 1
+
+
+def run_edit(edit_id: int) -> str:
+    """Apply one waiting edit on its network. Returns what happened (for logs and tests)."""
+    now = timezone.now()
+    edit = DeliveryEdit.objects.select_related("delivery__channel__unit", "delivery__post", "requested_by").filter(
+        pk=edit_id).first()
+    if edit is None:
+        return "missing"
+    if edit.state != DeliveryEdit.State.PENDING:
+        return "skipped"
+    delivery = edit.delivery
+    channel = delivery.channel
+    if channel.status != Channel.Status.ACTIVE:
+        return "paused"
+    if edit.next_attempt_at is not None and edit.next_attempt_at > now:
+        return "not_due"
+    token = engine._lease_token()
+    if not DeliveryEdit.objects.filter(pk=edit_id, state=DeliveryEdit.State.PENDING).update(
+            state=DeliveryEdit.State.EDITING, lease_owner=token,
+            lease_until=now + timedelta(seconds=engine.lease_seconds())):
+        return "taken"
+    t = engine.Try(started_at=now, token=token, request=engine.request_summary(delivery, None))
+    t.request["method"] = "edit"
+    connector: Connector | None = None
+    error: NetworkError | None = None
+    try:
+        try:
+            payload = engine.build_payload(delivery)
+        except engine.PayloadError as exc:
+            raise NetworkError(str(exc), network=channel.network, code="payload", permanent=True) from exc
+        t.request = {**engine.request_summary(delivery, payload), "method": "edit"}
+        channel = engine.refresh_if_due(channel)
+        connector = engine.connector_for(channel)
+        claims = edit_claims(channel, payload)
+        shared = engine.limiter()
+        try:
+            shared.acquire(claims, max_wait=engine.max_sleep())
+        except WouldWait as wait:
+            until = timezone.now() + timedelta(seconds=wait.seconds)
+            if _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=until):
+                _requeue(edit_id, until)
+            return "deferred"
+        t.started_at = timezone.now()
+        started = time.monotonic()
+        try:
+            connector.edit(delivery.external_id, payload)
+        except NetworkError:
+            raise
+        except Exception as exc:  # an unexpected answer: an edit is safe to repeat, so it is a temporary error
+            log.exception("editing delivery %s failed unexpectedly", delivery.pk)
+            raise NetworkError(f"unexpected error: {exc!r}", network=channel.network, code="internal") from exc
+        finally:
+            t.duration_ms = int((time.monotonic() - started) * 1000)
+    except NetworkError as exc:
+        error = exc
+    finally:
+        engine._close(connector)
+    if error is None:
+        with transaction.atomic():
+            _end(edit, token, state=DeliveryEdit.State.DONE, finished_at=timezone.now(), last_error="")
+            _record(edit, t, Attempt.Outcome.EDITED)
+        return "edited"
+    return _edit_error(edit, token, t, error)
+
+
+def _edit_error(edit: DeliveryEdit, token: str, t: engine.Try, error: NetworkError) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        _record(edit, t, Attempt.Outcome.EDIT_FAILED, error)
+        if error.needs_reauth:
+            _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=None, last_error=str(error)[:2000])
+            engine.mark_needs_reauth(edit.delivery.channel_id, error, edit.delivery)
+            return "needs_reauth"
+        if error.permanent:
+            _end(edit, token, state=DeliveryEdit.State.FAILED, finished_at=now, last_error=str(error)[:2000])
+            return "failed"
+        if error.retry_after is not None:
+            until = now + timedelta(seconds=max(0.0, float(error.retry_after)))
+            if _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=until,
+                    last_error=str(error)[:2000]):
+                _requeue(edit.pk, until)
+            return "retry_later"
+        failures = edit.failures + 1
+        if failures >= engine.max_attempts():
+            _end(edit, token, state=DeliveryEdit.State.FAILED, failures=failures, finished_at=now,
+                 last_error=str(error)[:2000])
+            return "failed"
+        until = now + timedelta(seconds=engine.backoff(failures))
+        if _end(edit, token, state=DeliveryEdit.State.PENDING, failures=failures, next_attempt_at=until,
+                last_error=str(error)[:2000]):
+            _requeue(edit.pk, until)
+        return "retry"
+
+
+def sweep_edits(now: Any = None) -> int:
+    """Periodic: take back edits whose worker died (lease expired) and queue the waiting ones that are due on
+    active pages (after a re-authorisation, a lost queue item, a long wait). Returns how many were queued."""
+    now = now or timezone.now()
+    DeliveryEdit.objects.filter(state=DeliveryEdit.State.EDITING, lease_until__lt=now).update(
+        state=DeliveryEdit.State.PENDING, lease_owner="", lease_until=None)
+    due = (DeliveryEdit.objects.filter(state=DeliveryEdit.State.PENDING,
+                                       delivery__channel__status=Channel.Status.ACTIVE)
+           .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).order_by("requested_at", "id")
+           .values_list("pk", flat=True))
+    ids = list(due)
+    for pk in ids:
+        enqueue(pk)
+    return len(ids)
