@@ -223,15 +223,20 @@ def _linking(channel: Channel, person: str, item: InboxItem, word: str) -> bool:
              text=ask_consent(consent.purpose, consent.text))
         return True
     reader, code = state.reader, state.code
+    no_longer_valid = _("The code is no longer valid. Ask the librarian for a new one and write «привязать».")
     if reader is None or not linking.code_usable(code):
         _step(state, DialogueState.Step.IDLE)
-        _act(channel, person, DialogueAction.Kind.REPLY, heard=heard,
-             text=_("The code is no longer valid. Ask the librarian for a new one and write «привязать»."))
+        _act(channel, person, DialogueAction.Kind.REPLY, heard=heard, text=no_longer_valid)
         return True
     assert code is not None
     consent = linking.consent_text_current(channel.unit.system_id)
-    linking.identity_link(reader=reader, channel=channel, person_id=person, person_name=item.author_name,
-                          consent_text=consent, code=code, at=now)
+    try:
+        linking.identity_link(reader=reader, channel=channel, person_id=person, person_name=item.author_name,
+                              consent_text=consent, code=code, at=now)
+    except linking.CodeUsed:
+        _step(state, DialogueState.Step.IDLE)
+        _act(channel, person, DialogueAction.Kind.REPLY, heard=heard, text=no_longer_valid)
+        return True
     state.failures = 0
     _step(state, DialogueState.Step.IDLE)
     _act(channel, person, DialogueAction.Kind.REPLY, heard=heard, reader=reader,

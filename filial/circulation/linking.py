@@ -120,17 +120,22 @@ def code_match(reader: Reader | None, code: str) -> LinkCode | None:
     if reader is None:
         return None
     now = timezone.now()
-    live = list(LinkCode.objects.select_for_update().filter(reader=reader, used_at__isnull=True, expires_at__gt=now,
-                                                            attempts__lt=MAX_CODE_ATTEMPTS))
     digits = "".join(ch for ch in code if ch.isdigit())
     wanted = _hash(digits) if digits else ""
-    for row in live:
-        if wanted and hmac.compare_digest(row.code_hash, wanted):
-            return row
-    for row in live:
-        row.attempts += 1
-        row.save(update_fields=["attempts"])
+    with transaction.atomic():  # the count of wrong tries is read and written under the rows' lock
+        live = list(LinkCode.objects.select_for_update().filter(
+            reader=reader, used_at__isnull=True, expires_at__gt=now, attempts__lt=MAX_CODE_ATTEMPTS))
+        for row in live:
+            if wanted and hmac.compare_digest(row.code_hash, wanted):
+                return row
+        for row in live:
+            row.attempts += 1
+            row.save(update_fields=["attempts"])
     return None
+
+
+class CodeUsed(Exception):
+    """The one-time code was taken by another link meanwhile."""
 
 
 def code_usable(code: LinkCode | None) -> bool:
@@ -144,8 +149,10 @@ def identity_link(*, reader: Reader, channel: Any, person_id: str, person_name: 
     """Record the consent and link the identity (the dialogue calls this after an explicit yes)."""
     now = at or timezone.now()
     with transaction.atomic():
+        # Single use even when two dialogues race with the same code: only one conditional UPDATE takes it.
+        if not LinkCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=now):
+            raise CodeUsed(code.pk)
         code.used_at = now
-        code.save(update_fields=["used_at"])
         consent = ReaderConsent.objects.create(reader=reader, system_id=reader.system_id, channel=channel,
                                                person_id=person_id[:100], consent_text=consent_text,
                                                version=consent_text.version, given_at=now)

@@ -197,3 +197,17 @@ def test_a_failing_step_apologises_instead_of_staying_silent(net: Net, monkeypat
     assert action.state == DialogueAction.State.FAILED
     apology = OutgoingMessage.objects.get(dedupe_key=f"dialogue:{action.pk}:failed")
     assert apology.recipient_id == "501" and "went wrong" in apology.text
+
+
+def test_a_code_links_once_even_when_two_dialogues_race(net: Net) -> None:
+    r = reader(net)
+    row, _code = linking.code_generate(actor=net.users["editor_central"], reader=r)
+    text = linking.consent_text_current(net.system)
+    first_copy, second_copy = LinkCode.objects.get(pk=row.pk), LinkCode.objects.get(pk=row.pk)  # both saw it unused
+    linking.identity_link(reader=r, channel=net.channels["central_vk"], person_id="501", person_name="Анна",
+                          consent_text=text, code=first_copy)
+    with pytest.raises(linking.CodeUsed):
+        linking.identity_link(reader=r, channel=net.channels["central_max"], person_id="777", person_name="Не Анна",
+                              consent_text=text, code=second_copy)
+    assert list(ReaderIdentity.objects.values_list("person_id", flat=True)) == ["501"]
+    assert ReaderConsent.objects.count() == 1
