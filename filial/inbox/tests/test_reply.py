@@ -177,9 +177,21 @@ def test_delete_a_comment_where_the_network_allows(world: World, net: Net) -> No
     assert str(made["message_id"]) not in group["messages"]
     item.refresh_from_db()
     assert item.removed_at is not None and not services.can_remove(item)
-    # VK and OK connectors have no comment deletion (the emulators have no such method); MAX channel comments
-    # have none in the Bot API: shown as not possible.
-    for page in ("vk", "ok", "max"):
+    # VK: wall.deleteComment with the admin's user token.
+    vk = world.channels["vk"]
+    pipeline.poll_page(vk.pk)
+    _p, ext = publish(world, "vk")
+    comment(world, "vk", ext, "Реклама <a href=x>казино</a>")
+    pipeline.poll_page(vk.pk)
+    row = InboxItem.objects.select_related("channel", "conversation__channel__unit__system").get(
+        channel=vk, kind="comment")
+    assert services.can_remove(row)
+    services.item_remove(actor=net.users["admin"], item=row)
+    group = world.vk.state["groups"][vk.external_id]
+    assert group["comments"][row.external_id.partition("_")[2]]["deleted"] is True
+    # OK: Filial's connector (and its emulator) has no comment deletion yet; MAX channel comments have none in the
+    # Bot API: shown as not possible.
+    for page in ("ok", "max"):
         other = world.channels[page]
         pipeline.poll_page(other.pk)
         _p, ext = publish(world, page)

@@ -440,6 +440,11 @@ class VKConnector(Connector):
         })
         return f"{owner_id}_{answer['comment_id']}"
 
+    def delete_comment(self, item: dict[str, Any]) -> None:
+        """Delete a reader's comment on the community's wall (``wall.deleteComment`` needs the admin's user token)."""
+        owner_id, comment_id = _split_id(str(item.get("external_id") or ""))
+        self._user_call("wall.deleteComment", {"owner_id": owner_id, "comment_id": comment_id})
+
     def send_message(self, user_id: str, text: str, key: str) -> str:
         """A direct message from the community: one ``messages.send`` call (``random_id`` from ``key``). A person
         who has not allowed messages from the community is refused by VK itself: error 901, permanent."""

@@ -117,6 +117,8 @@ METHODS: dict[str, Method] = {
         "owner_id": _i(), "post_id": _i(required=True, minimum=0), "from_group": _i(minimum=0),
         "message": _s(), "reply_to_comment": _i(), "attachments": _a(), "sticker_id": _i(minimum=0),
         "guid": _s()}),
+    "wall.deleteComment": Method(("user",), {
+        "owner_id": _i(), "post_id": _i(minimum=0), "comment_id": _i(required=True, minimum=0)}),
     "photos.getWallUploadServer": Method(("user",), {"group_id": _i()}),
     "photos.saveWallPhoto": Method(("user",), {
         "user_id": _i(minimum=0), "group_id": _i(minimum=0), "photo": Param("string", required=True),
@@ -655,6 +657,22 @@ class VKEmulator(EmulatorApp):
         if guid:
             group["comment_guids"][guid] = comment["id"]
         return {"comment_id": comment["id"], "parents_stack": []}
+
+    def m_wall_deleteComment(self, token: dict[str, Any], p: dict[str, Any]) -> int:
+        """A community admin (a moderator at least) deletes a comment on the community's wall."""
+        owner_id = p.get("owner_id")
+        group = self._find_group(owner_id) if owner_id is not None and owner_id < 0 else None
+        if group is None:
+            raise invalid("owner_id is incorrect")
+        comment = group["comments"].get(str(p["comment_id"]))
+        if comment is None or comment.get("deleted"):
+            raise ApiError(104, "Not found")
+        if self._admin_level(token, group) < 1 and comment["from_id"] != token.get("user_id"):
+            raise ApiError(211, "Access to wall's comment denied")
+        comment["deleted"] = True
+        self._event(group, "wall_reply_delete", {"owner_id": -group["id"], "id": comment["id"],
+                                                 "deleter_id": token.get("user_id"), "post_id": comment["post_id"]})
+        return 1
 
     def _add_comment(self, group: dict[str, Any], post: dict[str, Any], from_id: int, text: str,
                      reply_to: int | None) -> dict[str, Any]:
