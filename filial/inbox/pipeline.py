@@ -471,10 +471,15 @@ class LeaseLost(Exception):
     """Another poller took the page over (our lease had expired): this batch is rolled back."""
 
 
-def commit_page(channel: Channel, token: str, items: list[InboundItem], cursor: str) -> IngestReport:
-    """Items and the new cursor in ONE transaction, fenced by the lease."""
+def commit_page(channel: Channel, token: str, items: list[InboundItem], cursor: str,
+                polls: Iterable[dict[str, Any]] = ()) -> IngestReport:
+    """Items, poll counts and the new cursor in ONE transaction, fenced by the lease."""
+    from filial.inbox.polls import record_telegram_poll_update
+
     with transaction.atomic():
         report = ingest(channel, [i for i in items if not _is_edit(i)], edits=[i for i in items if _is_edit(i)])
+        for poll in polls:
+            record_telegram_poll_update(channel.pk, poll)
         moved = Channel.objects.filter(pk=channel.pk, updates_lease_owner=token).update(
             updates_cursor=cursor, updates_lease_until=timezone.now() + timedelta(seconds=_lease_seconds()))
         if moved != 1:
@@ -511,7 +516,7 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
             except WouldWait:
                 break  # the page's budget is taken by publishing: the next round polls
             page = connector.fetch_updates(cursor)
-            report = commit_page(channel, token, list(page.items), page.cursor)
+            report = commit_page(channel, token, list(page.items), page.cursor, page.polls)
             total += report.new
             if not page.items or page.cursor == (cursor or ""):
                 break

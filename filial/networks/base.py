@@ -145,6 +145,7 @@ class InboundItem:
 class UpdatesPage:
     items: list[InboundItem]
     cursor: str  # save only after the items are committed
+    polls: list[dict[str, Any]] = field(default_factory=list)  # new counts of our polls (Telegram ``poll`` updates)
 
 
 @dataclass(frozen=True)

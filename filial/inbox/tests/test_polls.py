@@ -336,3 +336,18 @@ def test_a_poll_without_end_time_is_followed_for_a_while(world: World, settings:
     row = tally(world, post, "vk")
     assert row.counted_at is not None and row.next_fetch_at is None and not row.closed
     assert tg_calls(world, "stopPoll") == 0
+
+
+def test_the_pages_poller_feeds_telegram_poll_updates_into_the_counts(world: World) -> None:
+    from filial.inbox import pipeline
+
+    post = publish_poll(world, pages=("tg",))
+    polls.poll_sweep()
+    pipeline.poll_page(world.channels["tg"].pk)  # the updates of the publication itself
+    vote_tg(world, post, 1, 7501)
+    vote_tg(world, post, 1, 7502)
+    vote_tg(world, post, 0, 7503)
+    assert pipeline.poll_page(world.channels["tg"].pk)  # getUpdates: the poll's new state comes with the rest
+    row = tally(world, post, "tg")
+    assert votes(world, post, "tg") == [1, 2, 0] and row.total_voters == 3 and not row.closed
+    assert tg_calls(world, "stopPoll") == 0  # counted without closing the poll

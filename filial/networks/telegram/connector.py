@@ -53,7 +53,7 @@ from filial.networks.base import (
     UpdatesPage,
 )
 from filial.networks.telegram.client import TOKEN_RE, TelegramAPIError, TelegramClient, Upload
-from filial.networks.telegram.updates import ALLOWED_UPDATES, parse_updates
+from filial.networks.telegram.updates import ALLOWED_UPDATES, parse_updates, poll_state
 from filial.networks.telegram.webhooks import valid_secret_token
 
 TEXT_LIMIT = 4096
@@ -543,7 +543,8 @@ class TelegramConnector(Connector):
         items = parse_updates(updates, channel_id=channel_id, channel_username=username, bot_id=bot_id)
         ids = [u["update_id"] for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
         next_cursor = str(max(ids) + 1) if ids else (cursor or "")
-        return UpdatesPage(items=items, cursor=next_cursor)
+        polls = [poll for poll in (poll_state(u) for u in updates if isinstance(u, dict)) if poll is not None]
+        return UpdatesPage(items=items, cursor=next_cursor, polls=polls)
 
     def reply(self, item: InboundItem, text: str, key: str) -> str:
         chat, _, message_id = item.external_id.partition(":")
