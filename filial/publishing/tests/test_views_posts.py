@@ -569,3 +569,14 @@ def test_approvals_queue_oldest_first_and_query_count(net, client, django_assert
     # the admin approves for the whole system
     login(client, net, "admin")
     assert len(client.get(reverse("publishing:approvals")).context["rows"]) == 10
+
+
+def test_the_post_list_pages_keep_the_filters(net, client):
+    Post.objects.bulk_create([Post(unit=net.central, kind=Post.Kind.NOTE, text=f"Заметка {i}",
+                                   author=net.users["editor_central"]) for i in range(30)])
+    client.force_login(net.users["methodologist"])
+    first = client.get(reverse("publishing:post_list"), {"q": "Заметка"}).content.decode()
+    assert 'rel="next"' in first and "?q=%D0%97%D0%B0%D0%BC%D0%B5%D1%82%D0%BA%D0%B0&amp;page=2" in first
+    assert 'rel="prev"' not in first
+    second = client.get(reverse("publishing:post_list"), {"q": "Заметка", "page": 2}).content.decode()
+    assert 'rel="prev"' in second and 'rel="next"' not in second and "Page 2 of 2" in second
