@@ -60,6 +60,14 @@ def dashboard_units(user: Any) -> list[Unit]:
     return list(circulation_units(user))
 
 
+def default_unit(units: list[Unit]) -> Unit:
+    """The first of ``units`` that lends books (has loans not returned), else the first: a dashboard of zeros for
+    a unit without readers is not where a librarian should land."""
+    lending = set(Loan.objects.filter(unit_id__in=[u.pk for u in units], returned__isnull=True)
+                  .values_list("unit_id", flat=True).distinct())
+    return next((u for u in units if u.pk in lending), units[0])
+
+
 def dashboard(user: Any, unit: Unit) -> Dashboard | None:
     """The unit's dashboard, or None when the user does not see its readers."""
     if unit.pk not in reader_units(user):

@@ -42,7 +42,7 @@ def _dashboard_unit(request: HttpRequest) -> tuple[list[Unit], Unit | None]:
     if not units:
         raise PermissionDenied(_("You do not work with readers in any unit."))
     wanted = str(request.GET.get("unit") or request.POST.get("unit") or "")
-    unit = next((u for u in units if str(u.pk) == wanted), None) if wanted else units[0]
+    unit = next((u for u in units if str(u.pk) == wanted), None) if wanted else debtors.default_unit(units)
     if unit is None:
         raise Http404
     return units, unit

@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 
 from filial.circulation import debtors
 from filial.circulation.models import Loan, Reader, Reminder, Renewal
+from filial.circulation.tests.test_services import make_loan
 from filial.conftest import PASSWORD, Net
 from filial.publishing.models import OutgoingMessage
 
@@ -143,3 +144,11 @@ def test_rules_page_saves_and_previews_safely(net: Net) -> None:
     viewer = Client()
     assert viewer.login(username="viewer", password=PASSWORD)
     assert viewer.get(url).status_code == 403
+
+
+def test_without_a_choice_the_dashboard_opens_on_a_unit_that_lends_books(net: Net) -> None:
+    make_loan(net, unit=net.children, card="7001", days_overdue=5)
+    client = Client()
+    assert client.login(username="admin", password=PASSWORD)
+    page = client.get(reverse("circulation:debtors"))
+    assert page.status_code == 200 and page.context["unit"] == net.children  # not the first unit, which lends none
