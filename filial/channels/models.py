@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db import models
@@ -71,7 +72,13 @@ class Channel(models.Model):
 
     @property
     def credentials(self) -> dict[str, Any]:
-        return decrypt_json(self.credentials_encrypted)
+        """The decrypted credentials (a fresh copy). Decrypted once per instance and stored value: the engine reads
+        them several times for one send (rate budgets, token refresh, the connector)."""
+        cached = self.__dict__.get("_credentials_plain")
+        if cached is None or cached[0] != self.credentials_encrypted:
+            cached = (self.credentials_encrypted, decrypt_json(self.credentials_encrypted))
+            self.__dict__["_credentials_plain"] = cached
+        return copy.deepcopy(cached[1])
 
     def set_credentials(self, data: dict[str, Any]) -> None:
         self.credentials_encrypted = encrypt_json(data) if data else ""

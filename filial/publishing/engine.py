@@ -303,18 +303,31 @@ JOBS: tuple[Job, ...] = (DELIVERY, MESSAGE)
 
 
 # --- the queue ----------------------------------------------------------------------------------------------
-def _enqueue(job: Job, pk: int, eta: datetime | None = None) -> None:
-    """Queue the job's task for ``eta`` (now when due) and remember for when it was queued."""
+def _enqueue_many(job: Job, items: Iterable[tuple[int, datetime | None]]) -> int:
+    """Queue the job's task for each ``(pk, eta)`` in this order (now when due), then remember for when each was
+    queued: one UPDATE per distinct time, not one per row (a restart after downtime queues thousands at once).
+    Returns how many were queued."""
     from filial.publishing import tasks
 
     task = getattr(tasks, job.task)
     now = timezone.now()
-    eta = eta or now
-    if eta <= now:
-        task(pk)
-    else:
-        task.schedule(args=(pk,), eta=eta)
-    job.objects().filter(pk=pk).update(enqueued_eta=eta)
+    by_eta: dict[datetime, list[int]] = {}
+    for pk, wanted in items:
+        eta = wanted or now
+        if eta <= now:
+            task(pk)
+        else:
+            task.schedule(args=(pk,), eta=eta)
+        by_eta.setdefault(eta, []).append(pk)
+    for eta, pks in by_eta.items():
+        for start in range(0, len(pks), 500):
+            job.objects().filter(pk__in=pks[start:start + 500]).update(enqueued_eta=eta)
+    return sum(len(pks) for pks in by_eta.values())
+
+
+def _enqueue(job: Job, pk: int, eta: datetime | None = None) -> None:
+    """Queue the job's task for ``eta`` (now when due) and remember for when it was queued."""
+    _enqueue_many(job, [(pk, eta)])
 
 
 def enqueue(delivery_id: int, eta: datetime | None = None) -> None:
@@ -353,12 +366,8 @@ def _enqueue_due_soon(job: Job, ids: Iterable[int]) -> int:
     rows = (job.objects().filter(pk__in=list(ids), state="scheduled", channel__status=Channel.Status.ACTIVE)
             .annotate(eff=_effective_due()).filter(Q(eff__lte=now + horizon()))
             .values_list("pk", "eff", "channel_id", "enqueued_eta"))
-    queued = 0
-    for pk, eff, _channel, enqueued_eta in interleave(rows, now):
-        if enqueued_eta != eff or eff <= now:
-            _enqueue(job, pk, eff)
-            queued += 1
-    return queued
+    return _enqueue_many(job, [(pk, eff) for pk, eff, _channel, enqueued_eta in interleave(rows, now)
+                               if enqueued_eta != eff or eff <= now])
 
 
 def enqueue_due_soon(delivery_ids: Iterable[int]) -> int:
@@ -1006,11 +1015,8 @@ def _sweep_job(job: Job, now: datetime, report: SweepReport, in_queue: set[int] 
         rows = list(lost.values_list("pk", "eff", "channel_id"))
     else:
         rows = [row for row in due.values_list("pk", "eff", "channel_id") if row[0] not in in_queue]
-    for pk, _eff, _channel in interleave(rows, now):
-        _enqueue(job, pk)
-        report.requeued += 1
+    report.requeued += _enqueue_many(job, [(pk, None) for pk, _eff, _channel in interleave(rows, now)])
     upcoming = waiting.filter(Q(eff__gt=now) & Q(eff__lte=now + horizon())).filter(
         Q(enqueued_eta__isnull=True) | ~Q(enqueued_eta=F("eff")))
-    for pk, eff, _channel in interleave(upcoming.values_list("pk", "eff", "channel_id"), now):
-        _enqueue(job, pk, eff)
-        report.upcoming += 1
+    report.upcoming += _enqueue_many(
+        job, [(pk, eff) for pk, eff, _channel in interleave(upcoming.values_list("pk", "eff", "channel_id"), now)])
