@@ -13,7 +13,12 @@ def test_credentials_are_decrypted_once_and_handed_out_as_copies(net: Net, monke
     channel.set_credentials({"access_token": "vk1.a.token", "scopes": ["wall"]})
     calls: list[str] = []
     real = models.decrypt_json
-    monkeypatch.setattr(models, "decrypt_json", lambda token: calls.append(token) or real(token))
+
+    def counting(token: str) -> dict[str, Any]:
+        calls.append(token)
+        return real(token)
+
+    monkeypatch.setattr(models, "decrypt_json", counting)
     first = channel.credentials
     first["scopes"].append("messages")  # a caller changing its copy changes nothing stored
     assert channel.credentials == {"access_token": "vk1.a.token", "scopes": ["wall"]}
