@@ -39,7 +39,7 @@ from filial.channels.models import Channel, InboundEvent
 from filial.inbox import handlers, workhours
 from filial.inbox.attachments import source_of
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, ItemRevision, MessagingConsent, OpeningHours
-from filial.networks.base import InboundItem, NetworkError
+from filial.networks.base import ConsentChange, InboundItem, NetworkError
 from filial.networks.ratelimit import Claim, WouldWait, fingerprint
 
 log = logging.getLogger("filial.inbox")
@@ -472,12 +472,14 @@ class LeaseLost(Exception):
 
 
 def commit_page(channel: Channel, token: str, items: list[InboundItem], cursor: str,
-                polls: Iterable[dict[str, Any]] = ()) -> IngestReport:
-    """Items, poll counts and the new cursor in ONE transaction, fenced by the lease."""
+                polls: Iterable[dict[str, Any]] = (), consents: Iterable[ConsentChange] = ()) -> IngestReport:
+    """Items, consent changes, poll counts and the new cursor in ONE transaction, fenced by the lease."""
     from filial.inbox.polls import record_telegram_poll_update
 
     with transaction.atomic():
-        report = ingest(channel, [i for i in items if not _is_edit(i)], edits=[i for i in items if _is_edit(i)])
+        report = ingest(channel, [i for i in items if not _is_edit(i)], edits=[i for i in items if _is_edit(i)],
+                        consents=[Consent(c.person_id, c.allowed, f"{channel.network}:polling", c.at)
+                                  for c in consents])
         for poll in polls:
             record_telegram_poll_update(channel.pk, poll)
         moved = Channel.objects.filter(pk=channel.pk, updates_lease_owner=token).update(
@@ -516,7 +518,7 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
             except WouldWait:
                 break  # the page's budget is taken by publishing: the next round polls
             page = connector.fetch_updates(cursor)
-            report = commit_page(channel, token, list(page.items), page.cursor, page.polls)
+            report = commit_page(channel, token, list(page.items), page.cursor, page.polls, page.consents)
             total += report.new
             if not page.items or page.cursor == (cursor or ""):
                 break

@@ -142,10 +142,20 @@ class InboundItem:
 
 
 @dataclass(frozen=True)
+class ConsentChange:
+    """A person allowed or forbade the page to write to them first (VK ``message_allow`` / ``message_deny``)."""
+
+    person_id: str
+    allowed: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
 class UpdatesPage:
     items: list[InboundItem]
     cursor: str  # save only after the items are committed
     polls: list[dict[str, Any]] = field(default_factory=list)  # new counts of our polls (Telegram ``poll`` updates)
+    consents: list[ConsentChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

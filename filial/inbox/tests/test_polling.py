@@ -10,7 +10,7 @@ import pytest
 
 from filial.conftest import Net
 from filial.inbox import pipeline
-from filial.inbox.models import Conversation, InboxItem
+from filial.inbox.models import Conversation, InboxItem, MessagingConsent
 from filial.inbox.tests.world import World, comment, conversations, items, message, publish, reload
 from filial.publishing.tests.test_engine_world import engine_world
 
@@ -135,6 +135,20 @@ def test_vk_wall_comment_edit_keeps_history(world: World) -> None:
     [item] = items(channel)
     assert item.text == "Во сколько начало встречи?"
     assert [r.text for r in item.revisions.all()] == ["Во сколько начало?"]
+
+
+def test_vk_long_poll_brings_who_allowed_or_forbade_messages(world: World) -> None:
+    channel = world.channels["vk"]
+    pipeline.poll_page(channel.pk)
+    group_id = world.seeds["vk"]["group_id"]
+    world.vk.simulate("allow_messages", {"group_id": group_id, "user_id": 4242, "first_name": "Оля"})
+    world.vk.simulate("allow_messages", {"group_id": group_id, "user_id": 4343})
+    pipeline.poll_page(channel.pk)
+    assert pipeline.may_message(channel, "4242") is True and pipeline.may_message(channel, "4343") is True
+    world.vk.simulate("deny_messages", {"group_id": group_id, "user_id": 4343})
+    pipeline.poll_page(channel.pk)
+    assert pipeline.may_message(channel, "4343") is False and pipeline.may_message(channel, "4242") is True
+    assert MessagingConsent.objects.get(channel=channel, person_id="4343").source == "vk:polling"
 
 
 def test_pages_with_a_webhook_are_not_polled(world: World) -> None:

@@ -30,6 +30,7 @@ from filial.networks.base import (
     Capabilities,
     ChannelInfo,
     Connector,
+    ConsentChange,
     InboundItem,
     Photo,
     PollResults,
@@ -69,6 +70,19 @@ def random_id_for(key: str) -> int:
 def _valid_link(link: str) -> bool:
     parts = urlsplit(link)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in link)
+
+
+def consent_changes(updates: list[Any]) -> list[ConsentChange]:
+    """``message_allow`` / ``message_deny`` events of a Long Poll answer (the Callback API's are read by the
+    webhook): who may now be written to first, and who may not."""
+    now = datetime.now(UTC)
+    changes = []
+    for event in updates:
+        if isinstance(event, dict) and event.get("type") in ("message_allow", "message_deny"):
+            user_id = (event.get("object") or {}).get("user_id")
+            if isinstance(user_id, int) and user_id > 0:
+                changes.append(ConsentChange(str(user_id), event["type"] == "message_allow", now))
+    return changes
 
 
 def _split_id(external_id: str) -> tuple[int, int]:
@@ -404,8 +418,9 @@ class VKConnector(Connector):
             answer = self.client.long_poll(session["server"], session["key"], ts, self.long_poll_wait)
             failed = answer.get("failed")
             if failed is None:
-                items = self._with_names(parse_events(answer.get("updates") or [], self.group_id))
-                return UpdatesPage(items=items, cursor=str(answer.get("ts", ts)))
+                updates = answer.get("updates") or []
+                items = self._with_names(parse_events(updates, self.group_id))
+                return UpdatesPage(items=items, cursor=str(answer.get("ts", ts)), consents=consent_changes(updates))
             if failed == 1:
                 ts = str(answer.get("ts", ts))
             elif failed == 2:
