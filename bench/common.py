@@ -1,9 +1,20 @@
-"""What the benchmarks share: a clean database and queue to start from, and percentiles."""
+"""What the benchmarks share: a clean start, refusal counting, the real workers, percentiles."""
 
 from __future__ import annotations
 
 import math
 import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def prepare_database() -> str:
@@ -33,3 +44,62 @@ def percentile(values: list[float], q: float) -> float:
     k = (len(ordered) - 1) * q
     lo, hi = math.floor(k), math.ceil(k)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def count_refusals(apps: dict[str, Any]) -> Counter[str]:
+    """Count, per emulator name, every request the emulators refuse for their rate limit (the counter fills as they
+    run)."""
+    refused: Counter[str] = Counter({name: 0 for name in apps})
+    for name, app in apps.items():
+        original = app.over_limit
+
+        def counted(key: str, limit: int, per: float, _orig: Any = original, _name: str = name) -> bool:
+            hit = bool(_orig(key, limit, per))
+            if hit:
+                refused[_name] += 1
+            return hit
+
+        app.over_limit = counted
+    return refused
+
+
+class Workers:
+    """``count`` real worker processes (``filial worker``), each logging to ``worker<i>.log`` in ``data_dir`` (a file,
+    not a pipe: a full pipe would block the worker's logging). ``close()`` in a ``finally``."""
+
+    def __init__(self, count: int, data_dir: Path) -> None:
+        self.logs = [data_dir / f"worker{i}.log" for i in range(count)]
+        self.cpu_s = 0.0
+        self._before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._files = [log.open("wb") for log in self.logs]
+        self.procs = [subprocess.Popen([sys.executable, "-m", "filial.cli", "worker"], cwd=ROOT,
+                                       env=dict(os.environ), stdout=f, stderr=subprocess.STDOUT) for f in self._files]
+
+    def run_until(self, done: Callable[[], bool], seconds: float) -> None:
+        """Poll ``done`` twice a second until it is true, ``seconds`` pass or a worker dies; then stop the workers
+        (SIGTERM, SIGKILL after 15 s) and record their CPU time in ``cpu_s``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and all(p.poll() is None for p in self.procs) and not done():
+            time.sleep(0.5)
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu_s = (after.ru_utime - self._before.ru_utime) + (after.ru_stime - self._before.ru_stime)
+
+    def log_tail(self, lines: int = 6) -> list[str]:
+        return self.logs[0].read_text(errors="replace").strip().splitlines()[-lines:]
+
+    def close(self) -> None:
+        """Kill what still runs (a benchmark that failed half-way) and close the logs."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for f in self._files:
+            f.close()

@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +33,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import prepare_database  # noqa: E402
+from common import Workers, count_refusals, prepare_database  # noqa: E402
 
 LEAD_S = 8.0  # T0 = now + LEAD_S when the workers start: time to start and to queue every row
 PER_TOKEN = 20  # VK: requests per second with a community token
@@ -79,18 +76,9 @@ def main() -> int:
     backend = prepare_database()
 
     vk = VKEmulator(rate_limits=True)
-    refused = Counter[str]()
-    original = vk.over_limit
-
-    def counted(key: str, limit: int, per: float) -> bool:
-        hit = bool(original(key, limit, per))
-        if hit:
-            refused["vk"] += 1
-        return hit
-
-    vk.over_limit = counted  # type: ignore[method-assign]
+    refused = count_refusals({"vk": vk})
     server = ServedEmulator(vk).start()
-    workers: list[subprocess.Popen[bytes]] = []
+    workers: Workers | None = None
     S = OutgoingMessage.State
     try:
         system = system_create(actor=None, name="Bench system", timezone="Asia/Yekaterinburg")
@@ -132,25 +120,10 @@ def main() -> int:
         run = OutgoingMessage.objects.exclude(pk__in=sample_ids)
         t0 = timezone.now() + timedelta(seconds=LEAD_S)
         run.update(due_at=t0)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        log_files = [(data_dir / f"worker{i}.log").open("wb") for i in range(args.workers)]
-        workers = [subprocess.Popen([sys.executable, "-m", "filial.cli", "worker"], cwd=ROOT, env=dict(os.environ),
-                                    stdout=log, stderr=subprocess.STDOUT) for log in log_files]
-        deadline = time.monotonic() + LEAD_S + args.deadline
-        while time.monotonic() < deadline and all(w.poll() is None for w in workers):
-            if not run.filter(state__in=[S.SCHEDULED, S.SENDING]).exists():
-                break
-            time.sleep(0.5)
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                w.kill()
-                w.wait()
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        workers = Workers(args.workers, data_dir)
+        workers.run_until(lambda: not run.filter(state__in=[S.SCHEDULED, S.SENDING]).exists(),
+                          LEAD_S + args.deadline)
+        cpu_s = workers.cpu_s
 
         states = Counter(run.values_list("state", flat=True))
         sent_times = sorted(t for t in run.filter(state=S.SENT).values_list("delivered_at", flat=True) if t)
@@ -188,16 +161,12 @@ def main() -> int:
             "queries_per_message": round(queries_per_message, 1), "sample_sent": sample_sent,
             "setup_s": round(setup_s, 1),
         }
-        for log in log_files:
-            log.close()
         if result["unfinished"] or result["failed"]:
-            result["worker_log_tail"] = (data_dir / "worker0.log").read_text(errors="replace").splitlines()[-6:]
+            result["worker_log_tail"] = workers.log_tail()
         print(json.dumps(result, ensure_ascii=False))
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-                w.wait()
+        if workers is not None:
+            workers.close()
         server.stop()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)

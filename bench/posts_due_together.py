@@ -17,10 +17,7 @@ import argparse
 import json
 import math
 import os
-import resource
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import percentile, prepare_database  # noqa: E402
+from common import Workers, count_refusals, percentile, prepare_database  # noqa: E402
 
 NETWORKS = ("vk", "ok", "telegram", "max")
 LEAD_S = 5.0  # T0 = now + LEAD_S when the worker starts
@@ -94,19 +91,9 @@ def main() -> int:
         "vk": VKEmulator(rate_limits=True), "ok": OKEmulator(rate_limits=True, deliver_webhooks=False),
         "telegram": TelegramEmulator(rate_limits=True), "max": MaxEmulator(rate_limits=True, processing_delay=0),
     }
-    over_limit_hits = {name: 0 for name in apps}
-    for name, app in apps.items():  # count every request an emulator refused for its rate limit
-        original = app.over_limit
-
-        def counted(key: str, limit: int, per: float, _orig: Any = original, _name: str = name) -> bool:
-            hit = bool(_orig(key, limit, per))
-            if hit:
-                over_limit_hits[_name] += 1
-            return hit
-
-        app.over_limit = counted  # type: ignore[method-assign]
+    over_limit_hits = count_refusals(apps)  # every request an emulator refused for its rate limit
     servers = {name: ServedEmulator(app).start() for name, app in apps.items()}
-    workers: list[subprocess.Popen[bytes]] = []
+    workers: Workers | None = None
     try:
         system = system_create(actor=None, name="Bench system", timezone="Asia/Yekaterinburg")
         unit = unit_create(actor=None, system=system, name="Bench central", kind="central")
@@ -155,27 +142,10 @@ def main() -> int:
         t0 = timezone.now() + timedelta(seconds=LEAD_S)
         Post.objects.update(publish_at=t0)
         Delivery.objects.update(due_at=t0)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        log_path = data_dir / "worker.log"  # a file, not a pipe: a full pipe would block the worker's logging
-        log_file = log_path.open("wb")
-        workers = [subprocess.Popen([sys.executable, "-m", "filial.cli", "worker"], cwd=ROOT, env=dict(os.environ),
-                                    stdout=log_file, stderr=subprocess.STDOUT) for _ in range(args.workers)]
-        deadline = time.monotonic() + LEAD_S + args.deadline
         open_states = [Delivery.State.SCHEDULED, Delivery.State.SENDING]
-        while time.monotonic() < deadline and all(w.poll() is None for w in workers):
-            if not Delivery.objects.filter(state__in=open_states).exists():
-                break
-            time.sleep(0.5)
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                w.kill()
-                w.wait()
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        workers = Workers(args.workers, data_dir)
+        workers.run_until(lambda: not Delivery.objects.filter(state__in=open_states).exists(), LEAD_S + args.deadline)
+        cpu_s = workers.cpu_s
 
         rows = list(Delivery.objects.values("state", "published_at", "due_at", "channel_id"))
         published = [r for r in rows if r["state"] == Delivery.State.PUBLISHED]
@@ -218,7 +188,7 @@ def main() -> int:
             "network_posts": network_posts,
             "duplicates": duplicates,
             "rate_limit_errors_received": sum(over_limit_hits.values()),
-            "rate_limit_errors_by_network": over_limit_hits,
+            "rate_limit_errors_by_network": dict(over_limit_hits),
             "retry_later_attempts": attempts_limited,
             "delay_s": {"p50": round(percentile(delays, 0.5), 3), "p99": round(percentile(delays, 0.99), 3),
                         "max": round(worst, 3)},
@@ -227,15 +197,12 @@ def main() -> int:
             "cpu_ms_per_delivery": round(1000 * cpu_s / max(1, deliveries), 2),
             "setup_s": round(setup_s, 1),
         }
-        log_file.close()
         if result["unfinished"] or failed:
-            result["worker_log_tail"] = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            result["worker_log_tail"] = workers.log_tail(5)
         print(json.dumps(result, ensure_ascii=False))
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-                w.wait()
+        if workers is not None:
+            workers.close()
         for server in servers.values():
             server.stop()
         if not args.keep:

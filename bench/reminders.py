@@ -26,8 +26,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +36,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from common import Workers, count_refusals  # noqa: E402
+
 LEAD_S = 8.0
 PER_TOKEN = 20  # VK: requests per second with a community token
 HITS = (3, 0, -1, -7, -30)  # due-date offsets that hit the default rule today
@@ -92,18 +93,9 @@ def main() -> int:
         get_limiter().storage.reset()
 
     vk = VKEmulator(rate_limits=True)
-    refused = Counter[str]()
-    original = vk.over_limit
-
-    def counted(key: str, limit: int, per: float) -> bool:
-        hit = bool(original(key, limit, per))
-        if hit:
-            refused["vk"] += 1
-        return hit
-
-    vk.over_limit = counted  # type: ignore[method-assign]
+    refused = count_refusals({"vk": vk})
     server = ServedEmulator(vk).start()
-    workers: list[subprocess.Popen[bytes]] = []
+    workers: Workers | None = None
     S = OutgoingMessage.State
     rng = random.Random(6)
     try:
@@ -183,25 +175,9 @@ def main() -> int:
         if not args.no_send:
             t0 = timezone.now() + timedelta(seconds=LEAD_S)
             planned.update(due_at=t0)
-            log_files = [(data_dir / f"worker{i}.log").open("wb") for i in range(args.workers)]
-            workers = [subprocess.Popen([sys.executable, "-m", "filial.cli", "worker"], cwd=ROOT,
-                                        env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
-                       for log in log_files]
-            deadline = time.monotonic() + LEAD_S + args.deadline
-            while time.monotonic() < deadline and all(w.poll() is None for w in workers):
-                if not planned.filter(state__in=[S.SCHEDULED, S.SENDING]).exists():
-                    break
-                time.sleep(0.5)
-            for w in workers:
-                w.send_signal(signal.SIGTERM)
-            for w in workers:
-                try:
-                    w.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    w.kill()
-                    w.wait()
-            for log in log_files:
-                log.close()
+            workers = Workers(args.workers, data_dir)
+            workers.run_until(lambda: not planned.filter(state__in=[S.SCHEDULED, S.SENDING]).exists(),
+                              LEAD_S + args.deadline)
             states = Counter(planned.values_list("state", flat=True))
             sent_times = sorted(t for t in planned.filter(state=S.SENT).values_list("delivered_at", flat=True) if t)
             n_sent = states.get(S.SENT, 0)
@@ -223,13 +199,11 @@ def main() -> int:
                 "reminders_sent": Reminder.objects.filter(state="sent").count(),
             })
             if result["unfinished"] or result["failed"]:
-                result["worker_log_tail"] = (data_dir / "worker0.log").read_text(errors="replace").splitlines()[-6:]
+                result["worker_log_tail"] = workers.log_tail()
         print(json.dumps(result, ensure_ascii=False))
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
-                w.wait()
+        if workers is not None:
+            workers.close()
         server.stop()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
