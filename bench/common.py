@@ -17,6 +17,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def start_django(prefix: str = "filial-bench-") -> Path:
+    """A throw-away data folder for this run (SQLite, queue, files), then ``django.setup()``; returns the folder."""
+    import tempfile
+
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["FILIAL_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    return data_dir
+
+
 def prepare_database() -> str:
     """Migrate; on a shared PostgreSQL database empty its tables, on Redis empty the queue and the rate budgets (a
     benchmark starts from nothing). Returns the backend's name. Call after ``django.setup()``."""

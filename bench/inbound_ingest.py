@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from common import prepare_database, start_django  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,16 +55,7 @@ class Counter:
 
 def main() -> int:
     args = parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="filial-bench-inbox-"))
-    os.environ["FILIAL_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    data_dir = start_django("filial-bench-inbox-")
     from django.db import connection
 
     from filial.channels.models import Channel, InboundEvent
@@ -76,8 +67,7 @@ def main() -> int:
     from filial.networks.emulator_base import ServedEmulator
     from filial.networks.telegram.emulator import TelegramEmulator
 
-    backend = "postgresql" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "sqlite"
-    call_command("migrate", interactive=False, verbosity=0)
+    backend = prepare_database()
     result: dict[str, Any] = {"benchmark": "inbound_ingest", "backend": backend}
     try:
         system = system_create(actor=None, name="Bench inbox system", timezone="Asia/Yekaterinburg")

@@ -20,11 +20,13 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from common import prepare_database, start_django  # noqa: E402
+
 CASES = {
     "all": "",
     "open": "?state=open",
@@ -58,14 +60,7 @@ def main() -> int:
     if not os.environ.get("FILIAL_DATABASE_URL", "").startswith("postgres"):
         print("set FILIAL_DATABASE_URL to a PostgreSQL database (its tables are emptied)", file=sys.stderr)
         return 2
-    data_dir = Path(tempfile.mkdtemp(prefix="filial-bench-"))
-    os.environ["FILIAL_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    data_dir = start_django("filial-bench-")
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -76,8 +71,7 @@ def main() -> int:
     from filial.libraries.services import system_create, unit_create
 
     try:
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("flush", interactive=False, verbosity=0)
+        prepare_database()
         t_setup = time.monotonic()
         system = system_create(actor=None, name="Bench system", timezone="Asia/Yekaterinburg")
         root = unit_create(actor=None, system=system, name="Central", kind="central")

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from common import prepare_database, start_django  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,25 +63,15 @@ def make_csv(loans: int, readers: int) -> bytes:
 
 def main() -> int:
     args = parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="filial-bench-loans-"))
-    os.environ["FILIAL_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    data_dir = start_django("filial-bench-loans-")
     from django.db import connection
 
     from filial.circulation import imports
     from filial.circulation.models import Loan, Reader
     from filial.libraries.services import system_create, unit_create
 
-    backend = "postgresql" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "sqlite"
+    backend = prepare_database()
     try:
-        call_command("migrate", interactive=False, verbosity=0)
         system = system_create(actor=None, name="Бенчмарк ЦБС", timezone="Asia/Yekaterinburg")
         unit = unit_create(actor=None, system=system, name="Детская библиотека", kind="children")
         data = make_csv(args.loans, args.readers)

@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
@@ -33,7 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import Workers, count_refusals, prepare_database  # noqa: E402
+from common import Workers, count_refusals, prepare_database, start_django  # noqa: E402
 
 LEAD_S = 8.0  # T0 = now + LEAD_S when the workers start: time to start and to queue every row
 PER_TOKEN = 20  # VK: requests per second with a community token
@@ -52,14 +51,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="filial-bench-"))
-    os.environ["FILIAL_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
+    data_dir = start_django("filial-bench-")
     from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -19,7 +19,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import Workers, count_refusals, percentile, prepare_database  # noqa: E402
+from common import Workers, count_refusals, percentile, prepare_database, start_django  # noqa: E402
 
 NETWORKS = ("vk", "ok", "telegram", "max")
 LEAD_S = 5.0  # T0 = now + LEAD_S when the worker starts
@@ -62,14 +61,7 @@ def lower_bound(network: str, n: int) -> float:
 
 def main() -> int:
     args = parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="filial-bench-"))
-    os.environ["FILIAL_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
+    data_dir = start_django("filial-bench-")
     from django.conf import settings
     from django.utils import timezone
 

@@ -27,7 +27,6 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import time as dtime
@@ -37,7 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import Workers, count_refusals  # noqa: E402
+from common import Workers, count_refusals, prepare_database, start_django  # noqa: E402
 
 LEAD_S = 8.0
 PER_TOKEN = 20  # VK: requests per second with a community token
@@ -58,16 +57,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="filial-bench-reminders-"))
-    os.environ["FILIAL_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    data_dir = start_django("filial-bench-reminders-")
     from django.utils import timezone
 
     from filial.channels.models import Channel
@@ -80,17 +70,7 @@ def main() -> int:
     from filial.publishing import engine
     from filial.publishing.models import OutgoingMessage
 
-    backend = "postgresql" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "sqlite"
-    call_command("migrate", interactive=False, verbosity=0)
-    if backend == "postgresql":
-        call_command("flush", interactive=False, verbosity=0)
-    if os.environ.get("FILIAL_REDIS_URL"):
-        from huey.contrib.djhuey import HUEY
-
-        HUEY.flush()
-        from filial.networks.ratelimit import get_limiter
-
-        get_limiter().storage.reset()
+    backend = prepare_database()
 
     vk = VKEmulator(rate_limits=True)
     refused = count_refusals({"vk": vk})
