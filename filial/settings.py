@@ -133,13 +133,16 @@ AUTH_USER_MODEL = "accounts.User"
 # --- Queue (Huey) -------------------------------------------------------------------------------
 REDIS_URL = env("FILIAL_REDIS_URL")
 HUEY_IMMEDIATE = env_bool("FILIAL_HUEY_IMMEDIATE", False)
+# An idle worker thread looks at the queue again after 0.1 s, then ever less often, but at least once a second
+# (Huey's default grows to 10 s: a post due after a quiet minute would wait that long; Redis answers at once).
+HUEY_POLLING = {"initial_delay": 0.1, "backoff": 1.15, "max_delay": 1.0}
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
         "name": env("FILIAL_HUEY_NAME", "filial"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": int(env("FILIAL_WORKER_THREADS", "4")), "worker_type": "thread"},
+        "consumer": {"workers": int(env("FILIAL_WORKER_THREADS", "8")), "worker_type": "thread", **HUEY_POLLING},
     }
 else:
     HUEY = {
@@ -147,7 +150,7 @@ else:
         "name": "filial",
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
-        "consumer": {"workers": int(env("FILIAL_WORKER_THREADS", "2")), "worker_type": "thread"},
+        "consumer": {"workers": int(env("FILIAL_WORKER_THREADS", "8")), "worker_type": "thread", **HUEY_POLLING},
     }
 
 # --- Auth ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -28,7 +29,7 @@ from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 FAULT_KINDS = ("http_500", "http_502", "timeout_before", "timeout_after", "rate_limit", "captcha",
                "revoke_token", "expire_token")
@@ -133,6 +134,10 @@ class EmulatorApp:
         self.limiter = RateLimiter()
         self.state_file = state_file
         self.requests: list[dict[str, Any]] = []  # what clients sent (tests check conformance against specs)
+        # Tests check every request a Filial client sent against the network's spec when the server stops
+        # (``testing.served``); a test that sends malformed requests on purpose through a Filial client says so
+        # here, with its reason.
+        self.conformance_exempt = ""
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.base_url = ""  # set by whoever serves the app; used to build upload URLs
         self.reset_state()
@@ -176,6 +181,14 @@ class EmulatorApp:
                 if self.faults.get(key):
                     return self.faults[key].pop(0)
         return None
+
+    def log_request(self, record: dict[str, Any], request: Request) -> dict[str, Any]:
+        """Keep what a client sent, with its User-Agent: Filial's connectors name themselves, so that tests can
+        tell their requests (held to the network's spec) from the raw ones tests send on purpose."""
+        record["agent"] = request.headers.get("user-agent", "")
+        with self.lock:
+            self.requests.append(record)
+        return record
 
     def over_limit(self, key: str, limit: int, per: float) -> bool:
         return self.rate_limits_enabled and self.limiter.hit(key, limit, per)
@@ -291,8 +304,44 @@ class EmulatorApp:
         return Response.json({"ok": True, "result": result})
 
 
+class _KeepAliveServerHandler(ServerHandler):
+    """Answers in HTTP/1.1, so that a client keeps its connection as it does with the real networks; a response
+    whose length is not known closes the connection."""
+
+    http_version = "1.1"
+
+    def cleanup_headers(self) -> None:
+        super().cleanup_headers()
+        headers: Any = getattr(self, "headers")  # noqa: B009 - set by start_response; untyped in typeshed
+        if "Content-Length" not in headers:
+            headers["Connection"] = "close"
+            self.request_handler.close_connection = True  # type: ignore[attr-defined]
+
+
 class _QuietHandler(WSGIRequestHandler):
+    """The stdlib's WSGI handler, serving several requests per connection (keep-alive) like a real API server:
+    a new TCP connection and server thread per call would cost more CPU than the call itself."""
+
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stall per call
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            self.handle_one_request()
+
+    def handle_one_request(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline or len(self.raw_requestline) > 65536:
+            self.close_connection = True
+            return
+        if not self.parse_request():  # sets close_connection from the version and the Connection header
+            return
+        handler = _KeepAliveServerHandler(self.rfile, self.wfile, self.get_stderr(),  # type: ignore[arg-type]
+                                          self.get_environ(), multithread=True)
+        handler.request_handler = self  # type: ignore[attr-defined]
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -302,6 +351,31 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Stopping: end the kept-alive connections too, so no request reaches this emulator any more."""
+        with self.connections_lock:
+            connections = list(self.open_connections)
+        for sock in connections:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class ServedEmulator:
@@ -325,5 +399,6 @@ class ServedEmulator:
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.close_connections()
         self.server.server_close()
         self.thread.join(timeout=5)

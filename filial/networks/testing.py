@@ -17,12 +17,18 @@ from filial.networks.emulator_base import EmulatorApp, ServedEmulator
 
 
 @contextmanager
-def served(app: EmulatorApp) -> Iterator[ServedEmulator]:
+def served(app: EmulatorApp, *, conformance: bool = True) -> Iterator[ServedEmulator]:
+    """``app`` on a loopback port while the block runs. When the block ends without an error, every request a
+    Filial connector sent to it is checked against the network's official spec (``tests/conformance.py``)."""
     server = ServedEmulator(app).start()
     try:
         yield server
     finally:
         server.stop()
+    if conformance:
+        from filial.networks.tests.conformance import assert_conforms
+
+        assert_conforms(app)
 
 
 def free_port_block(count: int = 4, tries: int = 50) -> int:

@@ -6,14 +6,17 @@ decide what is allowed, read through ``selectors``. Times without an offset are 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -38,6 +41,7 @@ from filial.publishing import edits, event_services, selectors, services
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, Event, Media, Poll, Post, PostChannel, PostMedia
 from filial.publishing.services import PollData, PostData
+from filial.publishing.views.posts import media_response
 
 LOCAL_TIME_HELP = "ISO 8601. Without an offset it is the wall-clock time of the unit's time zone."
 
@@ -72,10 +76,10 @@ class MediaSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request is not None else url
 
     def get_url(self, media: Media) -> str:
-        return self._absolute(media.file.url)
+        return self._absolute(reverse("api:media-file", args=[media.pk]))
 
     def get_thumb_url(self, media: Media) -> str:
-        return self._absolute(media.rendition_url("thumb"))
+        return self._absolute(reverse("api:media-file", args=[media.pk]) + "?size=thumb")
 
 
 class MediaUploadSerializer(serializers.Serializer):
@@ -93,6 +97,20 @@ class MediaUploadSerializer(serializers.Serializer):
             _set_queryset(self, "unit", system_units(access_for(request.user)))
 
 
+class PhotoRenderer(renderers.BaseRenderer):
+    """Lets a client that asks for ``image/*`` have the photo; the file itself bypasses rendering, and an error
+    (404, 401) is rendered as JSON."""
+
+    media_type = "image/*"
+    format = "image"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:
+        return renderers.JSONRenderer().render(data)
+
+
 @extend_schema(tags=["media"])
 class MediaViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Photos for posts: checked, oriented, stripped of EXIF (location included), resized by the worker."""
@@ -103,7 +121,20 @@ class MediaViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Media]:
-        return Media.objects.filter(unit__system_id__in=access_for(self.request.user).systems)
+        # The same photos the UI shows (publishing.views.posts.media_file): the readers of the photo's unit
+        # and those who may see a post it belongs to.
+        return selectors.media_visible(self.request.user)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("size", str, enum=["original", "web", "thumb"], required=False,
+                                     description="The original (default) or a resized copy.")],
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY},
+        description="The photo itself, for those who may see it.",
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, PhotoRenderer])
+    def file(self, request: Request, pk: int | None = None) -> FileResponse:
+        media = get_object_or_404(self.get_queryset(), pk=pk)
+        return media_response(media, request.query_params.get("size", "original"))
 
     @extend_schema(request={"multipart/form-data": MediaUploadSerializer}, responses={201: MediaSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

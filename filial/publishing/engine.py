@@ -59,15 +59,16 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import DateTimeField, F, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -85,6 +86,7 @@ from filial.networks.ratelimit import (
     publish_claims,
 )
 from filial.publishing.models import Attempt, Delivery, EngineRow, Media, OutgoingMessage, Poll, Post, PostChannel
+from filial.publishing.waker import Waker
 
 log = logging.getLogger("filial.engine")
 
@@ -300,29 +302,51 @@ def reply_item(data: dict[str, Any]) -> InboundItem:
 DELIVERY = DeliveryJob()
 MESSAGE = MessageJob()
 JOBS: tuple[Job, ...] = (DELIVERY, MESSAGE)
+JOB_BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}
 
 
 # --- the queue ----------------------------------------------------------------------------------------------
-def _enqueue_many(job: Job, items: Iterable[tuple[int, datetime | None]]) -> int:
-    """Queue the job's task for each ``(pk, eta)`` in this order (now when due), then remember for when each was
-    queued: one UPDATE per distinct time, not one per row (a restart after downtime queues thousands at once).
-    Returns how many were queued."""
-    from filial.publishing import tasks
+def _channels_of(job: Job, pks: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for start in range(0, len(pks), 500):
+        found.update(job.objects().filter(pk__in=pks[start:start + 500]).values_list("pk", "channel_id"))
+    return found
 
-    task = getattr(tasks, job.task)
+
+def _enqueue_many(job: Job, items: Iterable[tuple[int, datetime | None]]) -> int:
+    """Queue the work of each ``(pk, eta)`` (eta None or past: now): one task per page and time, its *lane*
+    (:func:`run_lane`), however many of the page's rows are due then; lanes are queued in the order their rows
+    come. Then remember for when each row was queued: one UPDATE per distinct time, not one per row (a restart
+    after downtime queues thousands at once). Returns how many rows were queued."""
+    items = list(items)
+    if not items:
+        return 0
     now = timezone.now()
+    channel_of = _channels_of(job, [pk for pk, _eta in items])
+    lanes: dict[tuple[int, datetime], None] = {}  # ordered set
     by_eta: dict[datetime, list[int]] = {}
     for pk, wanted in items:
-        eta = wanted or now
-        if eta <= now:
-            task(pk)
-        else:
-            task.schedule(args=(pk,), eta=eta)
+        if pk not in channel_of:
+            continue
+        eta = wanted if wanted is not None and wanted > now else now
+        lanes.setdefault((channel_of[pk], eta), None)
         by_eta.setdefault(eta, []).append(pk)
+    for channel_id, eta in lanes:
+        _lane_at(job, channel_id, eta)
     for eta, pks in by_eta.items():
         for start in range(0, len(pks), 500):
             job.objects().filter(pk__in=pks[start:start + 500]).update(enqueued_eta=eta)
     return sum(len(pks) for pks in by_eta.values())
+
+
+def _queue_lane(job: Job, channel_id: int, eta: datetime | None) -> None:
+    """Put the page's lane on the queue: now, or on Huey's schedule for ``eta``."""
+    from filial.publishing import tasks
+
+    if eta is None or eta <= timezone.now():
+        tasks.run_lane(job.name, channel_id)
+    else:
+        tasks.run_lane.schedule(args=(job.name, channel_id), eta=eta)
 
 
 def _enqueue(job: Job, pk: int, eta: datetime | None = None) -> None:
@@ -662,26 +686,32 @@ def complete_post(post_id: int) -> bool:
         state=Post.State.PUBLISHED, updated_at=timezone.now()) == 1
 
 
-def _record_done(job: Job, pk: int, published: Published, t: Try | None, *, outcome: str = "", kind: str = "",
-                 count_attempt: bool = True) -> bool:
+def _record_done(job: Job, pk: int, published: Published, t: Try | None, *, row: Any = None, outcome: str = "",
+                 kind: str = "", count_attempt: bool = True) -> bool:
     """Save what the network accepted, whatever happened to the lease meanwhile: state, id, link, time and the
     attempt in one transaction. Returns False when the row was already done under another id (then the second
-    copy is recorded as a duplicate for a person to remove)."""
+    copy is recorded as a duplicate for a person to remove). ``row``: the row as read before (for ``on_done``).
+
+    One conditional UPDATE decides: PostgreSQL re-checks its WHERE on a row another transaction just finished,
+    SQLite runs it under its write lock."""
     now = timezone.now()
     outcome = outcome or job.done_outcome
+    external_id = published.external_id[:100]
     with transaction.atomic():
-        row = job.objects().select_for_update().get(pk=pk)
-        if row.state == job.done and row.external_id and row.external_id != published.external_id:
+        moved = job.objects().filter(
+            Q(external_id="") | Q(external_id=external_id) | ~Q(state=job.done), pk=pk,
+        ).update(state=job.done, **job.done_fields(row, published),
+                 **{job.done_at: Coalesce(F(job.done_at), Value(now, output_field=DateTimeField()))},
+                 lease_owner="", lease_until=None, sent_at=None, next_attempt_at=None, last_error="",
+                 last_error_code="", attempts=F("attempts") + (1 if count_attempt else 0), updated_at=now)
+        if not moved:
+            kept = job.objects().filter(pk=pk).values_list("external_id", flat=True).first()
             _attempt(job, pk, t, Outcome.DUPLICATE, kind=kind, external_id=published.external_id,
                      message=f"the network accepted this {job.name} again as {published.external_id}; the "
-                             f"{job.name} keeps {row.external_id}: delete the copy on the page")
+                             f"{job.name} keeps {kept}: delete the copy on the page")
             return False
-        job.objects().filter(pk=pk).update(
-            state=job.done, **job.done_fields(row, published), **{job.done_at: getattr(row, job.done_at) or now},
-            lease_owner="", lease_until=None, sent_at=None, next_attempt_at=None, last_error="", last_error_code="",
-            attempts=F("attempts") + (1 if count_attempt else 0), updated_at=now)
         _attempt(job, pk, t, outcome, kind=kind, external_id=published.external_id)
-        job.on_done(row)
+        job.on_done(row if row is not None else job.objects().get(pk=pk))
     return True
 
 
@@ -747,12 +777,170 @@ def send_one(message_id: int) -> str:
     return _process(MESSAGE, message_id)
 
 
+# --- a page's lane ---------------------------------------------------------------------------------------
+# The queue's unit of work is a page's *lane*: one task sends that page's due rows of one kind, a batch at a time
+# (one claim UPDATE for up to ``FILIAL_LANE_BATCH`` rows, one connector), at the page's rate limit. A wait up to
+# ``FILIAL_RATE_LIMIT_MAX_SLEEP`` is slept; a longer one gives the rest of the batch back in one UPDATE and the
+# lane goes on at the budget's time: by the worker's waker for short waits (exact to the millisecond, while
+# Huey's scheduler looks once a second), else on Huey's schedule. A lane runs at most ``FILIAL_LANE_SLICE``
+# seconds, then queues itself behind the other work. Rows stay the truth: a lane lost with a killed worker
+# leaves ``scheduled`` rows that the sweeper queues again.
+waker: Waker[tuple[str, int]] | None = None
+WAKER_MAX_S = 10.0  # longer waits go on Huey's schedule, which survives a restart
+
+
+def lane_batch() -> int:
+    return max(1, int(_setting("FILIAL_LANE_BATCH", 20)))
+
+
+def lane_slice() -> float:
+    return _setting("FILIAL_LANE_SLICE", 10)
+
+
+def start_waker() -> None:
+    """In a worker process: lanes that wait a moment for a budget are queued again at that moment."""
+    global waker
+    if waker is None:
+        waker = Waker(lambda key: _queue_lane(JOB_BY_NAME[key[0]], key[1], None))
+
+
+def stop_waker() -> None:
+    """The worker stops: the lanes still waiting go on Huey's schedule (kept in its storage)."""
+    global waker
+    current, waker = waker, None
+    if current is not None:
+        for (name, channel_id), at in current.stop().items():
+            _queue_lane(JOB_BY_NAME[name], channel_id, at)
+
+
+def _lane_at(job: Job, channel_id: int, at: datetime) -> None:
+    """Queue the page's lane for ``at``: now if that has come, by the waker if it is near (in a worker)."""
+    ahead = (at - timezone.now()).total_seconds()
+    if waker is not None and 0 < ahead <= WAKER_MAX_S:
+        waker.wake((job.name, channel_id), at)
+    else:
+        _queue_lane(job, channel_id, at)
+
+
+def _resume_lane(job: Job, channel_id: int, at: datetime) -> None:
+    """The page's lane goes on at ``at`` (the sweeper queues it if that is beyond its horizon)."""
+    if at - timezone.now() <= horizon():
+        _lane_at(job, channel_id, at)
+
+
+def run_lane(job: Job, channel_id: int) -> Counter[str]:
+    """Send the page's due rows of this kind, a batch at a time; returns how many rows ended how."""
+    results: Counter[str] = Counter()
+    deadline = time.monotonic() + lane_slice()
+    size = lane_batch()
+    network = Channel.objects.filter(pk=channel_id).values_list("network", flat=True).first()
+    if network is None:
+        return results
+    idempotent = registry.connector_class(network).capabilities.idempotency
+    while True:
+        token = _lease_token()
+        claimed_at = time.monotonic()
+        rows = _claim_batch(job, channel_id, token, size, sent=idempotent)
+        context = LaneContext(idempotent=idempotent, claimed_at=claimed_at)
+        if not rows or not _run_batch(job, rows, token, results, context) or len(rows) < size:
+            break
+        if time.monotonic() >= deadline:
+            _queue_lane(job, channel_id, None)  # the rest after the work queued meanwhile (other pages too)
+            results["continued"] += 1
+            break
+    return results
+
+
+def _claim_batch(job: Job, channel_id: int, token: str, limit: int, now: datetime | None = None, *,
+                 sent: bool = False) -> list[Any]:
+    """Take up to ``limit`` due scheduled rows of an active page, earliest first, with one lease: one UPDATE whose
+    WHERE re-checks the state (PostgreSQL re-evaluates it on rows another transaction just took; SQLite runs it
+    under its write lock), then one SELECT of what this token holds. ``sent``: stamp ``sent_at`` now, for the
+    whole batch (see :class:`LaneContext`)."""
+    now = now or timezone.now()
+    due = (job.objects().filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                                channel_id=channel_id, channel__status=Channel.Status.ACTIVE, state="scheduled",
+                                due_at__lte=now)
+           .order_by("due_at", "pk").values("pk")[:limit])
+    taken = job.objects().filter(pk__in=Subquery(due), state="scheduled").update(
+        state="sending", lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds()),
+        sent_at=now if sent else None, updated_at=now)
+    if not taken:
+        return []
+    return list(job.objects().select_related(*job.related).filter(lease_owner=token, state="sending")
+                .order_by("due_at", "pk"))
+
+
+def _run_batch(job: Job, rows: list[Any], token: str, results: Counter[str], context: LaneContext) -> bool:
+    """Send a claimed batch of one page in order. True when every row ended (sent, or failed for good: a refusal
+    of one reader does not stop the others); False when the page's work must wait, the rest given back."""
+    channel = rows[0].channel
+    for row in rows:
+        row.channel = channel  # one page: its credentials decrypted once
+    try:
+        for i, row in enumerate(rows):
+            try:
+                result, until = _run_claimed(job, row.pk, token, row, context)
+            except WouldWait as wait:
+                results["deferred"] += len(rows) - i
+                _hand_back(job, channel.pk, [r.pk for r in rows[i:]], token,
+                           timezone.now() + timedelta(seconds=wait.seconds))
+                return False
+            results[result] += 1
+            if result in (job.done, "failed"):
+                continue
+            rest = [r.pk for r in rows[i + 1:]]
+            if result == "needs_reauth":  # the page is paused; re-authorising it queues its rows again
+                _hand_back(job, channel.pk, rest, token, None)
+            else:  # a wait, an error of the network or of our lease: the rest waits as long as this row
+                _hand_back(job, channel.pk, rest, token, until or timezone.now() + timedelta(seconds=backoff(1)))
+            return False
+    finally:
+        _close(context.connector)
+    return True
+
+
+def _hand_back(job: Job, channel_id: int, pks: list[int], token: str, until: datetime | None) -> None:
+    """Give claimed, untried rows back (nothing was sent: neither an attempt nor a deferral), and let the lane
+    go on at ``until`` (None: when something else queues the page, e.g. its re-authorisation)."""
+    if pks:
+        job.objects().filter(pk__in=pks, state="sending", lease_owner=token).update(
+            state="scheduled", lease_owner="", lease_until=None, sent_at=None, next_attempt_at=until,
+            enqueued_eta=until, updated_at=timezone.now())
+    if until is not None:
+        transaction.on_commit(lambda: _resume_lane(job, channel_id, until))
+
+
 def _run(delivery_id: int, token: str) -> str:
     return _run_job(DELIVERY, delivery_id, token)
 
 
 def _run_job(job: Job, pk: int, token: str, row: Any = None) -> str:
     """The claimed row ``pk`` (``row``: as read just before the claim, or None to read it now)."""
+    return _run_claimed(job, pk, token, row)[0]
+
+
+@dataclass
+class LaneContext:
+    """What the rows of one lane's batch share: the page's connector (made once, closed by the lane), and on a
+    network with idempotency keys the batch's claim as the only fence while its lease is young: a row sent again
+    after a lost lease carries the same key, and the network answers with what it already has."""
+
+    connector: Connector | None = None
+    idempotent: bool = False
+    claimed_at: float = field(default_factory=time.monotonic)
+
+    def fenced_by_claim(self) -> bool:
+        return self.idempotent and time.monotonic() - self.claimed_at < lease_seconds() / 2
+
+
+def _run_claimed(job: Job, pk: int, token: str, row: Any = None,
+                 lane: LaneContext | None = None) -> tuple[str, datetime | None]:
+    """Send the claimed row: (what happened, when the row may be tried again if it waits).
+
+    In a lane (``lane`` given) a rate-limit wait longer than ``FILIAL_RATE_LIMIT_MAX_SLEEP`` raises
+    :class:`WouldWait` with the row still claimed: the lane gives back the row and the rest of its batch at once.
+    """
     if row is None:
         row = job.objects().select_related(*job.related).get(pk=pk)
     channel = row.channel
@@ -767,17 +955,25 @@ def _run_job(job: Job, pk: int, token: str, row: Any = None) -> str:
         except PayloadError as exc:
             raise NetworkError(str(exc), network=channel.network, code="payload", permanent=True) from exc
         t.request = job.summary(row, payload)
-        channel = refresh_if_due(channel)
-        connector = connector_for(channel)
+        if lane is not None and lane.connector is not None:
+            connector = lane.connector
+        else:
+            channel = refresh_if_due(channel)
+            connector = connector_for(channel)
+            if lane is not None:
+                lane.connector = connector
         claims = job.claims(channel, row, payload)
         shared = limiter()
         try:
             waited = shared.wait_until_free(claims, max_wait=max_sleep())
         except WouldWait as wait:
-            _release(job, pk, token, timezone.now() + timedelta(seconds=wait.seconds))
-            return "deferred"
-        if not _mark_sent(job, pk, token):
-            return "lease_lost"
+            if lane is not None:
+                raise
+            until = timezone.now() + timedelta(seconds=wait.seconds)
+            _release(job, pk, token, until)
+            return "deferred", until
+        if not (lane is not None and lane.fenced_by_claim()) and not _mark_sent(job, pk, token):
+            return "lease_lost", None
         # Taken only now, right before the request leaves (the stamp above may have waited for the database).
         waited += shared.acquire(claims)
         t.request["rate_wait_ms"] = int(waited * 1000)
@@ -796,10 +992,11 @@ def _run_job(job: Job, pk: int, token: str, row: Any = None) -> str:
     except NetworkError as exc:
         error = exc
     finally:
-        _close(connector)
+        if lane is None:
+            _close(connector)
     if published is not None:
-        _record_done(job, pk, published, t)
-        return job.done
+        _record_done(job, pk, published, t, row=row)
+        return job.done, None
     assert error is not None
     if error.method:
         t.request["method"] = error.method
@@ -810,7 +1007,8 @@ def _needs_reauth(job: Job, channel_id: int, error: NetworkError, row: Any) -> N
     mark_needs_reauth(channel_id, error, row if job is DELIVERY else None)
 
 
-def _handle_error(job: Job, row: Any, t: Try, error: NetworkError) -> str:
+def _handle_error(job: Job, row: Any, t: Try, error: NetworkError) -> tuple[str, datetime | None]:
+    """Record a failed try and decide what becomes of the row: (what happened, when it is tried again)."""
     pk = row.pk
     now = timezone.now()
     idempotent = registry.connector_class(row.channel.network).capabilities.idempotency
@@ -818,7 +1016,7 @@ def _handle_error(job: Job, row: Any, t: Try, error: NetworkError) -> str:
         # Not a failure of the row: it waits (scheduled) until the page is re-authorised.
         _finish(job, pk, t, Outcome.NEEDS_REAUTH, error, state="scheduled", next_attempt_at=None)
         _needs_reauth(job, row.channel_id, error, row)
-        return "needs_reauth"
+        return "needs_reauth", None
     if error.outcome_unknown:
         failures = row.failures + 1
         if idempotent and failures < max_attempts():
@@ -827,31 +1025,31 @@ def _handle_error(job: Job, row: Any, t: Try, error: NetworkError) -> str:
             if _finish(job, pk, t, Outcome.TRANSIENT, error, state="scheduled", failures=failures,
                        next_attempt_at=until):
                 _requeue(job, pk, until)
-            return "retry"
+            return "retry", until
         if _finish(job, pk, t, Outcome.UNCERTAIN, error, state="uncertain", failures=failures) and job.can_lookup:
             lookup_uncertain(pk)  # deliveries only: the connectors cannot look a message up
-        return "uncertain"
+        return "uncertain", None
     if error.permanent:
         _finish(job, pk, t, Outcome.FAILED, error, state="failed", failures=row.failures + 1)
-        return "failed"
+        return "failed", None
     if error.retry_after is not None:
         deferrals = row.deferrals + 1
         if deferrals > int(_setting("FILIAL_DELIVERY_MAX_DEFERRALS", 30)):
             _finish(job, pk, t, Outcome.FAILED, error, state="failed", deferrals=deferrals)
-            return "failed"
+            return "failed", None
         until = now + timedelta(seconds=max(0.0, float(error.retry_after)))
         if _finish(job, pk, t, Outcome.RETRY_LATER, error, state="scheduled", deferrals=deferrals,
                    next_attempt_at=until):
             _requeue(job, pk, until)
-        return "retry_later"
+        return "retry_later", until
     failures = row.failures + 1
     if failures >= max_attempts():
         _finish(job, pk, t, Outcome.FAILED, error, state="failed", failures=failures)
-        return "failed"
+        return "failed", None
     until = now + timedelta(seconds=backoff(failures))
     if _finish(job, pk, t, Outcome.TRANSIENT, error, state="scheduled", failures=failures, next_attempt_at=until):
         _requeue(job, pk, until)
-    return "retry"
+    return "retry", until
 
 
 def lookup_uncertain(delivery_id: int) -> str:
@@ -960,38 +1158,56 @@ def _dead_here(lease_owner: str) -> bool:
         return False
 
 
-def sweep(now: datetime | None = None, *, queued: dict[str, set[int]] | None = None) -> SweepReport:
+def sweep(now: datetime | None = None, *, queued: Queued | None = None) -> SweepReport:
     """Recover expired leases, queue due rows the queue lost and rows due within the horizon (with their time),
     for deliveries and outgoing messages alike.
 
     Leases of this machine's worker processes that are gone (SIGKILL, a crash) are recovered at once rather
     than after ``FILIAL_DELIVERY_LEASE_SECONDS``, so a restarted worker finishes their work right away.
 
-    ``queued`` (task name → row ids of the tasks now in the queue and its schedule, see :func:`queued_rows`):
-    a worker that starts knows exactly which due rows have no task, e.g. the few a killed worker had taken off
-    the queue but not yet claimed; they are queued again at once instead of after ``FILIAL_SWEEP_REQUEUE_AFTER``.
+    ``queued`` (what waits in the queue, see :func:`queued_work`): a worker that starts knows exactly which due
+    rows have no task, e.g. those of a lane a killed worker was running or waiting to resume; they are queued
+    again at once instead of after ``FILIAL_SWEEP_REQUEUE_AFTER``.
     """
     now = now or timezone.now()
     report = SweepReport()
     for job in JOBS:
-        _sweep_job(job, now, report, None if queued is None else queued.get(job.task, set()))
+        _sweep_job(job, now, report, queued)
     if report.recovered or report.uncertain or report.requeued:
         log.info("sweeper: %s", report.as_dict())
     return report
 
 
-def queued_rows(huey: Any) -> dict[str, set[int]]:
-    """Task name → row ids of the engine's tasks waiting in ``huey``'s queue or schedule (read at worker start)."""
-    names = {job.task for job in JOBS}
-    found: dict[str, set[int]] = {name: set() for name in names}
+@dataclass
+class Queued:
+    """The engine's work waiting in the queue when a worker starts (:func:`queued_work`)."""
+
+    rows: dict[str, set[int]] = field(default_factory=dict)  # job name → row ids of single-row tasks
+    lanes: dict[str, set[int]] = field(default_factory=dict)  # job name → pages whose lane runs when a worker is free
+
+    def covers(self, job: Job, pk: int, channel_id: int) -> bool:
+        return pk in self.rows.get(job.name, ()) or channel_id in self.lanes.get(job.name, ())
+
+
+def queued_work(huey: Any) -> Queued:
+    """What of the engine waits in ``huey``'s queue, or on its schedule and already due (read at worker start).
+    Single-row tasks (``publish_delivery``, ``send_message``) are those queued before lanes existed."""
+    found = Queued({job.name: set() for job in JOBS}, {job.name: set() for job in JOBS})
+    by_task = {job.task: job.name for job in JOBS}
+    now = timezone.now()
     for task in [*huey.pending(), *huey.scheduled()]:
+        eta = getattr(task, "eta", None)
+        if eta is not None and (eta.replace(tzinfo=UTC) if timezone.is_naive(eta) else eta) > now:
+            continue  # a later run of a lane covers rows due then, not the rows due now
         name = task.name.rpartition(".")[2]
-        if name in names and task.args:
-            found[name].add(int(task.args[0]))
+        if name == "run_lane" and len(task.args) == 2 and task.args[0] in found.lanes:
+            found.lanes[task.args[0]].add(int(task.args[1]))
+        elif name in by_task and task.args:
+            found.rows[by_task[name]].add(int(task.args[0]))
     return found
 
 
-def _sweep_job(job: Job, now: datetime, report: SweepReport, in_queue: set[int] | None = None) -> None:
+def _sweep_job(job: Job, now: datetime, report: SweepReport, in_queue: Queued | None = None) -> None:
     sending = job.objects().filter(state="sending").select_related("channel")
     stale = [(row, False) for row in sending.filter(lease_until__lt=now)]
     here = f"{_host()}:"
@@ -1014,7 +1230,7 @@ def _sweep_job(job: Job, now: datetime, report: SweepReport, in_queue: set[int] 
             Q(enqueued_eta__isnull=True) | Q(enqueued_eta__lt=now - requeue_after) | Q(enqueued_eta__gt=now))
         rows = list(lost.values_list("pk", "eff", "channel_id"))
     else:
-        rows = [row for row in due.values_list("pk", "eff", "channel_id") if row[0] not in in_queue]
+        rows = [row for row in due.values_list("pk", "eff", "channel_id") if not in_queue.covers(job, row[0], row[2])]
     report.requeued += _enqueue_many(job, [(pk, None) for pk, _eff, _channel in interleave(rows, now)])
     upcoming = waiting.filter(Q(eff__gt=now) & Q(eff__lte=now + horizon())).filter(
         Q(enqueued_eta__isnull=True) | ~Q(enqueued_eta=F("eff")))

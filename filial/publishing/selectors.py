@@ -8,7 +8,7 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.db.models.functions import Lower
 
 from filial.accounts.selectors import access_for
-from filial.publishing.models import Attempt, Delivery, Event, OutgoingMessage, Post
+from filial.publishing.models import Attempt, Delivery, Event, Media, OutgoingMessage, Post, PostMedia
 
 # Posts in these states are visible to everyone in the library system; the rest (drafts, posts awaiting
 # approval or returned) only to those who may read the post's unit.
@@ -20,6 +20,13 @@ def posts_visible(user: Any) -> QuerySet[Post]:
     return Post.objects.filter(
         Q(unit__system_id__in=access.systems, state__in=PUBLIC_STATES) | Q(unit_id__in=access.read_units)
     ).select_related("unit", "author", "event")
+
+
+def media_visible(user: Any) -> QuerySet[Media]:
+    """Photos the user may see: those of the units they read, and those of the posts they may see."""
+    access = access_for(user)
+    of_visible_posts = PostMedia.objects.filter(post__in=posts_visible(user).values("pk")).values("media_id")
+    return Media.objects.filter(Q(unit_id__in=access.read_units) | Q(pk__in=of_visible_posts))
 
 
 def posts_matching(qs: QuerySet[Post], words: str) -> QuerySet[Post]:

@@ -25,6 +25,14 @@ def media_make_renditions(media_id: int) -> None:
 # sweeper queues whatever a lost or crashed task left behind). They return None: Huey keeps non-None results until
 # read.
 @db_task()
+def run_lane(kind: str, channel_id: int) -> None:
+    """Send a page's due deliveries (``kind`` "delivery") or outgoing messages ("message"), see engine.run_lane."""
+    results = engine.run_lane(engine.JOB_BY_NAME[kind], channel_id)
+    log.debug("lane %s of page %s: %s", kind, channel_id, dict(results))
+
+
+# Single-row tasks: what a queue filled before lanes existed may still hold (and tests that run one row).
+@db_task()
 def publish_delivery(delivery_id: int) -> None:
     outcome = engine.publish_one(delivery_id)
     log.debug("delivery %s: %s", delivery_id, outcome)

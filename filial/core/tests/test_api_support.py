@@ -15,7 +15,8 @@ from filial.accounts.models import AuditEntry
 from filial.channels.models import Channel
 from filial.libraries.models import Unit
 from filial.publishing import event_services, services
-from filial.publishing.models import Delivery, Event, Media, Post
+from filial.publishing.media import media_upload
+from filial.publishing.models import Delivery, Event, Media, Post, PostMedia
 from filial.publishing.services import PostData
 
 ROLES = ["admin", "methodologist", "editor_branch4", "editor_children", "viewer", "outsider", "anonymous"]
@@ -55,6 +56,7 @@ class World:
     draft_ch: Post
     scheduled_ch: Post
     event_ch: Event
+    photo_ch: Media  # a photo of the children's library's draft
 
 
 def world(net: Any) -> World:
@@ -70,9 +72,13 @@ def world(net: Any) -> World:
     event_ch = event_services.event_create(actor=net.users["editor_children"], unit=net.children,
                                            title="Неделя детской книги", starts_at=net.soon(48),
                                            place="Читальный зал")
+    data = jpeg_bytes()
+    photo_ch = media_upload(actor=net.users["editor_children"], unit=net.children, fh=io.BytesIO(data),
+                            size=len(data), name="photo.jpg")
+    PostMedia.objects.create(post=draft_ch, media=photo_ch)
     for post in (draft_b4, pending_b4, draft_ch, scheduled_ch):
         post.refresh_from_db()
-    return World(draft_b4, pending_b4, draft_ch, scheduled_ch, event_ch)
+    return World(draft_b4, pending_b4, draft_ch, scheduled_ch, event_ch, photo_ch)
 
 
 def fingerprint() -> tuple[Any, ...]:

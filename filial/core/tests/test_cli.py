@@ -200,6 +200,29 @@ def test_worker_burst_on_an_empty_queue(queue: Any, capsys: Any) -> None:
 # --- filial run ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("has_system", [False, True])
+def test_run_loads_the_demo_only_into_an_empty_database(db: Any, monkeypatch: Any, has_system: bool) -> None:
+    """``filial run`` prepares the database each start: migrate, collect static files, and the demo only
+    when there is no library system yet (a restart, or a network made with createadmin, keeps its data)."""
+    import django.core.management
+    import django.db
+
+    import filial.demo.build
+
+    if has_system:
+        call_command("createadmin", "--username", "director", "--password", "Lilac-Reading-Room-42", "--noinput",
+                     stdout=io.StringIO())
+    commands: list[str] = []
+    loads: list[bool] = []
+    monkeypatch.setattr(django.core.management, "call_command", lambda name, **kw: commands.append(name))
+    monkeypatch.setattr(filial.demo.build, "load_demo", lambda: loads.append(True))
+    monkeypatch.setattr(django.db.connections, "close_all", lambda: None)  # the test's transaction stays open
+    assert cli.prepare() is (not has_system)
+    assert commands == ["migrate", "collectstatic"]
+    assert loads == ([] if has_system else [True])
+
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -186,7 +186,7 @@ class MaxEmulator(EmulatorApp):
             "files": {name: {"filename": f.filename, "content_type": f.content_type, "size": len(f.content)}
                       for name, f in request.files.items()},
         }
-        self.requests.append(entry)
+        self.log_request(entry, request)
         return entry
 
     def _api(self, operation: str, handler: Any, *, write: bool = False) -> Any:

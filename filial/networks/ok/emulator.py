@@ -184,6 +184,7 @@ class OKEmulator(EmulatorApp):
         self.state = {"apps": {}, "tokens": {}, "users": {}, "groups": {}, "topics": {}, "photos": {},
                       "uploads": {}, "polls": {}, "comments": {}, "chats": {}, "subscriptions": {},
                       "webhook_outbox": []}
+        self.blobs: dict[str, tuple[bytes, str]] = {}  # photo id -> uploaded file, content type (not persisted)
 
     def seed(self, *, gid: str = "57000000000001", name: str = "Библиотека", shortname: str = "",
              members: int = 0, application_key: str = "CBAEMULATORAPPKEY",
@@ -223,6 +224,7 @@ class OKEmulator(EmulatorApp):
         self.route("POST", r"/fb\.do", self._rest)
         self.route("GET", r"/fb\.do", self._rest)
         self.route("POST", r"/uploadImage", self._upload)
+        self.route("GET", r"/_emulator/photo/(?P<key>\d+)", self._photo_file)
         graph: list[tuple[str, str, str, Callable[[Request, dict[str, Any]], Any]]] = [
             ("GET", r"/graph/me/info/?", "graph.user.info", self._g_info),
             ("GET", r"/graph/me/chats/?", "graph.user.chats", self._g_chats),
@@ -266,7 +268,7 @@ class OKEmulator(EmulatorApp):
                                  "params": redacted, "content_type": request.headers.get("content-type", "")}
         if body is not None:
             entry["json"] = body
-        self.requests.append(entry)
+        self.log_request(entry, request)
         return entry
 
     @staticmethod
@@ -765,7 +767,8 @@ class OKEmulator(EmulatorApp):
                 return self.error(505, "No image is found in request")
             if len(files) > len(upload["photo_ids"]):
                 return self.error(100, "More files than reserved photo ids")
-            sizes = []
+            sizes: list[tuple[int, int]] = []
+            formats: list[str] = []
             for name, uploaded in files:
                 if len(uploaded.content) > self.max_image_bytes:
                     return self.error(500, f"{name}: the image is too large")
@@ -773,13 +776,16 @@ class OKEmulator(EmulatorApp):
                     with Image.open(io.BytesIO(uploaded.content)) as image:
                         image.verify()
                         sizes.append(image.size)
+                        formats.append(str(image.format or "jpeg").lower())
                 except UnidentifiedImageError:
                     return self.error(503, f"{name}: the image format cannot be recognized")
                 except Exception:  # Pillow raises many kinds of errors for a broken file
                     return self.error(504, f"{name}: the image is corrupted")
             result = {}
-            for (_, uploaded), photo_id, size in zip(files, upload["photo_ids"], sizes, strict=False):
+            for (_, uploaded), photo_id, size, image_format in zip(files, upload["photo_ids"], sizes, formats,
+                                                                    strict=False):
                 token = secrets.token_urlsafe(24)
+                self.blobs[photo_id] = (uploaded.content, f"image/{image_format}")
                 self.state["photos"][photo_id].update({"status": "uploaded", "token": token, "size": len(
                     uploaded.content), "width": size[0], "height": size[1], "filename": uploaded.filename})
                 result[photo_id] = {"token": token}
@@ -1089,6 +1095,14 @@ class OKEmulator(EmulatorApp):
             pass  # OK retries for hours; the emulator records the payload in webhook_outbox instead
 
     # --- the page view -------------------------------------------------------------------------------------
+    def _photo_file(self, request: Request) -> Response:
+        """An uploaded photo as the page view shows it."""
+        with self.lock:
+            blob = self.blobs.get(request.match["key"])
+        if blob is None:
+            return Response.json({"error": "not found"}, 404)
+        return Response(200, blob[0], blob[1])
+
     def render_pages(self) -> str:
         e = html.escape
         parts: list[str] = []
@@ -1107,6 +1121,8 @@ class OKEmulator(EmulatorApp):
                             parts.append(f"<p style='white-space:pre-wrap'>{e(block['text'])}</p>")
                         elif block["type"] == "photo":
                             parts.append(f"<p>📷 {len(block['photo_ids'])} photo(s)</p>")
+                            parts += [f"<img alt='photo' style='max-width:160px' src='/_emulator/photo/{e(pid)}'>"
+                                      for pid in block["photo_ids"] if pid in self.blobs]
                         elif block["type"] == "link":
                             parts.append(f"<p>🔗 {e(block['url'])}</p>")
                         elif block["type"] == "poll":

@@ -339,10 +339,20 @@ class TelegramEmulator(EmulatorApp):
         self.state = {"bots": {}, "chats": {}, "users": {}, "polls": {}, "files": {}}
         self._windows: dict[str, deque[float]] = defaultdict(deque)
         self._delivering: set[str] = set()
+        self.blobs: dict[str, tuple[bytes, str]] = {}  # a photo's largest file_unique_id -> file (not persisted)
 
     def setup_routes(self) -> None:
         for http_method in ("GET", "POST"):
             self.route(http_method, r"/bot(?P<token>[^/]*)/(?P<method>[A-Za-z]+)", self._api)
+        self.route("GET", r"/_emulator/photo/(?P<key>[A-Za-z0-9_-]+)", self._photo_file)
+
+    def _photo_file(self, request: Request) -> Response:
+        """A published photo as the page view shows it (the Bot API itself hands files out through getFile)."""
+        with self.lock:
+            blob = self.blobs.get(request.match["key"])
+        if blob is None:
+            return Response.json({"error": "not found"}, 404)
+        return Response(200, blob[0], blob[1])
 
     # --- seeding --------------------------------------------------------------------------------------------------
     def seed(self, *, token: str | None = None, bot_username: str = "filial_test_bot", title: str = "Библиотека",
@@ -447,7 +457,7 @@ class TelegramEmulator(EmulatorApp):
         except ValueError:
             record["response"] = None
         with self.lock:
-            self.requests.append(record)
+            self.log_request(record, request)
         return response
 
     @staticmethod
@@ -734,7 +744,7 @@ class TelegramEmulator(EmulatorApp):
             if upload in files and files[upload]["kind"] == "photo":
                 return [dict(s) for s in files[upload]["sizes"]]
             raise bad("wrong file identifier/HTTP URL specified")
-        _format, width, height = _image_info(upload)
+        image_format, width, height = _image_info(upload)
         sizes = []
         scales = [min(1.0, 320 / max(width, height)), min(1.0, 1280 / max(width, height))]
         for scale in sorted(set(scales)):
@@ -745,6 +755,7 @@ class TelegramEmulator(EmulatorApp):
             sizes.append(size)
         for size in sizes:
             files[size["file_id"]] = {"kind": "photo", "sizes": sizes}
+        self.blobs[str(sizes[-1]["file_unique_id"])] = (upload.content, f"image/{image_format.lower()}")
         return sizes
 
     def _post_checks(self, token: str, bot: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -1453,14 +1464,16 @@ class TelegramEmulator(EmulatorApp):
             return str(message["sender_chat"].get("title", ""))
         return " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p) or str(user.get("id", ""))
 
-    @staticmethod
-    def _render_message(message: dict[str, Any]) -> str:
+    def _render_message(self, message: dict[str, Any]) -> str:
         esc = html.escape
         body = esc(str(message.get("text") or message.get("caption") or ""))
         extras = []
         if message.get("photo"):
             largest = message["photo"][-1]
             extras.append(f"[фото {int(largest['width'])}×{int(largest['height'])}]")
+            if str(largest.get("file_unique_id")) in self.blobs:
+                extras.append(f"<img alt='photo' style='max-width:160px' "
+                              f"src='/_emulator/photo/{esc(str(largest['file_unique_id']))}'>")
         if message.get("media_group_id"):
             extras.append(f"[альбом {esc(str(message['media_group_id']))}]")
         poll = message.get("poll")

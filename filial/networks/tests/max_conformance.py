@@ -30,6 +30,7 @@ from filial.networks.emulator_base import ServedEmulator
 from filial.networks.max.connector import MaxConnector
 from filial.networks.max.emulator import MaxEmulator
 from filial.networks.testing import load_json_spec, served
+from filial.networks.tests.conformance import assert_conforms
 
 SPEC = ("max-bot-api", "schema_2026_07_01.json")
 DROP = {"discriminator", "readOnly", "writeOnly", "example", "xml", "externalDocs", "deprecated", "nullable",
@@ -85,6 +86,7 @@ def make_world(emulator: tuple[MaxEmulator, ServedEmulator], **options: Any) -> 
         app.faults.clear()
         app.limiter.reset()
         app.requests.clear()
+        app.conformance_exempt = ""
         app.fault_delay, app.processing_delay, app.deliver_webhooks = 1.5, 0.05, False
     seed = app.seed(**{"title": "ЦГБ Медногорска", "chat_type": "channel", "members": 5,
                        "bot_username": "filial_bot", **options})
@@ -94,6 +96,12 @@ def make_world(emulator: tuple[MaxEmulator, ServedEmulator], **options: Any) -> 
     finally:
         for conn in w.connectors:
             conn.close()
+    try:
+        assert_conforms(app)  # this test's requests (the module's emulator is shared and cleared per test)
+    finally:
+        with app.lock:
+            app.requests.clear()
+            app.conformance_exempt = ""
 
 
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (40, 30), color: str = "#3a6ea5") -> bytes:

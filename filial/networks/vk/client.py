@@ -100,25 +100,37 @@ def token_fingerprint(token: str) -> str:
 class Pacer:
     """Keeps calls made with one token under VK's per-second budget (shared by all clients in the process)."""
 
-    def __init__(self, window: float = 1.1) -> None:
-        self.window = window
+    def __init__(self, window: float | None = None) -> None:
+        self.window = window  # None: one second with the engine's margins (``ratelimit.padded_window``)
         self._calls: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
     def wait(self, token: str, kind: str) -> None:
         limit = RATE_LIMITS.get(kind, 3)
         key = token_fingerprint(token)
+        window = self.window if self.window is not None else _pacing_window()
         while True:
             with self._lock:
                 now = time.monotonic()
                 calls = self._calls[key]
-                while calls and calls[0] <= now - self.window:
+                while calls and calls[0] <= now - window:
                     calls.popleft()
                 if len(calls) < limit:
                     calls.append(now)
                     return
-                delay = calls[0] + self.window - now
+                delay = calls[0] + window - now
             time.sleep(max(delay, 0.01))
+
+
+def _pacing_window() -> float:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from filial.networks.ratelimit import padded_window
+
+    try:
+        return padded_window(1.0)
+    except ImproperlyConfigured:  # used without Django settings (a script)
+        return 1.1
 
 
 PACER = Pacer()

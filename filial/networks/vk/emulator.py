@@ -337,7 +337,7 @@ class VKEmulator(EmulatorApp):
         name = request.match["name"]
         params = request.params
         record: dict[str, Any] = {"kind": "api", "method": name, "params": _redact(params), "token_type": None}
-        self.requests.append(record)
+        self.log_request(record, request)
         response = self._api_inner(request, name, params, record)
         record["status"] = response.status
         try:
@@ -359,8 +359,10 @@ class VKEmulator(EmulatorApp):
                 raise ApiError(3, "Unknown method passed")
             token_value = params.get("access_token") or request.headers.get("authorization", "")
             token_value = token_value.removeprefix("Bearer ").strip()
+            with self.lock:
+                known = self.state["tokens"].get(token_value)
+            record["token_type"] = known["type"] if known else None  # kept for an expired or revoked one too
             token = self._authorize(token_value)
-            record["token_type"] = token["type"]
             if token["type"] not in method.tokens:
                 raise ApiError(*TOKEN_TYPE_ERRORS[token["type"]])
         except ApiError as exc:
@@ -737,7 +739,7 @@ class VKEmulator(EmulatorApp):
         query = request.query
         record: dict[str, Any] = {"kind": "upload", "method": "upload", "params": _redact(query),
                                   "files": {k: len(f.content) for k, f in request.files.items()}}
-        self.requests.append(record)
+        self.log_request(record, request)
 
         def execute() -> Response:
             try:
@@ -930,7 +932,7 @@ class VKEmulator(EmulatorApp):
     def _long_poll(self, request: Request) -> Response:
         query = request.query
         record: dict[str, Any] = {"kind": "longpoll", "method": "a_check", "params": _redact(query)}
-        self.requests.append(record)
+        self.log_request(record, request)
 
         def execute() -> Response:
             with self.lock:
@@ -973,7 +975,7 @@ class VKEmulator(EmulatorApp):
     def _oauth(self, request: Request) -> Response:
         form = request.form
         record: dict[str, Any] = {"kind": "oauth", "method": "oauth2.auth", "params": _redact(form)}
-        self.requests.append(record)
+        self.log_request(record, request)
 
         def fail(error: str, description: str, status: int = 400) -> Response:
             body: dict[str, Any] = {"error": error, "error_description": description}

@@ -40,7 +40,10 @@ def test_full_flow_token_photo_poll_two_pages_submit_approve(net: Any) -> None:
     assert upload.status_code == 201, upload.content
     photo = upload.json()
     assert (photo["width"], photo["height"], photo["unit"]) == (800, 600, net.children.pk)
-    assert photo["url"].startswith("http://testserver/media/photos/")
+    assert photo["url"] == f"http://testserver/api/v1/media/{photo['id']}/file/"
+    image = editor.get(photo["url"])  # the link works with the token alone
+    assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
+    assert image.getvalue()[:2] == b"\xff\xd8"
 
     pages = [net.channels["children_ok"].pk, net.channels["children_tg"].pk]
     created = editor.post("/api/v1/posts/", {

@@ -42,10 +42,24 @@ def queue(monkeypatch: Any) -> Any:
 
 
 def queued(huey: Any) -> dict[int, Any]:
-    """Publish tasks waiting for a worker: delivery id → eta (None: at once). A task with an eta sits in the
-    queue until a worker moves it to the schedule."""
-    tasks = [*huey.pending(), *huey.scheduled()]
-    return {task.args[0]: task.eta for task in tasks if task.name.endswith("publish_delivery")}
+    """Deliveries whose page's lane waits for a worker: delivery id → the lane's eta (None: at once). The lane of a
+    page covers its rows queued for that time (a task with an eta sits in the queue until a worker moves it to the
+    schedule)."""
+    lanes: dict[int, list[Any]] = {}
+    for task in [*huey.pending(), *huey.scheduled()]:
+        if task.name.endswith("run_lane") and task.args[0] == "delivery":
+            lanes.setdefault(task.args[1], []).append(task.eta)
+    found: dict[int, Any] = {}
+    now = timezone.now()
+    rows = Delivery.objects.filter(channel_id__in=list(lanes), state=S.SCHEDULED, enqueued_eta__isnull=False)
+    for pk, channel_id, enqueued in rows.values_list("pk", "channel_id", "enqueued_eta"):
+        assert enqueued is not None
+        for eta in lanes[channel_id]:
+            if eta is None and enqueued <= now:
+                found[pk] = None
+            elif eta is not None and eta == enqueued.replace(tzinfo=None):
+                found[pk] = eta
+    return found
 
 
 # --- claims ------------------------------------------------------------------------------------------------

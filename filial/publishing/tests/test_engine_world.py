@@ -7,7 +7,7 @@ No tests here: the fixtures are imported by ``test_engine*.py``.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -147,7 +147,7 @@ def fast_engine(settings: Any) -> None:
     reset_limiter()
 
 
-def engine_world(net: Net, settings: Any) -> Iterator[World]:
+def engine_world(net: Net, settings: Any) -> Generator[World, None, None]:
     """Use as ``yield from engine_world(net, settings)`` in a fixture."""
     fast_engine(settings)
     try:

@@ -580,3 +580,19 @@ def test_the_post_list_pages_keep_the_filters(net, client):
     assert 'rel="prev"' not in first
     second = client.get(reverse("publishing:post_list"), {"q": "Заметка", "page": 2}).content.decode()
     assert 'rel="prev"' in second and 'rel="next"' not in second and "Page 2 of 2" in second
+
+
+def test_a_50_mb_photo_is_refused_at_the_default_limit(net, client, settings):
+    """The real default limit (no test override): a 50 MB photo is a translated form error, nothing is stored."""
+    assert settings.FILIAL_MAX_PHOTO_BYTES < 50 * 1024 * 1024
+    head = jpeg_with_gps("huge.jpg", size=(64, 48)).read()
+    huge = SimpleUploadedFile("huge.jpg", head + b"\0" * (50 * 1024 * 1024 - len(head)), content_type="image/jpeg")
+    login(client, net, "editor_branch4")
+    response = client.post(reverse("publishing:post_create"), form_data(net, photos=[huge]))
+    assert response.status_code == 400
+    limit = settings.FILIAL_MAX_PHOTO_BYTES // 2**20
+    assert f"huge.jpg: the photo is too large: 50 MB, at most {limit} MB." in response.content.decode()
+    assert not Post.objects.exists()
+    assert not Media.objects.exists()
+    assert media_files(settings) == []
+    assert not AuditEntry.objects.filter(action__startswith="post.").exists()

@@ -33,7 +33,7 @@ from filial.publishing import series as series_services
 from filial.publishing.forms import LOCAL_FORMAT, PostForm, PostListFilterForm, ReviewForm
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, DeliveryEdit, Media, Poll, Post, PostChannel, PostMedia, PostSeries
-from filial.publishing.selectors import post_get, posts_visible
+from filial.publishing.selectors import media_visible, post_get, posts_visible
 
 PAGE_SIZE = 25
 
@@ -584,14 +584,14 @@ def media_file(request: HttpRequest, key: str, size: str = "original") -> HttpRe
         media_key = uuid.UUID(key)
     except ValueError as exc:
         raise Http404 from exc
-    media = Media.objects.filter(key=media_key).first()
+    media = media_visible(request.user).filter(key=media_key).first()
     if media is None:
         raise Http404
-    access = access_for(request.user)
-    if not access.can_read(media.unit_id) and not posts_visible(request.user).filter(
-        post_media__media=media
-    ).exists():
-        raise Http404
+    return media_response(media, size)
+
+
+def media_response(media: Media, size: str) -> FileResponse:
+    """The stored photo or its resized copy (``thumb``, ``web``; the original until the copy is made)."""
     rendition = media.renditions.get(size) if size in ("thumb", "web") else None
     name = str(rendition or media.file.name or "")
     if not name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -44,9 +45,8 @@ class Command(RunHueyCommand):
             return
         if HUEY.immediate:
             raise CommandError("Huey is in immediate mode (FILIAL_HUEY_IMMEDIATE): there is no queue to consume.")
-        sweep_deliveries()  # at start: what came due while no worker ran goes to the queue (at the rate limits)
-
         from filial.cli import exit_with_supervisor
+        from filial.publishing import engine
 
         consumer_options: dict[str, Any] = dict(WORKER_DEFAULTS)
         huey_settings: Any = settings.HUEY
@@ -57,7 +57,19 @@ class Command(RunHueyCommand):
         config.validate()
         exit_with_supervisor()
         consumer = HUEY.create_consumer(**config.values)
-        consumer.run()
+        # Pages' lanes that wait a moment (a rate-limit budget, a post due in a few seconds) are queued at that
+        # moment by the waker, not at the next of Huey's once-a-second looks at its schedule.
+        engine.start_waker()
+        try:
+            sweep_deliveries()  # what came due while no worker ran goes to the queue (at the rate limits)
+            # What start-up made (Django, the apps, the URL conf) stays: set it aside from the garbage collector,
+            # so that full collections stay short and do not stall a request between its rate-limit unit and the
+            # network (the networks count requests when they arrive).
+            gc.collect()
+            gc.freeze()
+            consumer.run()
+        finally:
+            engine.stop_waker()  # what still waits goes on Huey's schedule
 
 
 def sweep_deliveries() -> None:
@@ -67,10 +79,10 @@ def sweep_deliveries() -> None:
     the queue (but not yet claimed) are queued again at once."""
     from huey.contrib.djhuey import HUEY
 
-    from filial.publishing.engine import queued_rows, sweep
+    from filial.publishing.engine import queued_work, sweep
 
     try:
-        report = sweep(queued=None if HUEY.immediate else queued_rows(HUEY))
+        report = sweep(queued=None if HUEY.immediate else queued_work(HUEY))
     except Exception:  # the queue is still worth draining; the periodic sweep tries again within a minute
         logger.exception("the sweeper failed at worker start")
         return
