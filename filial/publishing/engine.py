@@ -14,15 +14,19 @@ Life of a row (DESIGN §4)::
         └───────────────────┘        retry_after waits, temporary errors (backoff), needs re-authorisation,
                                      rate-limit hand-backs
 
-- **Claim**: one conditional ``UPDATE … WHERE id=? AND state='scheduled' AND due`` (rowcount 1 wins) that
-  sets a lease (``lease_owner`` a unique token, ``lease_until``). Every later write of that attempt is fenced
-  by the token, except the one that records a success: what the network accepted is always saved.
+- **Lanes**: the queue's unit of work is a page's *lane* (``run_lane``): it claims up to ``FILIAL_LANE_BATCH``
+  due rows of one page with one conditional ``UPDATE … WHERE id IN (due rows of the page) AND state='scheduled'``
+  that sets a lease (``lease_owner`` a unique token, ``lease_until``), then sends them in order with one
+  connector. Every later write of that attempt is fenced by the token, except the one that records a success:
+  what the network accepted is always saved. (``publish_one`` / ``send_one`` run a single row the same way.)
 - **Before the network call** the rate limiter (``filial.networks.ratelimit``) is asked for the page's
   budget; the lease is then renewed and ``sent_at`` stamped in one fenced UPDATE, so a worker that lost its
-  lease never sends, and the sweeper knows whether a request may have left. A budget that is not free within
-  ``FILIAL_RATE_LIMIT_MAX_SLEEP`` is a *hand-back*: the row goes back to ``scheduled`` for the budget's time and
-  the worker takes other rows (other pages' budgets) meanwhile. A hand-back is not a deferral: it never
-  counts toward ``FILIAL_DELIVERY_MAX_DEFERRALS``.
+  lease never sends, and the sweeper knows whether a request may have left. On a network with idempotency keys
+  (VK) a lane's young claim is the fence instead, its batch stamped at the claim: a repeat carries the same key.
+  A budget that is not free within ``FILIAL_RATE_LIMIT_MAX_SLEEP`` is a *hand-back*: the row and the rest of its
+  batch go back to ``scheduled`` for the budget's time in one UPDATE, the worker takes other pages' lanes
+  meanwhile, and its waker queues the lane again at that time. A hand-back is not a deferral: it never counts
+  toward ``FILIAL_DELIVERY_MAX_DEFERRALS``.
 - **Success**: state, external id, link, time and the ``Attempt`` row in ONE transaction; a done row is never
   claimed again. When every live delivery of a post is published, the post is published.
 - **Errors** (``NetworkError`` flags): needs_reauth → the page is paused (status "needs re-authorisation",
@@ -45,7 +49,8 @@ Life of a row (DESIGN §4)::
 Settings (all optional): ``FILIAL_DELIVERY_MAX_ATTEMPTS`` (5), ``FILIAL_DELIVERY_RETRY_BASE`` (30 s),
 ``FILIAL_DELIVERY_RETRY_CAP`` (3600 s), ``FILIAL_DELIVERY_MAX_DEFERRALS`` (30), ``FILIAL_DELIVERY_LEASE_SECONDS``
 (300), ``FILIAL_RATE_LIMIT_MAX_SLEEP`` (0.3 s: a longer wait gives the row back and comes back at the budget's
-time), ``FILIAL_SWEEP_HORIZON`` (70 s), ``FILIAL_SWEEP_REQUEUE_AFTER`` (120 s), ``FILIAL_VK_REFRESH_MARGIN``
+time), ``FILIAL_LANE_BATCH`` (20), ``FILIAL_LANE_SLICE`` (10 s), ``FILIAL_SWEEP_HORIZON`` (70 s),
+``FILIAL_SWEEP_REQUEUE_AFTER`` (120 s), ``FILIAL_VK_REFRESH_MARGIN``
 (900 s). They apply to deliveries and messages alike.
 """
 
@@ -160,7 +165,7 @@ class Job:
     attempt_fk: str  # the Attempt column that points at this kind of row
     send_kind: str  # Attempt.Kind of a network call
     done_outcome: str  # Attempt.Outcome of a success
-    task: str  # the Huey task (``filial.publishing.tasks``) that processes one row
+    task: str  # the single-row Huey task (``filial.publishing.tasks``): what a queue from before lanes may hold
     related: tuple[str, ...] = ("channel__unit",)  # select_related when a row is run
     can_lookup = False  # an uncertain row can be looked for on the network
 
