@@ -73,7 +73,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import DateTimeField, F, Q, QuerySet, Subquery, Value
+from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -683,12 +683,13 @@ def _attempt(job: Job, pk: int, t: Try | None, outcome: str, *, error: NetworkEr
 
 
 def complete_post(post_id: int) -> bool:
-    """The post is published when every live (not cancelled) delivery of it is."""
-    live = Delivery.objects.filter(post_id=post_id).exclude(state=State.CANCELLED)
-    if not live.exists() or live.exclude(state=State.PUBLISHED).exists():
-        return False
-    return Post.objects.filter(pk=post_id, state=Post.State.SCHEDULED).update(
-        state=Post.State.PUBLISHED, updated_at=timezone.now()) == 1
+    """The post is published when every live (not cancelled) delivery of it is: one UPDATE that checks both."""
+    deliveries = Delivery.objects.filter(post_id=OuterRef("pk"))
+    return Post.objects.filter(
+        Exists(deliveries.exclude(state=State.CANCELLED)),
+        ~Exists(deliveries.exclude(state__in=[State.CANCELLED, State.PUBLISHED])),
+        pk=post_id, state=Post.State.SCHEDULED,
+    ).update(state=Post.State.PUBLISHED, updated_at=timezone.now()) == 1
 
 
 def _record_done(job: Job, pk: int, published: Published, t: Try | None, *, row: Any = None, outcome: str = "",
