@@ -134,6 +134,7 @@ class EmulatorApp:
         self.limiter = RateLimiter()
         self.state_file = state_file
         self.requests: list[dict[str, Any]] = []  # what clients sent (tests check conformance against specs)
+        self.blobs: dict[str, tuple[bytes, str]] = {}  # uploaded photos: key -> file, content type (not persisted)
         # Tests check every request a Filial client sent against the network's spec when the server stops
         # (``testing.served``); a test that sends malformed requests on purpose through a Filial client says so
         # here, with its reason.
@@ -291,6 +292,14 @@ class EmulatorApp:
             self.requests.clear()
             self.save()
         return Response.json({"ok": True})
+
+    def _photo_file(self, request: Request) -> Response:
+        """An uploaded photo (``blobs[match["key"]]``) as the page view shows it."""
+        with self.lock:
+            blob = self.blobs.get(request.match["key"])
+        if blob is None:
+            return Response.json({"error": "not found"}, 404)
+        return Response(200, blob[0], blob[1])
 
     def _control_simulate(self, request: Request) -> Response:
         try:

@@ -315,10 +315,11 @@ def _requeue(edit_id: int, eta: Any) -> None:
         transaction.on_commit(lambda: enqueue(edit_id, eta))
 
 
-def edit_claims(channel: Channel, payload: PostPayload) -> list[Any]:
+def edit_claims(channel: Channel, payload: PostPayload, credentials: dict[str, Any] | None = None) -> list[Any]:
     """The budget of one edit: as a publication of the same content, plus VK's read of the post (``wall.getById``,
-    to keep its photos and poll)."""
-    claims = publish_claims(channel.network, channel.external_id, channel.credentials, payload)
+    to keep its photos and poll). ``credentials``: the page's, when the caller has them decrypted already."""
+    claims = publish_claims(channel.network, channel.external_id,
+                            channel.credentials if credentials is None else credentials, payload)
     if channel.network == "vk":
         claims = [dataclasses.replace(c, cost=c.cost + 1) if c.budget == "vk.user" else c for c in claims]
     return claims

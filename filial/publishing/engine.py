@@ -244,6 +244,10 @@ class DeliveryJob(Job):
                             link="x" if summary.get("link") else "",
                             poll=PollSpec("q", ["a", "b"]) if summary.get("poll") else None)
         channel = self.row_of(attempt).channel
+        if attempt.kind == Attempt.Kind.EDIT:
+            from filial.publishing.edits import edit_claims
+
+            return edit_claims(channel, shape, credentials)
         return publish_claims(channel.network, channel.external_id, credentials, shape)
 
     def row_of(self, attempt: Attempt) -> Any:
@@ -456,7 +460,7 @@ def prime(target: Limiter, now: datetime | None = None) -> int:
     the units."""
     now = now or timezone.now()
     longest = max(target.window(name) for name in target.items)
-    rows = (Attempt.objects.filter(kind__in=[job.send_kind for job in JOBS],
+    rows = (Attempt.objects.filter(kind__in=[*(job.send_kind for job in JOBS), Attempt.Kind.EDIT],
                                    started_at__gte=now - timedelta(seconds=longest))
             .exclude(error_code__in=["local", "payload"])
             .select_related("delivery__channel", "message__channel"))

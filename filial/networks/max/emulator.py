@@ -121,7 +121,6 @@ class MaxEmulator(EmulatorApp):
         self.deliver_webhooks = deliver_webhooks  # POST updates to subscribed urls (the demo); else only record
         self.public_url = public_url.rstrip("/")
         self.max_poll_wait = 5.0  # cap on GET /updates ?timeout= here, so a test never hangs for 90 s
-        self.blobs: dict[str, bytes] = {}  # uploaded image bytes (memory only) for the HTML view
         super().__init__(state_file=state_file, fault_delay=fault_delay, rate_limits=rate_limits)
         self.updates_ready = threading.Condition(self.lock)
 
@@ -684,7 +683,7 @@ class MaxEmulator(EmulatorApp):
                 "size": len(data.content), "width": size[0], "height": size[1], "filename": data.filename,
             }
             if record["type"] == "image":
-                self.blobs[str(photo_id)] = data.content
+                self.blobs[str(photo_id)] = (data.content, "image/jpeg")
             self.save()
         if fault == "timeout_after":
             self.sleep_for_timeout()
@@ -720,10 +719,10 @@ class MaxEmulator(EmulatorApp):
         return "", (width, height)
 
     def _image(self, request: Request) -> Response:
-        content = self.blobs.get(request.match["photo"])
-        if content is None:
+        blob = self.blobs.get(request.match["photo"])
+        if blob is None:
             return _error(404, "not.found", "Image not found")
-        return Response(200, content, "image/jpeg")
+        return Response(200, *blob)
 
     # --- updates and subscriptions --------------------------------------------------------------------------
     def _get_updates(self, request: Request, bot: dict[str, Any], body: Any) -> Response:

@@ -184,7 +184,7 @@ class OKEmulator(EmulatorApp):
         self.state = {"apps": {}, "tokens": {}, "users": {}, "groups": {}, "topics": {}, "photos": {},
                       "uploads": {}, "polls": {}, "comments": {}, "chats": {}, "subscriptions": {},
                       "webhook_outbox": []}
-        self.blobs: dict[str, tuple[bytes, str]] = {}  # photo id -> uploaded file, content type (not persisted)
+        self.blobs = {}
 
     def seed(self, *, gid: str = "57000000000001", name: str = "Библиотека", shortname: str = "",
              members: int = 0, application_key: str = "CBAEMULATORAPPKEY",
@@ -1095,13 +1095,6 @@ class OKEmulator(EmulatorApp):
             pass  # OK retries for hours; the emulator records the payload in webhook_outbox instead
 
     # --- the page view -------------------------------------------------------------------------------------
-    def _photo_file(self, request: Request) -> Response:
-        """An uploaded photo as the page view shows it."""
-        with self.lock:
-            blob = self.blobs.get(request.match["key"])
-        if blob is None:
-            return Response.json({"error": "not found"}, 404)
-        return Response(200, blob[0], blob[1])
 
     def render_pages(self) -> str:
         e = html.escape

@@ -339,20 +339,12 @@ class TelegramEmulator(EmulatorApp):
         self.state = {"bots": {}, "chats": {}, "users": {}, "polls": {}, "files": {}}
         self._windows: dict[str, deque[float]] = defaultdict(deque)
         self._delivering: set[str] = set()
-        self.blobs: dict[str, tuple[bytes, str]] = {}  # a photo's largest file_unique_id -> file (not persisted)
+        self.blobs = {}
 
     def setup_routes(self) -> None:
         for http_method in ("GET", "POST"):
             self.route(http_method, r"/bot(?P<token>[^/]*)/(?P<method>[A-Za-z]+)", self._api)
         self.route("GET", r"/_emulator/photo/(?P<key>[A-Za-z0-9_-]+)", self._photo_file)
-
-    def _photo_file(self, request: Request) -> Response:
-        """A published photo as the page view shows it (the Bot API itself hands files out through getFile)."""
-        with self.lock:
-            blob = self.blobs.get(request.match["key"])
-        if blob is None:
-            return Response.json({"error": "not found"}, 404)
-        return Response(200, blob[0], blob[1])
 
     # --- seeding --------------------------------------------------------------------------------------------------
     def seed(self, *, token: str | None = None, bot_username: str = "filial_test_bot", title: str = "Библиотека",

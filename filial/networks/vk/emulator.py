@@ -241,7 +241,6 @@ class VKEmulator(EmulatorApp):
     def __init__(self, *, posts_per_day: int = 50, lp_history: int = 1000, **kwargs: Any) -> None:
         self.posts_per_day = posts_per_day
         self.lp_history = lp_history
-        self.blobs: dict[str, tuple[bytes, str]] = {}  # photo "owner_id" -> file, content type (not persisted)
         self.server_secret = secrets.token_bytes(16)
         super().__init__(**kwargs)
 
@@ -781,11 +780,6 @@ class VKEmulator(EmulatorApp):
         status = 502 if kind == "http_502" else 500
         return Response(status, f"<html><body><h1>{status}</h1></body></html>".encode(), "text/html")
 
-    def _photo_file(self, request: Request) -> Response:
-        blob = self.blobs.get(request.match["key"])
-        if blob is None:
-            return Response.json({"error": "not found"}, 404)
-        return Response(200, blob[0], blob[1])
 
     # --- polls ---------------------------------------------------------------------------------------------
     def m_polls_create(self, token: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:

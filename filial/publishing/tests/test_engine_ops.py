@@ -252,6 +252,25 @@ def test_a_restarted_worker_remembers_the_last_minute_of_sends(world: World, set
     assert world.tg_messages() == []
 
 
+def test_a_restarted_worker_remembers_recent_edits_too(world: World, settings: Any) -> None:
+    """An edit of a VK post draws on the admin token's 3/s like a publication (plus the read of the post)."""
+    from filial.networks.ratelimit import reset_limiter
+
+    earlier = world.post("Пост до перезапуска", pages=("vk",))
+    old = world.delivery(earlier, "vk")
+    Attempt.objects.create(delivery=old, kind=Attempt.Kind.EDIT, outcome=Attempt.Outcome.EDITED,
+                           started_at=timezone.now() - timedelta(milliseconds=200),
+                           request={"text_chars": 10, "photos": 0, "method": "edit"})
+    reset_limiter()  # as in a new worker process
+    limiter = engine.limiter()
+    token = world.channels["vk"].credentials["access_token"]
+    from filial.networks.ratelimit import Claim, fingerprint
+
+    # wall.getById + wall.edit: 2 of the 3 units of the last second are taken; a third fits, a fourth waits.
+    assert limiter.try_acquire([Claim("vk.user", fingerprint(token), 1)])
+    assert limiter.wait_time([Claim("vk.user", fingerprint(token), 1)]) > 0
+
+
 # --- the worker and the API, end to end ---------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
 def test_worker_burst_publishes_due_posts_and_the_api_shows_them(net: Net, queue: Any, settings: Any,
