@@ -65,12 +65,6 @@ class Media(models.Model):
     def __str__(self) -> str:
         return self.original_name or str(self.key)
 
-    def rendition_url(self, name: str) -> str:
-        from django.core.files.storage import default_storage
-
-        path = self.renditions.get(name)
-        return default_storage.url(path) if path else self.file.url
-
 
 class Post(models.Model):
     """One piece of content, written once, published to one or more pages."""
