@@ -7,7 +7,8 @@ inbox to process. Nothing is stored unless the secret matched.
 - VK Callback API (``/hooks/vk/<id>/``): the secret key travels in the JSON body (``"secret"``); a
   ``confirmation`` request is answered with the page's confirmation code, every other event with ``ok``.
 - Telegram (``/hooks/telegram/<id>/``): ``X-Telegram-Bot-Api-Secret-Token`` equals the ``secret_token`` given to
-  ``setWebhook``.
+  ``setWebhook``; a private-chat ``my_chat_member`` (the person blocked or unblocked the bot) is stored as a
+  consent event.
 - MAX (``/hooks/max/<id>/``): ``X-Max-Bot-Api-Secret`` equals the subscription's ``secret``.
 - OK Bot API (``/hooks/ok/<id>/?secret=…``): OK does not sign webhooks, so the URL registered with
   ``me/subscribe`` carries a secret of ours as the ``secret`` query parameter (see :func:`registration_url`);
@@ -28,6 +29,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -82,10 +84,14 @@ def item_event(channel: Channel, item: InboundItem, *, kind: str = "", external_
                         external_id=external_id or item.external_id, payload=_item_payload(item))
 
 
-def consent_event(channel: Channel, user_id: str, allowed: bool, occurrence: str, raw: Any) -> InboundEvent:
+def consent_event(channel: Channel, user_id: str, allowed: bool, occurrence: str, raw: Any,
+                  at: datetime | None = None) -> InboundEvent:
+    """A consent change to store; ``at`` is when the network says it happened (else when it was received)."""
+    payload: dict[str, Any] = {"user_id": user_id, "allowed": allowed, "raw": raw}
+    if at is not None:
+        payload["at"] = at.isoformat()
     return InboundEvent(channel=channel, network=channel.network, kind=InboundEvent.Kind.CONSENT,
-                        external_id=f"consent:{user_id}:{occurrence}",
-                        payload={"user_id": user_id, "allowed": allowed, "raw": raw})
+                        external_id=f"consent:{user_id}:{occurrence}", payload=payload)
 
 
 def store_events(channel: Channel, events: Iterable[InboundEvent]) -> int:
@@ -141,11 +147,17 @@ def _telegram(request: HttpRequest, channel: Channel, body: bytes, credentials: 
         items = telegram_webhooks.handle(
             request.headers, body, expected_secret=str(credentials.get(SECRET_KEY) or ""),
             channel_id=channel.external_id or None, bot_id=int(bot) if bot.isdigit() else None)
+        update = telegram_webhooks.parse_body(body)
     except telegram_webhooks.WebhookSecretError as exc:
         raise Refused(str(exc)) from None
     except telegram_webhooks.WebhookError as exc:
         raise Refused(str(exc), 400) from None
-    return Verified(events=[item_event(channel, item) for item in items])
+    events = [item_event(channel, item) for item in items]
+    change = telegram_webhooks.consent_of(update)  # the person blocked or unblocked the bot
+    if change is not None:
+        events.append(consent_event(channel, change.person_id, change.allowed, str(update["update_id"]), update,
+                                    at=change.at))
+    return Verified(events=events)
 
 
 def _max(request: HttpRequest, channel: Channel, body: bytes, credentials: dict[str, Any]) -> Verified:

@@ -231,11 +231,12 @@ def ingest(channel: Channel, items: Iterable[InboundItem], *, edits: Iterable[In
                     .values_list("external_id", flat=True)) if unique else set()
         fresh = [item for key, item in unique.items() if key not in known]
         report.duplicates = len(unique) - len(fresh)
-        consent_list = list(consents)
-        for item in fresh:
-            consent = _consent_from_message(channel, item)
-            if consent is not None:
-                consent_list.append(consent)
+        # /start and /stop first: a later consent only replaces an earlier one (record_consent), and at the same
+        # second (Telegram dates are whole seconds) the person's block/unblock (``my_chat_member``) is the one
+        # that tells whether the bot may write, e.g. /start then blocking the bot at once.
+        consent_list = [consent for consent in (_consent_from_message(channel, item) for item in fresh)
+                        if consent is not None]
+        consent_list.extend(consents)
         if fresh:
             _store(channel, fresh, report, now)
         for edit in edits:
@@ -423,8 +424,11 @@ def process_pending(limit: int = 1000) -> int:
             for event in rows:
                 if event.kind == InboundEvent.Kind.CONSENT:
                     payload = event.payload or {}
+                    # when it happened by the network's clock if the webhook gave it (Telegram), so that it
+                    # orders with /start messages, which carry their own date; else when it arrived
+                    at = parse_datetime(str(payload.get("at") or "")) or event.received_at
                     consents.append(Consent(str(payload.get("user_id") or ""), bool(payload.get("allowed")),
-                                            f"{event.network}:webhook", event.received_at))
+                                            f"{event.network}:webhook", at))
                 elif event.kind == InboundEvent.Kind.COMMENT_EDIT:
                     edits.append(item_from_payload(event.payload or {}))
                 else:

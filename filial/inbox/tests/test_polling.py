@@ -151,6 +151,35 @@ def test_vk_long_poll_brings_who_allowed_or_forbade_messages(world: World) -> No
     assert MessagingConsent.objects.get(channel=channel, person_id="4343").source == "vk:polling"
 
 
+def test_telegram_reader_who_blocks_the_bot_may_not_be_written_to(world: World) -> None:
+    channel = world.channels["tg"]
+    token = world.seeds["tg"]["token"]
+    pipeline.poll_page(channel.pk)
+    message(world, "tg", "/start", id=4242, first_name="Оля")
+    message(world, "tg", "/start", id=4343)
+    world.tg.simulate("block_bot", {"token": token, "user_id": 4343})  # right after /start, in the same batch
+    assert pipeline.poll_page(channel.pk).startswith("ok")
+    assert pipeline.may_message(channel, "4343") is False and pipeline.may_message(channel, "4242") is True
+    assert MessagingConsent.objects.get(channel=channel, person_id="4343").source == "telegram:polling"
+    assert [i.text for i in items(channel)] == ["/start", "/start"]  # blocking is no inbox item
+    world.tg.simulate("block_bot", {"token": token, "user_id": 4242})  # a batch of nothing but the block
+    assert pipeline.poll_page(channel.pk).startswith("ok")
+    assert pipeline.may_message(channel, "4242") is False
+    message(world, "tg", "/start", id=4343)  # "Restart": unblocked, then /start
+    assert pipeline.poll_page(channel.pk).startswith("ok")
+    assert pipeline.may_message(channel, "4343") is True and pipeline.may_message(channel, "4242") is False
+
+
+def test_telegram_bot_kicked_from_the_channel_is_no_consent(world: World) -> None:
+    channel = world.channels["tg"]
+    pipeline.poll_page(channel.pk)
+    cursor = reload(channel).updates_cursor
+    world.tg.simulate("kick_bot", {"token": world.seeds["tg"]["token"], "chat_id": world.seeds["tg"]["chat_id"]})
+    assert pipeline.poll_page(channel.pk) == "ok: 0 new"
+    assert reload(channel).updates_cursor != cursor  # the update is confirmed...
+    assert not MessagingConsent.objects.filter(channel=channel).exists() and not items(channel)  # ...and ignored
+
+
 def test_pages_with_a_webhook_are_not_polled(world: World) -> None:
     channel = world.channels["tg"]
     assert channel.pk in pipeline.pages_to_poll()

@@ -12,6 +12,7 @@ from filial.channels.tests.test_webhooks import (
     MAX_SECRET_HEADER,
     OK_MESSAGE,
     SECRET,
+    TG_BOT,
     TG_SECRET_HEADER,
     hooks,  # noqa: F401 - the fixture
     max_update,
@@ -24,6 +25,7 @@ from filial.channels.tests.test_webhooks import (
 )
 from filial.inbox import pipeline
 from filial.inbox.models import Conversation, InboxItem, MessagingConsent
+from filial.networks.tests.telegram_conformance import TelegramEnv, telegram_env
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +80,59 @@ def test_telegram_rows_and_start_consent(hooks: dict[str, Channel]) -> None:  # 
     [conversation] = Conversation.objects.filter(channel=channel)
     assert conversation.kind == "dialogue" and conversation.person_name == "Вера"
     assert conversation.unit_id == channel.unit_id  # routed to the page's unit (children's library)
+
+
+def _pending_updates(env: TelegramEnv) -> list[dict[str, Any]]:
+    """The updates the emulated Telegram holds for the bot (what it would push to the webhook), taken away."""
+    bot = env.app.state["bots"][env.token]
+    updates, bot["updates"] = bot["updates"], []
+    return list(updates)
+
+
+def test_telegram_blocking_the_bot_through_the_webhook(hooks: dict[str, Channel]) -> None:  # noqa: F811
+    channel = hooks["telegram"]
+    with telegram_env(token=TG_BOT) as env:
+        env.app.simulate("message", {"text": "/start", "user": {"id": 4242, "first_name": "Вера"}})
+        env.app.simulate("block_bot", {"user_id": 4242})
+        for update in _pending_updates(env):
+            assert post(url(channel), update, **{TG_SECRET_HEADER: SECRET}).status_code == 200
+        [consent_row] = InboundEvent.objects.filter(channel=channel, kind=InboundEvent.Kind.CONSENT)
+        assert consent_row.payload["user_id"] == "4242" and consent_row.payload["allowed"] is False
+        pipeline.process_pending()
+        assert pipeline.may_message(channel, "4242") is False  # blocked after /start: reminders stop
+        row = MessagingConsent.objects.get(channel=channel, person_id="4242")
+        assert row.source == "telegram:webhook" and not row.allowed
+        [start] = _items(channel)  # the block itself is no inbox item
+        assert start.text == "/start"
+        # "Restart": the unblock, then /start again
+        env.app.simulate("message", {"text": "/start", "user": {"id": 4242}})
+        unblock, restart = _pending_updates(env)
+        assert "my_chat_member" in unblock and "message" in restart
+        post(url(channel), unblock, **{TG_SECRET_HEADER: SECRET})
+        post(url(channel), unblock, **{TG_SECRET_HEADER: SECRET})  # a repeated delivery is stored once
+        pipeline.process_pending()
+        assert pipeline.may_message(channel, "4242") is True
+        assert InboundEvent.objects.filter(channel=channel, kind=InboundEvent.Kind.CONSENT).count() == 2
+        # blocked again: the block's own date decides, not when the row happened to be processed
+        env.app.simulate("block_bot", {"user_id": 4242})
+        [block] = _pending_updates(env)
+        post(url(channel), block, **{TG_SECRET_HEADER: SECRET})
+        pipeline.process_pending()
+        assert pipeline.may_message(channel, "4242") is False
+        assert MessagingConsent.objects.get(channel=channel, person_id="4242").changed_at.timestamp() == \
+            block["my_chat_member"]["date"]
+
+
+def test_telegram_bot_kicked_from_the_channel_is_no_consent(hooks: dict[str, Channel]) -> None:  # noqa: F811
+    channel = hooks["telegram"]
+    with telegram_env(token=TG_BOT) as env:
+        env.app.simulate("kick_bot", {"chat_id": env.chat_id})
+        [kicked] = _pending_updates(env)
+        assert kicked["my_chat_member"]["chat"]["type"] == "channel"
+        assert post(url(channel), kicked, **{TG_SECRET_HEADER: SECRET}).status_code == 200
+    assert not InboundEvent.objects.filter(channel=channel).exists()
+    assert pipeline.process_pending() == 0
+    assert not MessagingConsent.objects.filter(channel=channel).exists() and not _items(channel)
 
 
 def test_max_and_ok_rows(hooks: dict[str, Channel]) -> None:  # noqa: F811

@@ -53,7 +53,7 @@ from filial.networks.base import (
     UpdatesPage,
 )
 from filial.networks.telegram.client import TOKEN_RE, TelegramAPIError, TelegramClient, Upload
-from filial.networks.telegram.updates import ALLOWED_UPDATES, parse_updates, poll_state
+from filial.networks.telegram.updates import ALLOWED_UPDATES, consent_changes, parse_updates, poll_state
 from filial.networks.telegram.webhooks import valid_secret_token
 
 TEXT_LIMIT = 4096
@@ -530,7 +530,9 @@ class TelegramConnector(Connector):
 
     def fetch_updates(self, cursor: str | None) -> UpdatesPage:
         """New comments and direct messages through ``getUpdates``; the cursor is the next ``offset`` (the last
-        ``update_id`` + 1). Passing it confirms the earlier updates, so save it only after committing the items."""
+        ``update_id`` + 1). Passing it confirms the earlier updates, so save it only after committing the items.
+
+        People who blocked or unblocked the bot (private-chat ``my_chat_member``) come as ``consents``."""
         params: dict[str, Any] = {"timeout": self.long_poll_seconds, "limit": 100,
                                   "allowed_updates": ALLOWED_UPDATES}
         if cursor:
@@ -544,7 +546,7 @@ class TelegramConnector(Connector):
         ids = [u["update_id"] for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
         next_cursor = str(max(ids) + 1) if ids else (cursor or "")
         polls = [poll for poll in (poll_state(u) for u in updates if isinstance(u, dict)) if poll is not None]
-        return UpdatesPage(items=items, cursor=next_cursor, polls=polls)
+        return UpdatesPage(items=items, cursor=next_cursor, polls=polls, consents=consent_changes(updates))
 
     def reply(self, item: InboundItem, text: str, key: str) -> str:
         chat, _, message_id = item.external_id.partition(":")

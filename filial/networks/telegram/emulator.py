@@ -1268,8 +1268,9 @@ class TelegramEmulator(EmulatorApp):
         token, bot = self._bot_by(data)
         user = self._user(data.get("user") or {})
         text = str(data.get("text", "/start"))
-        if user["id"] in bot["blocked"]:
+        if user["id"] in bot["blocked"]:  # writing again (Telegram's "Restart") unblocks the bot first
             bot["blocked"].remove(user["id"])
+            self._private_member_update(token, bot, user, blocked=False)
         if text.startswith("/start") and user["id"] not in bot["started"]:
             bot["started"].append(user["id"])
         chat = self._private(bot, user["id"])
@@ -1287,11 +1288,23 @@ class TelegramEmulator(EmulatorApp):
         return self._sim_message({**data, "text": "/start"})
 
     def _sim_block_bot(self, data: dict[str, Any]) -> Any:
-        _token, bot = self._bot_by(data)
+        """A person blocks the bot: it can no longer write to them, and it gets a ``my_chat_member`` update."""
+        token, bot = self._bot_by(data)
         user_id = int(data["user_id"])
         if user_id not in bot["blocked"]:
             bot["blocked"].append(user_id)
+            self._private_member_update(token, bot, self._user({"id": user_id}), blocked=True)
         return True
+
+    def _private_member_update(self, token: str, bot: dict[str, Any], user: dict[str, Any], *, blocked: bool) -> None:
+        """The ``my_chat_member`` update of a private chat: Telegram sends one only when the user blocks the bot
+        (``member`` → ``kicked``) or unblocks it (``kicked`` → ``member``); the chat's id is the user's id."""
+        chat = self._private(bot, user["id"])
+        member = {"status": "member", "user": self._bot_user(bot)}
+        kicked = {"status": "kicked", "user": self._bot_user(bot), "until_date": 0}
+        self._enqueue(token, "my_chat_member", {
+            "chat": self._chat_short(chat), "from": user, "date": int(time.time()),
+            "old_chat_member": member if blocked else kicked, "new_chat_member": kicked if blocked else member})
 
     def _sim_comment(self, data: dict[str, Any]) -> Any:
         """A reader comments under a channel post (or replies to a comment) in the discussion group."""

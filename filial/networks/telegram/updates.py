@@ -7,8 +7,12 @@ What a channel's bot sees (https://core.telegram.org/bots/api#update, #message):
   (``reply_to_message.is_automatic_forward`` with ``forward_origin`` = the channel post) → a comment on that
   post; a reply to another comment carries only ``message_thread_id`` (the automatic forward's id in the group),
   which is mapped back to the post when that forward is in the same batch;
-- the automatic forwards themselves, ``channel_post``, ``poll``, ``poll_answer``, ``my_chat_member`` and the rest
-  are not inbox items (they still advance the cursor).
+- ``my_chat_member`` in a private chat: the person blocked the bot (``member`` → ``kicked``) or unblocked it
+  (``kicked`` → ``member``; Telegram sends it only for these two, #update) → a messaging-consent change for
+  that person (:func:`consent_change`), not an inbox item;
+- the automatic forwards themselves, ``channel_post``, ``poll``, ``poll_answer``, ``my_chat_member`` in the
+  channel or its group (the bot added, demoted or kicked: publishing learns that from the 403 answers) and the
+  rest are not inbox items (they still advance the cursor).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from filial.networks.base import InboundItem
+from filial.networks.base import ConsentChange, InboundItem
 
 MEDIA_KINDS = ("photo", "video", "animation", "document", "audio", "voice", "video_note", "sticker", "poll",
                "location", "venue", "contact", "dice")
@@ -147,3 +151,27 @@ def poll_state(update: dict[str, Any]) -> dict[str, Any] | None:
     """The ``Poll`` of a ``poll`` update (new vote counts of a poll the bot sent, or its final state)."""
     poll = update.get("poll")
     return poll if isinstance(poll, dict) else None
+
+
+def consent_change(update: dict[str, Any]) -> ConsentChange | None:
+    """The person of a private chat blocked the bot (``allowed=False``) or unblocked it (``allowed=True``).
+
+    Telegram's ``my_chat_member`` update of a private chat (``chat.id`` is the user's id) whose new status is
+    ``kicked`` (``ChatMemberBanned``) or ``member``; a channel's or group's ``my_chat_member`` is not a consent.
+    """
+    change = update.get("my_chat_member")
+    if not isinstance(change, dict):
+        return None
+    chat = change.get("chat") or {}
+    status = (change.get("new_chat_member") or {}).get("status")
+    person = chat.get("id") if isinstance(chat, dict) else None
+    if not isinstance(chat, dict) or chat.get("type") != "private" or not isinstance(person, int) or person <= 0:
+        return None
+    if status not in ("member", "kicked"):
+        return None
+    return ConsentChange(person_id=str(person), allowed=status == "member", at=_at(change))
+
+
+def consent_changes(updates: Iterable[dict[str, Any]]) -> list[ConsentChange]:
+    """The consent changes in ``updates``, in their order."""
+    return [change for change in (consent_change(u) for u in updates if isinstance(u, dict)) if change is not None]

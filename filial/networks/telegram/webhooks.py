@@ -1,4 +1,4 @@
-"""Telegram webhooks: verify the secret header, parse the ``Update`` into inbox items.
+"""Telegram webhooks: verify the secret header, parse the ``Update`` into inbox items and consent changes.
 
 Telegram POSTs one JSON-serialised ``Update`` per request to the URL given to ``setWebhook``; when that call had
 a ``secret_token`` (1-256 characters ``A-Z a-z 0-9 _ -``), every request carries it in the
@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from filial.networks.base import InboundItem
-from filial.networks.telegram.updates import parse_updates
+from filial.networks.base import ConsentChange, InboundItem
+from filial.networks.telegram.updates import consent_change, parse_updates
 from filial.networks.webhook_common import json_body, require_secret
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
@@ -62,6 +62,12 @@ def parse_update(body: bytes | str | Mapping[str, Any], *, channel_id: int | str
     update = parse_body(body)
     numeric, username = _channel_ref(channel_id)
     return parse_updates([update], channel_id=numeric, channel_username=username, bot_id=bot_id)
+
+
+def consent_of(body: bytes | str | Mapping[str, Any]) -> ConsentChange | None:
+    """The messaging-consent change in one webhook ``Update``: the person blocked the bot or unblocked it
+    (``my_chat_member`` in their private chat), else ``None``. Call after :func:`verify_secret`."""
+    return consent_change(parse_body(body))
 
 
 def handle(headers: Mapping[str, Any], body: bytes | str, *, expected_secret: str,

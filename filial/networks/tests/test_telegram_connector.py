@@ -260,6 +260,30 @@ def test_direct_message_only_to_people_who_started_the_bot(env: TelegramEnv) -> 
     assert not caught.value.needs_reauth  # type: ignore[attr-defined]
 
 
+def test_blocking_and_unblocking_the_bot_come_as_consent_changes(env: TelegramEnv) -> None:
+    connector = env.connector()
+    env.app.simulate("message", {"text": "/start", "user": {"id": 555, "first_name": "Ира"}})
+    env.app.simulate("block_bot", {"user_id": 555})
+    page = connector.fetch_updates(None)
+    assert [i.text for i in page.items] == ["/start"]
+    [blocked] = page.consents
+    assert (blocked.person_id, blocked.allowed) == ("555", False)
+    assert blocked.at.tzinfo is not None and blocked.at >= page.items[0].at
+    env.app.simulate("message", {"text": "/start", "user": {"id": 555}})  # "Restart": unblocks, then /start
+    page = connector.fetch_updates(page.cursor)
+    assert [(c.person_id, c.allowed) for c in page.consents] == [("555", True)]
+    assert [i.text for i in page.items] == ["/start"]
+    assert connector.fetch_updates(page.cursor).consents == []  # confirmed: not again
+
+
+def test_the_bot_kicked_from_the_channel_is_no_consent_and_no_item(env: TelegramEnv) -> None:
+    connector = env.connector()
+    env.app.simulate("kick_bot", {"chat_id": env.chat_id})
+    page = connector.fetch_updates(None)
+    assert page.items == [] and page.consents == [] and page.cursor  # only moves the cursor
+    assert "my_chat_member" in env.app.requests[-1]["params"]["allowed_updates"]
+
+
 def test_find_published_sees_the_post_through_the_discussion_group(env: TelegramEnv) -> None:
     connector = env.connector()
     payload = PostPayload(text="Неуверенная отправка", key="u1", photos=photos(2),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from filial.networks.telegram.emulator import TelegramEmulator, parse_html
+from filial.networks.tests.conformance import _telegram_spec
 from filial.networks.tests.telegram_conformance import TelegramEnv, image_bytes, telegram_env
 
 
@@ -91,6 +92,29 @@ def test_rights_in_the_channel(env: TelegramEnv) -> None:
     assert answer == {"ok": False, "error_code": 403, "description": "Forbidden: bot was kicked from the channel chat"}
     kinds = [next(k for k in u if k != "update_id") for u in env.app.state["bots"][env.token]["updates"]]
     assert kinds == ["my_chat_member"]
+
+
+def test_blocking_and_unblocking_the_bot_send_my_chat_member(env: TelegramEnv) -> None:
+    env.app.simulate("message", {"text": "/start", "user": {"id": 555, "first_name": "Ира"}})
+    env.app.simulate("block_bot", {"user_id": 555})
+    env.app.simulate("block_bot", {"user_id": 555})  # already blocked: nothing changes, no second update
+    answer = env.raw("sendMessage", json_body={"chat_id": 555, "text": "x"}).json()
+    assert answer == {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+    env.app.simulate("message", {"text": "/start", "user": {"id": 555}})  # "Restart": unblocked, then /start
+    updates = env.raw("getUpdates", json_body={}).json()["result"]
+    spec = _telegram_spec()
+    assert spec.check(updates, spec.methods["getUpdates"]["returns"], "getUpdates.result") == []
+    kinds = [next(k for k in u if k != "update_id") for u in updates]
+    assert kinds == ["message", "my_chat_member", "my_chat_member", "message"]
+    blocked, unblocked = updates[1]["my_chat_member"], updates[2]["my_chat_member"]
+    bot = {"id": env.seed["bot_id"], "is_bot": True, "first_name": "filial test bot", "username": "filial_test_bot"}
+    assert blocked["chat"] == {"id": 555, "type": "private", "first_name": "Ира"}
+    assert blocked["from"] == {"id": 555, "is_bot": False, "first_name": "Ира"}
+    assert blocked["old_chat_member"] == {"status": "member", "user": bot}
+    assert blocked["new_chat_member"] == {"status": "kicked", "user": bot, "until_date": 0}
+    assert (unblocked["old_chat_member"], unblocked["new_chat_member"]) == (
+        blocked["new_chat_member"], blocked["old_chat_member"])
+    assert env.raw("sendMessage", json_body={"chat_id": 555, "text": "снова можно"}).json()["ok"] is True
 
 
 def test_album_rules(env: TelegramEnv) -> None:

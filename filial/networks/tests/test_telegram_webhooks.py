@@ -102,6 +102,36 @@ def test_not_inbox_updates_and_bad_bodies() -> None:
         webhooks.parse_update(b'{"message": {}}')
 
 
+def member_update(update_id: int, chat: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    bot = {"id": 7000000001, "is_bot": True, "first_name": "Filial", "username": "filial_test_bot"}
+    person = {"id": 7, "is_bot": False, "first_name": "Ян"}
+
+    def member(status: str) -> dict[str, Any]:
+        return {"status": status, "user": bot, **({"until_date": 0} if status == "kicked" else {})}
+
+    return {"update_id": update_id, "my_chat_member": {
+        "chat": chat, "from": person, "date": 1_700_000_000, "old_chat_member": member(old),
+        "new_chat_member": member(new)}}
+
+
+def test_blocking_the_bot_is_a_consent_change_not_an_item() -> None:
+    private = {"id": 7, "type": "private", "first_name": "Ян"}
+    blocked = member_update(20, private, "member", "kicked")
+    assert webhooks.handle({SECRET_HEADER: SECRET}, json.dumps(blocked), expected_secret=SECRET) == []
+    change = webhooks.consent_of(json.dumps(blocked).encode())
+    assert change is not None and (change.person_id, change.allowed) == ("7", False)
+    assert change.at.year == 2023 and change.at.tzinfo is not None
+    change = webhooks.consent_of(member_update(21, private, "kicked", "member"))
+    assert change is not None and (change.person_id, change.allowed) == ("7", True)
+    # the bot kicked from (or added to) the channel: no consent of anybody
+    channel = {"id": CHANNEL, "type": "channel", "title": "Канал"}
+    assert webhooks.consent_of(member_update(22, channel, "administrator", "kicked")) is None
+    assert webhooks.consent_of(member_update(23, channel, "left", "administrator")) is None
+    assert webhooks.consent_of(comment_update()) is None
+    with pytest.raises(WebhookPayloadError):
+        webhooks.consent_of(b'{"my_chat_member": {}}')
+
+
 def test_emulator_delivers_updates_to_the_webhook_with_the_secret() -> None:
     receiver = Receiver()
     with served_quietly(receiver) as endpoint, telegram_env() as env:
