@@ -686,6 +686,21 @@ def _attempt(job: Job, pk: int, t: Try | None, outcome: str, *, error: NetworkEr
     )
 
 
+def fresh_start(now: datetime) -> dict[str, Any]:
+    """The engine's columns of a row a person gives back to it ("retry", "send again"): scheduled, its counters and
+    lease cleared, not yet queued."""
+    return {"state": "scheduled", "failures": 0, "deferrals": 0, "next_attempt_at": None, "enqueued_eta": None,
+            "lease_owner": "", "lease_until": None, "sent_at": None, "last_error": "", "last_error_code": "",
+            "updated_at": now}
+
+
+def human_attempt(job: Job, pk: int, actor: Any, outcome: str, *, external_id: str = "",
+                  **request: Any) -> Attempt:
+    """What a person decided about a row ("retry", "send again", "it is there"), kept as an attempt of kind human."""
+    return _attempt(job, pk, None, outcome, kind=Attempt.Kind.HUMAN, external_id=external_id, actor=actor,
+                    request={"by": getattr(actor, "username", ""), **request})
+
+
 def complete_post(post_id: int) -> bool:
     """The post is published when every live (not cancelled) delivery of it is: one UPDATE that checks both."""
     deliveries = Delivery.objects.filter(post_id=OuterRef("pk"))

@@ -124,21 +124,12 @@ def _for_change(actor: Any, message: OutgoingMessage) -> OutgoingMessage:
     return row
 
 
-def _human_attempt(actor: Any, row: OutgoingMessage, outcome: str, external_id: str = "") -> None:
-    Attempt.objects.create(message=row, kind=Attempt.Kind.HUMAN, started_at=timezone.now(), outcome=outcome,
-                           external_id=external_id[:100],
-                           actor=actor if getattr(actor, "is_authenticated", False) else None,
-                           request={"by": getattr(actor, "username", "")})
-
-
 def _reopen(actor: Any, row: OutgoingMessage, outcome: str, action: str, **fields: Any) -> OutgoingMessage:
     """Back to ``scheduled`` for the engine, due now."""
     before = row.state
     now = timezone.now()
-    OutgoingMessage.objects.filter(pk=row.pk).update(
-        state=MState.SCHEDULED, failures=0, deferrals=0, next_attempt_at=None, enqueued_eta=None, due_at=now,
-        lease_owner="", lease_until=None, sent_at=None, last_error="", last_error_code="", updated_at=now, **fields)
-    _human_attempt(actor, row, outcome)
+    OutgoingMessage.objects.filter(pk=row.pk).update(**engine.fresh_start(now), due_at=now, **fields)
+    engine.human_attempt(engine.MESSAGE, row.pk, actor, outcome)
     audit_record(actor, action, row, {"channel": row.channel_id, "state": [before, MState.SCHEDULED],
                                       **{k: v for k, v in fields.items() if isinstance(v, int | str)}},
                  system_id=row.channel.unit.system_id)
@@ -178,7 +169,7 @@ def message_confirm(*, actor: Any, message: OutgoingMessage, external_id: str = 
     OutgoingMessage.objects.filter(pk=row.pk).update(
         state=MState.SENT, external_id=external_id or row.external_id, delivered_at=now, lease_owner="",
         lease_until=None, sent_at=None, last_error="", last_error_code="", updated_at=now)
-    _human_attempt(actor, row, Attempt.Outcome.CONFIRMED, external_id)
+    engine.human_attempt(engine.MESSAGE, row.pk, actor, Attempt.Outcome.CONFIRMED, external_id=external_id)
     audit_record(actor, "message.confirm", row, {"channel": row.channel_id, "external_id": external_id},
                  system_id=row.channel.unit.system_id)
     row.refresh_from_db()

@@ -342,13 +342,8 @@ def _reopen(actor: Any, row: Delivery, outcome: str, action: str, **fields: Any)
     if row.post.state == Post.State.CANCELLED:
         raise ValidationError(_("The post is cancelled."))
     before = row.state
-    Delivery.objects.filter(pk=row.pk).update(
-        state=Delivery.State.SCHEDULED, failures=0, deferrals=0, next_attempt_at=None, enqueued_eta=None,
-        lease_owner="", lease_until=None, sent_at=None, last_error="", last_error_code="",
-        updated_at=timezone.now(), **fields)
-    Attempt.objects.create(delivery=row, kind=Attempt.Kind.HUMAN, started_at=timezone.now(), outcome=outcome,
-                           actor=actor if getattr(actor, "is_authenticated", False) else None,
-                           request={"by": getattr(actor, "username", "")})
+    Delivery.objects.filter(pk=row.pk).update(**engine.fresh_start(timezone.now()), **fields)
+    engine.human_attempt(engine.DELIVERY, row.pk, actor, outcome)
     audit_record(actor, action, row, {"post": row.post_id, "channel": row.channel_id, "state": [before, "scheduled"],
                                       **{k: v for k, v in fields.items() if isinstance(v, int | str)}},
                  system_id=row.post.unit.system_id)
@@ -396,10 +391,8 @@ def delivery_confirm_uncertain(*, actor: Any, delivery: Delivery, url: str = "",
         state=Delivery.State.PUBLISHED, url=url[:500] or row.url, external_id=external_id or row.external_id,
         published_at=now, lease_owner="", lease_until=None, sent_at=None, last_error="", last_error_code="",
         updated_at=now)
-    Attempt.objects.create(delivery=row, kind=Attempt.Kind.HUMAN, started_at=now,
-                           outcome=Attempt.Outcome.CONFIRMED, external_id=external_id,
-                           actor=actor if getattr(actor, "is_authenticated", False) else None,
-                           request={"by": getattr(actor, "username", ""), "url": url})
+    engine.human_attempt(engine.DELIVERY, row.pk, actor, Attempt.Outcome.CONFIRMED, external_id=external_id,
+                         url=url)
     audit_record(actor, "delivery.confirm", row, {"post": row.post_id, "channel": row.channel_id, "url": url,
                                                   "external_id": external_id}, system_id=row.post.unit.system_id)
     engine.complete_post(row.post_id)
