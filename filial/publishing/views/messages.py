@@ -11,7 +11,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -97,8 +97,6 @@ def _act(request: HttpRequest, pk: int, action: Callable[[OutgoingMessage], Any]
     message = _message(request, pk)
     try:
         action(message)
-    except PermissionDenied:
-        raise
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
     else:

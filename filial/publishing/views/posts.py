@@ -100,6 +100,14 @@ def _publishes_directly(access: Access, form: PostForm) -> bool:
     return bool(access.write_units) and access.write_units <= access.approve_units
 
 
+def _writable_or_404(request: HttpRequest, pk: int, access: Access) -> Post:
+    """A post the user may see (else 404) and write (else 403), read again with its unit and system."""
+    post = _visible_or_404(request, pk)
+    if not access.can_write(post.unit_id):
+        raise PermissionDenied(_("You cannot edit posts of this unit."))
+    return Post.objects.select_related("unit__system").get(pk=post.pk)
+
+
 def _require_writer(request: HttpRequest) -> Access:
     access = access_for(request.user)
     if not access.write_units:
@@ -313,16 +321,13 @@ def post_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    post = _visible_or_404(request, pk)
     access = access_for(request.user)
-    if not access.can_write(post.unit_id):
-        raise PermissionDenied(_("You cannot edit posts of this unit."))
+    post = _writable_or_404(request, pk, access)
     if not edits.may_edit(request.user, post):
         messages.error(request, _("This post can no longer be edited.") if post.state not in edits.EDITABLE_STATES
                        else _("Only someone who may publish without approval can change a post that is already "
                               "on its pages."))
         return redirect("publishing:post_detail", pk=post.pk)
-    post = Post.objects.select_related("unit__system").get(pk=post.pk)
     if _slot_requested(request):
         form, note, found = _next_slot(request, post)
         return _composer(request, form, post, access, previewing=True, slot_note=note, slot_found=found)
@@ -347,12 +352,7 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def post_next_slot(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """The composer's "next free slot" button through htmx: the time card with the slot filled in."""
     access = _require_writer(request)
-    post = None
-    if pk is not None:
-        post = _visible_or_404(request, pk)
-        if not access.can_write(post.unit_id):
-            raise PermissionDenied(_("You cannot edit posts of this unit."))
-        post = Post.objects.select_related("unit__system").get(pk=post.pk)
+    post = None if pk is None else _writable_or_404(request, pk, access)
     form, note, found = _next_slot(request, post)
     unit = form.selected_unit()
     return render(request, "publishing/_post_when.html", {
@@ -382,12 +382,7 @@ def series_stop(request: HttpRequest, pk: int) -> HttpResponse:
 def post_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """The composer's previews as a partial (htmx): the same form data, nothing saved."""
     access = _require_writer(request)
-    post = None
-    if pk is not None:
-        post = _visible_or_404(request, pk)
-        if not access.can_write(post.unit_id):
-            raise PermissionDenied(_("You cannot edit posts of this unit."))
-        post = Post.objects.select_related("unit__system").get(pk=post.pk)
+    post = None if pk is None else _writable_or_404(request, pk, access)
     form = PostForm(request.POST, user=request.user, post=post)
     return render(request, "publishing/_post_previews.html", _preview_context(request, form))
 
