@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from filial.accounts.models import Role, User
@@ -16,6 +19,31 @@ from filial.libraries.models import LibrarySystem, Unit
 from filial.libraries.services import system_create, unit_create
 
 PASSWORD = "test-pass-123"
+
+
+def race(worker: Callable[[int], object], count: int, *, timeout: float = 60) -> None:
+    """Run ``worker(0)`` … ``worker(count - 1)`` in threads released together (a barrier), each with its own
+    database connection, closed when it ends; then re-raise the first error a thread raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            worker(n)
+        except BaseException as exc:  # pragma: no cover - re-raised below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    if errors:
+        raise errors[0]
+    assert not any(thread.is_alive() for thread in threads), "a thread did not finish in time"
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from huey.storage import MemoryStorage
 
 from filial.channels.models import Channel
-from filial.conftest import Net
+from filial.conftest import Net, race
 from filial.publishing import engine
 from filial.publishing.models import Attempt, OutgoingMessage
 from filial.publishing.tests.test_engine_world import VK_GROUP, World, engine_world
@@ -134,23 +134,8 @@ def test_lanes_of_one_page_running_at_once_never_take_the_same_row(net: Net, set
     world = next(worlds)
     page = world.channels["vk"].pk
     messages = [send(world, "vk", f"Поток {i}") for i in range(30)]
-    errors: list[BaseException] = []
-
-    def lane() -> None:
-        try:
-            engine.run_lane(MESSAGE, page)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=lane) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
     try:
-        assert not errors
+        race(lambda _n: engine.run_lane(MESSAGE, page), 4)
         assert states(messages) == [S.SENT] * 30
         assert sorted(sent_texts(world, "vk")) == sorted(f"Поток {i}" for i in range(30))
         assert Attempt.objects.filter(message__in=messages).count() == 30

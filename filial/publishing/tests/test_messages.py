@@ -4,7 +4,6 @@ class of error injected as a fault, the sweeper, claims under concurrency, and t
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,12 +11,11 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from filial.accounts.models import AuditEntry
 from filial.channels.models import Channel
-from filial.conftest import Net
+from filial.conftest import Net, race
 from filial.networks.base import InboundItem
 from filial.networks.ratelimit import Claim, fingerprint, message_claims, reset_limiter
 from filial.networks.vk.connector import random_id_for
@@ -460,28 +458,14 @@ def test_two_workers_claiming_the_same_message_only_one_wins(net: Net) -> None:
     channel = net.channels["central_vk"]
     ids = [OutgoingMessage.objects.create(channel=channel, recipient_id=str(i), text="x", purpose="bench",
                                           due_at=timezone.now() - timedelta(seconds=1)).pk for i in range(8)]
-    workers = 6
     wins: dict[int, list[str]] = {pk: [] for pk in ids}
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(workers)
 
     def worker(n: int) -> None:
-        try:
-            barrier.wait()
-            for pk in ids:
-                if engine.claim_message(pk, f"worker-{n}"):
-                    wins[pk].append(f"worker-{n}")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for pk in ids:
+            if engine.claim_message(pk, f"worker-{n}"):
+                wins[pk].append(f"worker-{n}")
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    race(worker, 6)
     assert all(len(w) == 1 for w in wins.values()), wins
     for pk, (token,) in wins.items():
         row = OutgoingMessage.objects.get(pk=pk)

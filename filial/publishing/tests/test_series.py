@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.utils import timezone
 
-from filial.conftest import Net
+from filial.conftest import Net, race
 from filial.publishing import series as S
 from filial.publishing.models import Delivery, Post, PostSeries, SeriesOccurrence
 from filial.publishing.services import PostData, post_approve, post_create, post_submit, post_update
@@ -236,34 +235,21 @@ def test_two_generators_racing_make_each_occurrence_once(net: Net) -> None:
     start = next_weekday(2)
     series = make_series(net, local(start, 9), S.Rule(frequency="daily", weekdays=[]))
     now = local(start, 8)
-    barrier = threading.Barrier(4)
     made: list[int] = []
-    errors: list[BaseException] = []
 
-    def worker() -> None:
-        try:
-            barrier.wait()
-            while True:
-                try:
-                    made.append(S.generate(series.pk, now=now))
-                    break
-                except OperationalError as exc:
-                    # The test database is SQLite in memory (shared cache): a busy table fails at once instead of
-                    # waiting as the file database does (busy timeout); wait and try again like it would.
-                    if "locked" not in str(exc):
-                        raise
-                    time.sleep(0.02)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def worker(_n: int) -> None:
+        while True:
+            try:
+                made.append(S.generate(series.pk, now=now))
+                return
+            except OperationalError as exc:
+                # The test database is SQLite in memory (shared cache): a busy table fails at once instead of
+                # waiting as the file database does (busy timeout); wait and try again like it would.
+                if "locked" not in str(exc):
+                    raise
+                time.sleep(0.02)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
+    race(worker, 4, timeout=30)
     assert sum(made) == 6 and sorted(made) == [0, 0, 0, 6]
     ats = list(series.occurrences.filter(index__gt=0).values_list("at", flat=True))
     assert len(ats) == len(set(ats)) == 6
