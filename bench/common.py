@@ -1,4 +1,5 @@
-"""What the benchmarks share: a clean start, refusal counting, the real workers, percentiles."""
+"""What the benchmarks share: a clean start, VK pages on an emulator, refusal and query counting, the real workers,
+percentiles."""
 
 from __future__ import annotations
 
@@ -75,6 +76,34 @@ def count_refusals(apps: dict[str, Any]) -> Counter[str]:
 
         app.over_limit = counted
     return refused
+
+
+def vk_pages(vk: Any, base_url: str, unit: Any, count: int, first_group_id: int) -> list[Any]:
+    """``count`` VK community pages of ``unit``, each with its own token, seeded on the emulator ``vk`` served at
+    ``base_url``."""
+    from filial.channels.models import Channel
+
+    pages = []
+    for i in range(count):
+        group_id = first_group_id + i
+        seed = vk.seed(group_id=group_id, name=f"VK bench {i}")
+        page = Channel(unit=unit, network="vk", name=f"VK {i}", external_id=str(group_id),
+                       api_base_url=base_url + "/method/")
+        page.set_credentials(seed["credentials"])
+        page.save()
+        pages.append(page)
+    return pages
+
+
+class QueryCounter:
+    """Counts the SQL statements run while installed (``connection.execute_wrapper``)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.n += 1
+        return execute(sql, params, many, context)
 
 
 class Workers:

@@ -29,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import prepare_database, start_django  # noqa: E402
+from common import QueryCounter, prepare_database, start_django  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,17 +40,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--polled", type=int, default=5_000, help="messages fetched by polling Telegram (5,000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     return parser.parse_args()
-
-
-class Counter:
-    """Counts the SQL statements run while installed (``connection.execute_wrapper``)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.n += 1
-        return execute(sql, params, many, context)
 
 
 def main() -> int:
@@ -103,7 +92,7 @@ def main() -> int:
             stored += store_events(pages[network], events)
         store_s = time.perf_counter() - started
 
-        counter = Counter()
+        counter = QueryCounter()
         started = time.perf_counter()
         processed = 0
         with connection.execute_wrapper(counter):
@@ -135,7 +124,7 @@ def main() -> int:
             for i in range(args.polled):
                 emulator.simulate("message", {"token": seed["token"], "text": f"Вопрос {i}",
                                               "user": {"id": 900_000 + i % 500, "first_name": "Читатель"}})
-            counter = Counter()
+            counter = QueryCounter()
             started = time.perf_counter()
             polls = 0
             with connection.execute_wrapper(counter):

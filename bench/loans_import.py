@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import prepare_database, start_django  # noqa: E402
+from common import QueryCounter, prepare_database, start_django  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -34,17 +34,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=30_000, help="distinct readers (30,000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     return parser.parse_args()
-
-
-class Counter:
-    """Counts the SQL statements run while installed (``connection.execute_wrapper``)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.n += 1
-        return execute(sql, params, many, context)
 
 
 def make_csv(loans: int, readers: int) -> bytes:
@@ -77,7 +66,7 @@ def main() -> int:
         data = make_csv(args.loans, args.readers)
         legs: dict[str, Any] = {}
         for leg in ("first", "reimport"):
-            counter = Counter()
+            counter = QueryCounter()
             started = time.perf_counter()
             with connection.execute_wrapper(counter):
                 created = imports.import_create(actor=None, unit=unit, fmt="csv", file=data, name="loans.csv",

@@ -33,7 +33,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import Workers, count_refusals, prepare_database, start_django  # noqa: E402
+from common import Workers, count_refusals, prepare_database, start_django, vk_pages  # noqa: E402
 
 LEAD_S = 8.0  # T0 = now + LEAD_S when the workers start: time to start and to queue every row
 PER_TOKEN = 20  # VK: requests per second with a community token
@@ -76,14 +76,7 @@ def main() -> int:
     try:
         system = system_create(actor=None, name="Bench system", timezone="Asia/Yekaterinburg")
         unit = unit_create(actor=None, system=system, name="Bench central", kind="central")
-        pages: list[Channel] = []
-        for i in range(args.tokens):
-            seed = vk.seed(group_id=700000 + i, name=f"VK bench {i}")
-            ch = Channel(unit=unit, network="vk", name=f"VK {i}", external_id=str(700000 + i),
-                         api_base_url=server.url + "/method/")
-            ch.set_credentials(seed["credentials"])
-            ch.save()
-            pages.append(ch)
+        pages: list[Channel] = vk_pages(vk, server.url, unit, args.tokens, 700000)
 
         t_setup = time.monotonic()
         far = timezone.now() + timedelta(days=1)

@@ -36,7 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from common import Workers, count_refusals, prepare_database, start_django  # noqa: E402
+from common import Workers, count_refusals, prepare_database, start_django, vk_pages  # noqa: E402
 
 LEAD_S = 8.0
 PER_TOKEN = 20  # VK: requests per second with a community token
@@ -83,14 +83,7 @@ def main() -> int:
         system = system_create(actor=None, name="Bench system", timezone="Asia/Yekaterinburg")
         unit = unit_create(actor=None, system=system, name="Bench central", kind="central")
         ReminderRule.objects.create(system=system, quiet_start=dtime(0), quiet_end=dtime(0))  # no quiet hours
-        pages: list[Channel] = []
-        for i in range(args.tokens):
-            seed = vk.seed(group_id=710000 + i, name=f"VK bench {i}")
-            ch = Channel(unit=unit, network="vk", name=f"VK {i}", external_id=str(710000 + i),
-                         api_base_url=server.url + "/method/")
-            ch.set_credentials(seed["credentials"])
-            ch.save()
-            pages.append(ch)
+        pages: list[Channel] = vk_pages(vk, server.url, unit, args.tokens, 710000)
         today = timezone.localtime(timezone.now(), unit.tz).date()
         Reader.objects.bulk_create([Reader(system=system, unit=unit, card=f"R{k:06d}", name=f"Читатель {k}")
                                     for k in range(args.readers)], batch_size=2000)
