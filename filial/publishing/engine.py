@@ -936,10 +936,6 @@ def _hand_back(job: Job, channel_id: int, pks: list[int], token: str, until: dat
         transaction.on_commit(lambda: _resume_lane(job, channel_id, until))
 
 
-def _run(delivery_id: int, token: str) -> str:
-    return _run_job(DELIVERY, delivery_id, token)
-
-
 def _run_job(job: Job, pk: int, token: str, row: Any = None) -> str:
     """The claimed row ``pk`` (``row``: as read just before the claim, or None to read it now)."""
     return _run_claimed(job, pk, token, row)[0]

@@ -104,7 +104,7 @@ def test_a_worker_that_lost_its_lease_does_not_send(world: World) -> None:
     d = world.delivery(post)
     assert engine.claim(d.pk, "slow-worker")
     Delivery.objects.filter(pk=d.pk).update(lease_owner="someone-else")  # the sweeper gave it to another worker
-    assert engine._run(d.pk, "slow-worker") == "lease_lost"
+    assert engine._run_job(engine.DELIVERY, d.pk, "slow-worker") == "lease_lost"
     assert world.vk_wall() == []
 
 
