@@ -118,6 +118,10 @@ STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 302: "Found", 400: 
                500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
+class _CutShort(Exception):
+    """A request whose body ended before its Content-Length."""
+
+
 class EmulatorApp:
     """Base of every emulator. Subclasses add routes in ``setup_routes`` and keep their data in ``self.state``."""
 
@@ -211,7 +215,13 @@ class EmulatorApp:
 
     # --- WSGI -----------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = self._parse(environ)
+        try:
+            request = self._parse(environ)
+        except _CutShort:
+            # The client went away before its body arrived (a worker killed mid-request): like a real API server,
+            # act on nothing and record nothing; nobody reads the answer.
+            start_response("400 Bad Request", [("Content-Length", "0")])
+            return [b""]
         response = self.dispatch(request)
         reason = STATUS_TEXT.get(response.status, "Unknown")
         headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
@@ -238,6 +248,8 @@ class EmulatorApp:
     def _parse(environ: dict[str, Any]) -> Request:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        if len(body) < length:
+            raise _CutShort
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         content_type = environ.get("CONTENT_TYPE", "")
         if content_type:
