@@ -31,6 +31,16 @@ class _Dropped(Exception):
         self.sent = sent
 
 
+MESSAGE_NAMES = {p.LOGIN: "login", p.SC_STATUS: "SC status", p.PATRON_INFO: "patron information",
+                 p.ITEM_INFO: "item information", p.RENEW: "renewal", p.RENEW_ALL: "renew all",
+                 p.END_SESSION: "end patron session", p.SC_RESEND: "resend request"}
+
+
+def message_name(code: str) -> str:
+    """``renewal (29)``: how the errors name a request."""
+    return f"{MESSAGE_NAMES.get(code, 'message')} ({code})"
+
+
 def expected_reply(code: str) -> str:
     """The code of the answer to a request: one more than the request's, except SC Status 99 → ACS Status 98."""
     return p.ACS_STATUS if code == p.SC_STATUS else f"{int(code) + 1:02d}"
@@ -142,6 +152,9 @@ class Sip2Client:
         except UnicodeEncodeError as exc:
             raise Sip2Error(f"the request cannot be written in {self.encoding}: {exc.object[exc.start:exc.end]!r}",
                             permanent=True, code="encoding") from exc
+        except ProtocolError as exc:  # a field the specification does not allow: never sent
+            raise Sip2Error(f"the {message_name(message.code)} message would not be valid SIP2: {exc}",
+                            permanent=True, code="invalid_request") from exc
         sequence = self._next_sequence()
         expected = expected_reply(message.code)
         self._send(data, sent=False)
@@ -243,8 +256,11 @@ class Sip2Client:
 
     def renew(self, card: str, barcode: str) -> Message:
         fields = [*self._common(card), ("AB", barcode), ("BO", "N")]
-        return self.request(Message(p.RENEW, {"third_party_allowed": "N", "no_block": "N", "date": self.now(),
-                                              "nb_due_date": " " * 18}, fields), repeatable=False)
+        # the no-block due date is a date (YYYYMMDDZZZZHHMMSS) even when no_block is N: blanks there make a strict
+        # ACS close the connection; the transaction date stands in, as other SCs send
+        now = self.now()
+        return self.request(Message(p.RENEW, {"third_party_allowed": "N", "no_block": "N", "date": now,
+                                              "nb_due_date": now}, fields), repeatable=False)
 
     def renew_all(self, card: str) -> Message:
         fields = [*self._common(card), ("BO", "N")]
