@@ -70,6 +70,7 @@ class Sip2Client:
         self._lock = threading.RLock()
         self.connects = 0  # how many times a connection was opened (tests, diagnostics)
         self.resends = 0  # how many times a reply was asked for again (97) or our message sent again (96)
+        self._current = ""  # the code of the request being exchanged (named in the errors)
 
     # --- connection ------------------------------------------------------------------------------------------
     def __enter__(self) -> Sip2Client:
@@ -127,18 +128,22 @@ class Sip2Client:
                     except _Dropped as exc:
                         self.close()
                         if attempt == 2:
-                            raise Sip2Error(f"the SIP2 server closed the connection during login: {exc}") from exc
+                            raise Sip2Error(f"the SIP2 server closed the connection during login: {exc}",
+                                            code="dropped") from exc
                         continue
                 try:
                     return self._exchange(message)
                 except _Dropped as exc:
                     self.close()
+                    name = message_name(message.code)
                     if exc.sent and not repeatable:
-                        raise Sip2Error(f"the connection dropped after message {message.code} was sent; its "
-                                        "outcome is unknown and it is not repeated", code="dropped") from exc
-                    if attempt == 2:
-                        raise Sip2Error(f"the SIP2 server closed the connection twice: {exc}",
+                        raise Sip2Error(f"the SIP2 server closed the connection on the {name} message without "
+                                        f"answering ({exc}): it refused the message, or the connection broke; the "
+                                        "outcome is unknown and the message is not sent again",
                                         code="dropped") from exc
+                    if attempt == 2:
+                        raise Sip2Error(f"the SIP2 server closed the connection on the {name} message twice "
+                                        f"without answering ({exc}): it refuses the message", code="dropped") from exc
             raise AssertionError("unreachable")
 
     def _next_sequence(self) -> int:
@@ -156,6 +161,7 @@ class Sip2Client:
             raise Sip2Error(f"the {message_name(message.code)} message would not be valid SIP2: {exc}",
                             permanent=True, code="invalid_request") from exc
         sequence = self._next_sequence()
+        self._current = message.code
         expected = expected_reply(message.code)
         self._send(data, sent=False)
         reply = self._read()
@@ -163,7 +169,8 @@ class Sip2Client:
         while True:
             if reply.code == p.ACS_RESEND:  # the ACS could not read our message
                 if resent:
-                    raise Sip2Error("the SIP2 server could not read our message (96) twice", code="resend")
+                    raise Sip2Error(f"the SIP2 server could not read the {message_name(message.code)} message: "
+                                    "it asked for it again (96) twice", code="resend")
                 self.resends += 1
                 self._send(data, sent=True)
             else:
@@ -206,7 +213,8 @@ class Sip2Client:
                 chunk = self.sock.recv(65536)
             except TimeoutError as exc:
                 self.close()  # the reply may still come and would be read as the answer to the next request
-                raise Sip2Error(f"the SIP2 server did not answer within {self.timeout:g} s", code="timeout") from exc
+                raise Sip2Error(f"the SIP2 server did not answer the {message_name(self._current)} message within "
+                                f"{self.timeout:g} s", code="timeout") from exc
             except OSError as exc:
                 raise _Dropped(True, f"receive failed: {exc}") from exc
             if not chunk:
