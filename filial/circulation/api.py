@@ -19,7 +19,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from filial.accounts.selectors import access_for, system_timezone
+from filial.accounts.selectors import Access, access_for, system_timezone
 from filial.circulation import imports, selectors, services
 from filial.circulation.models import ImportJob, Loan, Reader, Renewal
 from filial.core.api import int_param
@@ -43,12 +43,15 @@ class CirculationLinkField(serializers.Field):
 
     def to_representation(self, unit: Unit) -> dict[str, Any]:
         link = getattr(unit, "circulation_link", None)  # select_related by the unit API; None when not linked
+        request = self.context.get("request")
+        access = access_for(request.user) if request is not None else None
         try:
-            data = selectors.link_public(link)
+            data = selectors.link_public(link, access)
         except SecretUnreadable:
             data = {"adapter": link.adapter if link else "file", "error": "settings unreadable"}
-        if data.get("last_sync_at") is not None:
-            data["last_sync_at"] = data["last_sync_at"].isoformat()
+        for key in ("last_sync_at", "last_error_at"):
+            if data.get(key) is not None:
+                data[key] = data[key].isoformat()
         return data
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -145,16 +148,21 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         Where the unit has no online renewal the request waits for a librarian (``"queued": true``)."""
         loan = get_object_or_404(self.get_queryset(), pk=pk)
         renewal = services.loan_renew(loan, source=Renewal.Channel.API, actor=request.user)
-        return Response(renewal_answer(renewal))
+        return Response(renewal_answer(renewal, access_for(request.user)))
 
 
-def renewal_answer(renewal: Renewal) -> dict[str, Any]:
+def renewal_answer(renewal: Renewal, access: Access) -> dict[str, Any]:
     if renewal.state == Renewal.State.GRANTED:
         return {"renewed": True, "due_date": renewal.new_due.isoformat() if renewal.new_due else None,
                 "renewal": renewal.pk}
     if renewal.state == Renewal.State.QUEUED:
-        return {"renewed": False, "queued": True, "renewal": renewal.pk,
-                "reason": renewal.reason or _("The request waits for a librarian.")}
+        answer: dict[str, Any] = {"renewed": False, "queued": True, "renewal": renewal.pk,
+                                  "reason": renewal.reason or _("The request waits for a librarian.")}
+        if renewal.error_kind and access.is_admin_of(renewal.loan.unit.system_id):
+            # what went wrong, for the library system's administrators only
+            answer["error_kind"] = renewal.error_kind
+            answer["error"] = selectors.renewal_reason(renewal, access)
+        return answer
     return {"renewed": False, "reason": renewal.reason, "reason_code": renewal.reason_code, "renewal": renewal.pk}
 
 

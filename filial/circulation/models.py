@@ -91,7 +91,11 @@ class CirculationLink(models.Model):
     settings_encrypted = models.TextField(blank=True, editable=False)
     sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.NEVER)
     last_sync_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)  # the technical text, for the library system's administrators
+    # the kind of the last failure talking to the library system (``adapters.base.ERROR_KINDS``: "refused",
+    # "timeout", "unreachable"…) and when; set by a failed sync or renewal, cleared by a successful sync
+    last_error_kind = models.CharField(max_length=20, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
     last_counts = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,6 +194,10 @@ class Renewal(models.Model):
     new_due = models.DateField(_("new due date"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     reason_code = models.CharField(max_length=32, blank=True)
+    # queued because the library system failed: what went wrong, for its administrators only (``reason`` stays the
+    # plain sentence anyone is shown)
+    error_kind = models.CharField(max_length=20, blank=True)
+    error_detail = models.CharField(max_length=500, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

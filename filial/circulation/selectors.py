@@ -9,9 +9,11 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from filial.accounts.models import Membership
-from filial.accounts.selectors import access_for
+from filial.accounts.selectors import Access, access_for
 from filial.circulation.models import CirculationLink, ImportJob, Loan, Reader, Renewal
 from filial.libraries.models import Unit
 
@@ -103,12 +105,63 @@ def link_for(unit: Unit) -> CirculationLink | None:
 SECRET_KEYS = frozenset({"password", "client_secret"})
 
 
-def link_public(link: CirculationLink | None) -> dict[str, Any]:
-    """The link as anyone who may see the unit is shown it: settings without secrets, which secrets are stored."""
+# What went wrong talking to the library system (``adapters.base.ERROR_KINDS``), as its administrators are told
+ERROR_TEXTS = {
+    "refused": gettext_lazy("The library system refused the request: it closed the connection on the message or "
+                            "could not read it. Check the link settings and the library system's log."),
+    "timeout": gettext_lazy("The library system did not answer in time. Check that it is running and not "
+                            "overloaded."),
+    "unreachable": gettext_lazy("Cannot connect to the library system (connection refused or no route). Check the "
+                                "host, the port and the network."),
+    "login": gettext_lazy("The library system refused the login. Check the login and the password."),
+    "invalid_reply": gettext_lazy("The library system's answers could not be read (wrong checksum, sequence number "
+                                  "or format). Check the encoding and the library system's SIP2 settings."),
+    "config": gettext_lazy("The link settings cannot be used. Check them on the link page."),
+    "error": gettext_lazy("Talking to the library system failed."),
+}
+# … and as anyone else is told: "refused" and "no answer" look the same from outside
+UNAVAILABLE_TEXT = gettext_lazy("The library system could not be reached or refused the request.")
+
+
+def error_text(kind: str, detail: str, *, admin: bool) -> str:
+    """A failure talking to the library system in words for the reader of the page: the kind and the technical
+    detail for the system's administrators, one plain sentence for everyone else."""
+    if not admin:
+        return str(UNAVAILABLE_TEXT)
+    text = str(ERROR_TEXTS.get(kind, ERROR_TEXTS["error"]))
+    return f"{text} {_('Details: %(detail)s') % {'detail': detail}}" if detail else text
+
+
+def link_public(link: CirculationLink | None, access: Access | None = None) -> dict[str, Any]:
+    """The link as ``access`` may see it: settings without secrets, which secrets are stored, and the last error —
+    its kind and technical text for the library system's administrators only."""
     if link is None:
         return {"adapter": "file", "sync_state": CirculationLink.SyncState.NEVER, "last_sync_at": None,
-                "last_error": "", "secrets_stored": []}
+                "last_error": "", "last_error_at": None, "secrets_stored": []}
     stored = link.settings
     public = {k: v for k, v in stored.items() if k not in SECRET_KEYS}
     return {"adapter": link.adapter, **public, "sync_state": link.sync_state, "last_sync_at": link.last_sync_at,
-            "last_error": link.last_error, "secrets_stored": sorted(k for k in SECRET_KEYS if stored.get(k))}
+            **link_error(link, access), "secrets_stored": sorted(k for k in SECRET_KEYS if stored.get(k))}
+
+
+def link_error(link: CirculationLink, access: Access | None) -> dict[str, Any]:
+    """``last_error`` (and, for administrators, ``last_error_kind``) and ``last_error_at`` of the link."""
+    if not link.last_error:
+        return {"last_error": "", "last_error_at": None}
+    if link.adapter == CirculationLink.Adapter.FILE:
+        return {"last_error": link.last_error, "last_error_at": link.last_error_at}  # an import's own report
+    admin = access is not None and access.is_admin_of(link.unit.system_id)
+    kind = link.last_error_kind or "error"
+    data: dict[str, Any] = {"last_error": error_text(kind, link.last_error, admin=admin),
+                            "last_error_at": link.last_error_at}
+    if admin:
+        data["last_error_kind"] = kind
+    return data
+
+
+def renewal_reason(renewal: Renewal, access: Access) -> str:
+    """Why a renewal is where it is, as ``access`` may be told: the library system's failure in detail for its
+    administrators, the stored plain reason for everyone else."""
+    if renewal.error_kind and access.is_admin_of(renewal.loan.unit.system_id):
+        return error_text(renewal.error_kind, renewal.error_detail, admin=True)
+    return renewal.reason

@@ -15,10 +15,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
-from filial.circulation.adapters.base import AdapterError, LoanRecord, UnknownReader
+from filial.circulation.adapters.base import AdapterError, LoanRecord, UnknownReader, error_kind
 from filial.circulation.adapters.registry import adapter_for
 from filial.circulation.models import CirculationLink, Loan, Reader, Renewal, Source
 from filial.circulation.selectors import SECRET_KEYS, reader_units
@@ -29,6 +30,10 @@ log = logging.getLogger("filial.circulation")
 ENCODINGS = ("utf-8", "cp1251", "cp850")
 SIP2_FIELDS = ("host", "port", "login", "password", "location", "institution", "encoding")
 KOHA_FIELDS = ("base_url", "client_id", "client_secret")
+# why a renewal waits for a librarian when the library system failed: the same words whether it refused the request
+# or did not answer (the difference is for its administrators: ``Renewal.error_kind``)
+UNAVAILABLE_REASON = gettext_lazy("The library system could not be reached or refused the request; the renewal "
+                                  "waits for a librarian.")
 
 
 def unit_today(unit: Unit) -> date:
@@ -117,6 +122,7 @@ def link_set(*, actor: Any, unit: Unit, data: dict[str, Any]) -> CirculationLink
         link.set_settings(clean)
         if changed:
             link.sync_state, link.last_error = CirculationLink.SyncState.NEVER, ""
+            link.last_error_kind, link.last_error_at = "", None
         link.save()
         audit_record(actor, "circulation.link", link,
                      {"adapter": adapter, **{k: ("***" if k in SECRET_KEYS else v) for k, v in clean.items()}},
@@ -182,9 +188,7 @@ def loan_renew(loan: Loan, *, source: str, actor: Any = None) -> Renewal:
         adapter = adapter_for(loan.unit)
     except AdapterError as exc:  # a link whose settings the adapter refuses: a librarian decides meanwhile
         log.warning("renewal of loan %s: library-system link unusable: %s", loan.pk, exc)
-        outcome = {"state": Renewal.State.QUEUED, "reason_code": "unavailable",
-                   "reason": _("The library system did not answer; a librarian will decide.")}
-        return _apply_outcome(renewal, outcome, actor=None, system_id=system_id)
+        return _apply_outcome(renewal, _failed(loan.unit, exc), actor=None, system_id=system_id)
     try:
         if not adapter.online:
             outcome = {"state": Renewal.State.QUEUED}
@@ -196,8 +200,7 @@ def loan_renew(loan: Loan, *, source: str, actor: Any = None) -> Renewal:
                            "reason": _("The library system does not know this card.")}
             except AdapterError as exc:
                 log.warning("renewal of loan %s: library system unavailable: %s", loan.pk, exc)
-                outcome = {"state": Renewal.State.QUEUED, "reason_code": "unavailable",
-                           "reason": _("The library system did not answer; a librarian will decide.")}
+                outcome = _failed(loan.unit, exc)
             else:
                 if result.renewed:
                     outcome = {"state": Renewal.State.GRANTED, "new_due": result.due or loan.due}
@@ -209,13 +212,26 @@ def loan_renew(loan: Loan, *, source: str, actor: Any = None) -> Renewal:
     return _apply_outcome(renewal, outcome, actor=None, system_id=system_id)
 
 
+def _failed(unit: Unit, error: AdapterError) -> dict[str, Any]:
+    """The library system failed a renewal: recorded on the unit's link (what went wrong and when, for its
+    administrators) and the renewal queued for a librarian with a reason that does not tell "refused" from "no
+    answer" (anyone may be shown it); the precise kind and text go with it for the administrators."""
+    kind = error_kind(error)
+    CirculationLink.objects.filter(unit=unit).update(last_error=str(error)[:2000], last_error_kind=kind,
+                                                     last_error_at=timezone.now())
+    return {"state": Renewal.State.QUEUED, "reason_code": "unavailable", "reason": UNAVAILABLE_REASON,
+            "error_kind": kind, "error_detail": str(error)[:500]}
+
+
 def _apply_outcome(renewal: Renewal, outcome: dict[str, Any], *, actor: Any, system_id: int) -> Renewal:
     with transaction.atomic():
         loan = Loan.objects.select_for_update().get(pk=renewal.loan_id)
         renewal.state = outcome["state"]
         renewal.reason = str(outcome.get("reason", ""))[:500]
         renewal.reason_code = outcome.get("reason_code", "")
-        fields = ["state", "reason", "reason_code"]
+        renewal.error_kind = outcome.get("error_kind", "")
+        renewal.error_detail = outcome.get("error_detail", "")
+        fields = ["state", "reason", "reason_code", "error_kind", "error_detail"]
         if renewal.state in (Renewal.State.GRANTED, Renewal.State.REFUSED):
             renewal.decided_at = timezone.now()
             renewal.decided_by = actor if getattr(actor, "is_authenticated", False) else None
@@ -271,7 +287,7 @@ def circulation_sync(unit: Unit, *, actor: Any = None) -> dict[str, int]:
     link, _created = CirculationLink.objects.get_or_create(unit=unit)
     CirculationLink.objects.filter(pk=link.pk).update(sync_state=CirculationLink.SyncState.RUNNING)
     counts = {"readers": 0, "loans": 0, "returned": 0, "unknown": 0, "files": 0}
-    error = ""
+    error = kind = ""
     try:
         if link.adapter == CirculationLink.Adapter.FILE:
             from filial.circulation.imports import import_drop_folder
@@ -280,13 +296,15 @@ def circulation_sync(unit: Unit, *, actor: Any = None) -> dict[str, int]:
         else:
             _sync_online(unit, link, counts)
     except AdapterError as exc:
-        error = str(exc)
+        error, kind = str(exc), error_kind(exc)
     except Exception as exc:  # recorded on the link and shown on the unit page
         log.exception("circulation sync of unit %s failed", unit.pk)
-        error = f"{type(exc).__name__}: {exc}"
+        error, kind = f"{type(exc).__name__}: {exc}", "error"
     state = CirculationLink.SyncState.FAILED if error else CirculationLink.SyncState.OK
-    CirculationLink.objects.filter(pk=link.pk).update(sync_state=state, last_sync_at=timezone.now(),
-                                                      last_error=error[:2000], last_counts=counts)
+    now = timezone.now()
+    CirculationLink.objects.filter(pk=link.pk).update(sync_state=state, last_sync_at=now, last_error=error[:2000],
+                                                      last_error_kind=kind, last_error_at=now if error else None,
+                                                      last_counts=counts)
     link.refresh_from_db()
     audit_record(actor, "circulation.sync", link, {**counts, "error": error[:200]}, system_id=unit.system_id)
     return counts

@@ -47,12 +47,13 @@ def index(request: HttpRequest) -> HttpResponse:
     ))
     if not units:
         raise PermissionDenied(_("You do not work with readers in any unit."))
+    access = access_for(request.user)
     queue = dict(selectors.renewal_queue(request.user).values_list("loan__unit_id").annotate(n=Count("id"))
                  .values_list("loan__unit_id", "n"))
     for unit in units:
         unit.queue_count = queue.get(unit.pk, 0)
         try:
-            unit.link_info = selectors.link_public(getattr(unit, "circulation_link", None))
+            unit.link_info = selectors.link_public(getattr(unit, "circulation_link", None), access)
         except SecretUnreadable:
             unit.link_info = {"adapter": unit.circulation_link.adapter, "sync_state": "failed",
                               "last_error": _("The stored settings cannot be decrypted.")}
@@ -65,7 +66,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access = access_for(request.user)
     link = selectors.link_for(unit)
     try:
-        info = selectors.link_public(link)
+        info = selectors.link_public(link, access)
     except SecretUnreadable:
         info = {"adapter": link.adapter if link else "file", "sync_state": "failed",
                 "last_error": _("The stored settings cannot be decrypted.")}
@@ -115,7 +116,8 @@ def unit_sync(request: HttpRequest, pk: int) -> HttpResponse:
     counts = services.circulation_sync(unit, actor=request.user)
     link = selectors.link_for(unit)
     if link is not None and link.last_error:
-        messages.error(request, _("Synchronisation failed: %(error)s") % {"error": link.last_error})
+        error = selectors.link_error(link, access_for(request.user))["last_error"]
+        messages.error(request, _("Synchronisation failed: %(error)s") % {"error": error})
     else:
         messages.success(request, _("Synchronised: %(readers)s reader(s), %(loans)s loan(s), %(files)s file(s).")
                          % counts)
@@ -227,7 +229,10 @@ def reader_detail(request: HttpRequest, pk: int) -> HttpResponse:
         loan.overdue_days = max((today - loan.due).days, 0) if loan.returned is None else 0
         loan.can_renew = loan.returned is None and (access.can_write(loan.unit_id)
                                                     or access.is_admin_of(reader.system_id))
-    renewals = Renewal.objects.filter(loan__reader=reader).select_related("loan", "decided_by")[:20]
+    renewals: list[Any] = list(Renewal.objects.filter(loan__reader=reader)
+                               .select_related("loan", "loan__unit", "decided_by")[:20])
+    for renewal in renewals:
+        renewal.shown_reason = selectors.renewal_reason(renewal, access)
     return render(request, "circulation/reader_detail.html", {"reader": reader, "loans": loans,
                                                               "renewals": renewals})
 
@@ -258,8 +263,10 @@ def renewal_queue(request: HttpRequest) -> HttpResponse:
     if not selectors.circulation_units(request.user).exists():
         raise PermissionDenied(_("You do not work with readers in any unit."))
     queue: list[Any] = list(selectors.renewal_queue(request.user)[:200])
+    access = access_for(request.user)
     for renewal in queue:
         renewal.form = DecideForm(prefix=f"r{renewal.pk}")
+        renewal.shown_reason = selectors.renewal_reason(renewal, access)
     return render(request, "circulation/renewal_queue.html", {"queue": queue})
 
 

@@ -22,6 +22,22 @@ class AdapterError(Exception):
         self.code = code
 
 
+# What went wrong talking to a library system, as its administrators are told (a non-administrator is only told that
+# the system could not be reached or refused the request): the kind of an :class:`AdapterError` by its code.
+ERROR_KINDS = ("refused", "timeout", "unreachable", "login", "invalid_reply", "config", "error")
+_KIND_OF_CODE = {
+    "dropped": "refused", "resend": "refused", "bad_request": "refused",  # closed on our message, asked it again
+    "timeout": "timeout", "connect": "unreachable", "login": "login", "auth": "login",
+    "checksum": "invalid_reply", "protocol": "invalid_reply", "bad_data": "invalid_reply",
+    "config": "config", "encoding": "config",
+}
+
+
+def error_kind(error: AdapterError) -> str:
+    """One of :data:`ERROR_KINDS` for ``error``."""
+    return _KIND_OF_CODE.get(error.code, "error")
+
+
 class UnknownReader(AdapterError):
     def __init__(self, card: str) -> None:
         super().__init__(f"no reader with card {card}", permanent=True, code="unknown_reader")

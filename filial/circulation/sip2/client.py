@@ -31,6 +31,16 @@ class _Dropped(Exception):
         self.sent = sent
 
 
+MESSAGE_NAMES = {p.LOGIN: "login", p.SC_STATUS: "SC status", p.PATRON_INFO: "patron information",
+                 p.ITEM_INFO: "item information", p.RENEW: "renewal", p.RENEW_ALL: "renew all",
+                 p.END_SESSION: "end patron session", p.SC_RESEND: "resend request"}
+
+
+def message_name(code: str) -> str:
+    """``renewal (29)``: how the errors name a request."""
+    return f"{MESSAGE_NAMES.get(code, 'message')} ({code})"
+
+
 def expected_reply(code: str) -> str:
     """The code of the answer to a request: one more than the request's, except SC Status 99 → ACS Status 98."""
     return p.ACS_STATUS if code == p.SC_STATUS else f"{int(code) + 1:02d}"
@@ -60,6 +70,7 @@ class Sip2Client:
         self._lock = threading.RLock()
         self.connects = 0  # how many times a connection was opened (tests, diagnostics)
         self.resends = 0  # how many times a reply was asked for again (97) or our message sent again (96)
+        self._current = ""  # the code of the request being exchanged (named in the errors)
 
     # --- connection ------------------------------------------------------------------------------------------
     def __enter__(self) -> Sip2Client:
@@ -117,18 +128,22 @@ class Sip2Client:
                     except _Dropped as exc:
                         self.close()
                         if attempt == 2:
-                            raise Sip2Error(f"the SIP2 server closed the connection during login: {exc}") from exc
+                            raise Sip2Error(f"the SIP2 server closed the connection during login: {exc}",
+                                            code="dropped") from exc
                         continue
                 try:
                     return self._exchange(message)
                 except _Dropped as exc:
                     self.close()
+                    name = message_name(message.code)
                     if exc.sent and not repeatable:
-                        raise Sip2Error(f"the connection dropped after message {message.code} was sent; its "
-                                        "outcome is unknown and it is not repeated", code="dropped") from exc
-                    if attempt == 2:
-                        raise Sip2Error(f"the SIP2 server closed the connection twice: {exc}",
+                        raise Sip2Error(f"the SIP2 server closed the connection on the {name} message without "
+                                        f"answering ({exc}): it refused the message, or the connection broke; the "
+                                        "outcome is unknown and the message is not sent again",
                                         code="dropped") from exc
+                    if attempt == 2:
+                        raise Sip2Error(f"the SIP2 server closed the connection on the {name} message twice "
+                                        f"without answering ({exc}): it refuses the message", code="dropped") from exc
             raise AssertionError("unreachable")
 
     def _next_sequence(self) -> int:
@@ -142,7 +157,11 @@ class Sip2Client:
         except UnicodeEncodeError as exc:
             raise Sip2Error(f"the request cannot be written in {self.encoding}: {exc.object[exc.start:exc.end]!r}",
                             permanent=True, code="encoding") from exc
+        except ProtocolError as exc:  # a field the specification does not allow: never sent
+            raise Sip2Error(f"the {message_name(message.code)} message would not be valid SIP2: {exc}",
+                            permanent=True, code="invalid_request") from exc
         sequence = self._next_sequence()
+        self._current = message.code
         expected = expected_reply(message.code)
         self._send(data, sent=False)
         reply = self._read()
@@ -150,7 +169,8 @@ class Sip2Client:
         while True:
             if reply.code == p.ACS_RESEND:  # the ACS could not read our message
                 if resent:
-                    raise Sip2Error("the SIP2 server could not read our message (96) twice", code="resend")
+                    raise Sip2Error(f"the SIP2 server could not read the {message_name(message.code)} message: "
+                                    "it asked for it again (96) twice", code="resend")
                 self.resends += 1
                 self._send(data, sent=True)
             else:
@@ -193,7 +213,8 @@ class Sip2Client:
                 chunk = self.sock.recv(65536)
             except TimeoutError as exc:
                 self.close()  # the reply may still come and would be read as the answer to the next request
-                raise Sip2Error(f"the SIP2 server did not answer within {self.timeout:g} s", code="timeout") from exc
+                raise Sip2Error(f"the SIP2 server did not answer the {message_name(self._current)} message within "
+                                f"{self.timeout:g} s", code="timeout") from exc
             except OSError as exc:
                 raise _Dropped(True, f"receive failed: {exc}") from exc
             if not chunk:
@@ -243,8 +264,11 @@ class Sip2Client:
 
     def renew(self, card: str, barcode: str) -> Message:
         fields = [*self._common(card), ("AB", barcode), ("BO", "N")]
-        return self.request(Message(p.RENEW, {"third_party_allowed": "N", "no_block": "N", "date": self.now(),
-                                              "nb_due_date": " " * 18}, fields), repeatable=False)
+        # the no-block due date is a date (YYYYMMDDZZZZHHMMSS) even when no_block is N: blanks there make a strict
+        # ACS close the connection; the transaction date stands in, as other SCs send
+        now = self.now()
+        return self.request(Message(p.RENEW, {"third_party_allowed": "N", "no_block": "N", "date": now,
+                                              "nb_due_date": now}, fields), repeatable=False)
 
     def renew_all(self, card: str) -> Message:
         fields = [*self._common(card), ("BO", "N")]

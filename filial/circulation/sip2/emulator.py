@@ -4,6 +4,12 @@ It answers Login 93/94, SC Status 99/98, Patron Information 63/64, Item Informat
 Renew All 65/66, End Session 35/36 and the resend requests 97 (resend the last reply) — and asks for a resend
 itself (96) when a request's checksum is wrong. Replies echo the request's sequence number and carry a checksum.
 
+It is strict as a strict ACS is (pysip2's server, for one): every request is read by
+:func:`~filial.circulation.sip2.protocol.check_request` — fixed fields of the specification's widths and character
+classes, ``|``-terminated fields, the required ones present — and a malformed one closes the connection without an
+answer (``rejected`` keeps the request and why), so a client that sends, say, blanks for a date fails here as it
+would against the library's system.
+
 Data (``seed``; JSON-able)::
 
     {"accounts": {"sc": "secret"},                      # logins; empty: no login needed
@@ -35,7 +41,7 @@ from types import TracebackType
 from typing import Any
 
 from filial.circulation.sip2 import protocol as p
-from filial.circulation.sip2.protocol import Message, ProtocolError
+from filial.circulation.sip2.protocol import ChecksumError, Message, ProtocolError
 
 FAULT_KINDS = ("bad_checksum", "bad_sequence", "drop", "delay", "silence")
 DEFAULT_RULES: dict[str, Any] = {"max_renewals": 2, "renewal_days": 14, "block_overdue_days": 30,
@@ -77,6 +83,8 @@ class Sip2Emulator:
         self.rules: dict[str, Any] = dict(DEFAULT_RULES)
         self.faults: list[dict[str, Any]] = []
         self.received: list[str] = []  # the requests as text (tests check what clients sent)
+        self.received_raw: list[bytes] = []  # … and as bytes, without the CR
+        self.rejected: list[tuple[str, str]] = []  # malformed requests (text, why) on which the connection was closed
         self.connections = 0
         self._server: socketserver.ThreadingTCPServer | None = None
         self._thread: threading.Thread | None = None
@@ -175,19 +183,23 @@ class Sip2Emulator:
 
     def _reply_bytes(self, raw: bytes, session: dict[str, Any]) -> bytes | None:
         """The bytes to answer ``raw`` with; ``None`` closes the connection, ``b""`` answers nothing."""
+        text = raw.decode(self.encoding, "replace")
         with self.lock:
-            self.received.append(raw.decode(self.encoding, "replace"))
-        if raw[:2] == b"97":  # the SC asks for the last reply again
+            self.received.append(text)
+            self.received_raw.append(raw)
+        try:
+            request = p.check_request(raw, encoding=self.encoding)
+        except ChecksumError:  # a transmission error: the SC is asked to send it again
+            return self._encode(Message(p.ACS_RESEND), None, "96")
+        except ProtocolError as exc:  # a malformed request: a strict ACS closes the connection on it
+            with self.lock:
+                self.rejected.append((text, str(exc)))
+            return None
+        if request.code == p.SC_RESEND:  # the SC asks for the last reply again
             if session["last"] is None:
                 return self._encode(Message(p.ACS_RESEND), None, "96")
             message, sequence = session["last"]
             return self._encode(message, sequence, "97")
-        if p.verify_checksum(raw) is False and raw[-6:-4] == b"AZ":
-            return self._encode(Message(p.ACS_RESEND), None, "96")
-        try:
-            request = p.decode(raw, encoding=self.encoding)
-        except ProtocolError:
-            return self._encode(Message(p.ACS_RESEND), None, "96")
         if request.code != p.LOGIN and not session["logged_in"] and request.code != p.SC_STATUS:
             return None  # like Koha's SIP server: no service before a login
         handler = getattr(self, f"_on_{request.code}", None)
@@ -328,8 +340,8 @@ class Sip2Emulator:
                  "desensitize": "U", "date": self._now()}
         fields = [("AO", self.institution), ("AA", card), ("AB", barcode),
                   ("AJ", str(item.get("title", "")) if item else "")]
-        if item is not None and item.get("holder") == card:
-            fields.append(("AH", self._due_text(item)))
+        # AH is required in a 30 (empty when the item is not this reader's)
+        fields.append(("AH", self._due_text(item) if item is not None and item.get("holder") == card else ""))
         fields.append(("AF", self._screen(refusal, card)))
         return Message(p.RENEW_RESPONSE, fixed, fields)
 

@@ -28,6 +28,9 @@ RENEW, RENEW_RESPONSE = "29", "30"
 RENEW_ALL, RENEW_ALL_RESPONSE = "65", "66"
 END_SESSION, END_SESSION_RESPONSE = "35", "36"
 SC_RESEND, ACS_RESEND = "97", "96"  # 97: the SC asks the ACS to resend; 96: the ACS asks the SC to resend
+PATRON_STATUS, PATRON_STATUS_RESPONSE = "23", "24"
+CHECKOUT, CHECKOUT_RESPONSE = "11", "12"
+CHECKIN, CHECKIN_RESPONSE = "09", "10"
 
 # widths of the fixed-length fields of the messages read here (3M SIP2 2.00 developer's guide)
 FIXED_LAYOUT: dict[str, tuple[tuple[str, int], ...]] = {
@@ -51,7 +54,72 @@ FIXED_LAYOUT: dict[str, tuple[tuple[str, int], ...]] = {
     END_SESSION_RESPONSE: (("end_session", 1), ("date", 18)),
     SC_RESEND: (),
     ACS_RESEND: (),
+    PATRON_STATUS: (("language", 3), ("date", 18)),
+    CHECKOUT: (("renewal_policy", 1), ("no_block", 1), ("date", 18), ("nb_due_date", 18)),
+    CHECKIN: (("no_block", 1), ("date", 18), ("return_date", 18)),
 }
+
+# The character class of each fixed field (3M SIP2 2.00): a date is ``YYYYMMDDZZZZHHMMSS`` (ZZZZ: four blanks for
+# local time or a right-aligned zone such as ``   Z``), a flag Y or N (``ynu``: also U for unknown), ``01`` a 0 or 1,
+# a language or width three digits, a count four digits (blanks: unknown), a summary or patron status Y or blank.
+FIELD_FORMATS: dict[str, str] = {
+    "date": r"\d{8}(?: {4}| {3}[A-Z]| {2}[A-Z]{2}| [A-Z]{3}|[A-Z]{4})\d{6}",
+    "yn": r"[YN]", "ynu": r"[YNU]", "01": r"[01]", "char": r"[\x20-\x7e]", "status_code": r"[012]",
+    "digits3": r"\d{3}", "digits2": r"\d{2}", "count4": r"\d{4}| {4}", "version": r"\d\.\d{2}",
+    "summary": r"[Y ]{10}", "patron_status": r"[Y ]{14}", "supported": r"[YN]{16}",
+}
+_FORMAT_OF_NAME = {
+    "uid_algorithm": "char", "pwd_algorithm": "char", "ok": "01", "status_code": "status_code",
+    "max_print_width": "digits3", "protocol_version": "version", "language": "digits3", "summary": "summary",
+    "patron_status": "patron_status", "third_party_allowed": "yn", "no_block": "yn", "renewal_policy": "yn",
+    "renewal_ok": "yn", "magnetic_media": "ynu", "desensitize": "ynu", "end_session": "yn", "online": "yn",
+    "checkin_ok": "yn", "checkout_ok": "yn", "status_update_ok": "yn", "offline_ok": "yn",
+    "timeout_period": "digits3", "retries_allowed": "digits3", "circulation_status": "digits2",
+    "security_marker": "digits2", "fee_type": "digits2", "renewed_count": "count4", "unrenewed_count": "count4",
+}
+_COMPILED_FORMATS = {name: re.compile(pattern) for name, pattern in FIELD_FORMATS.items()}
+
+
+def field_format(name: str) -> str:
+    """The format (a key of :data:`FIELD_FORMATS`) of the fixed field ``name``."""
+    if name == "date" or name.endswith("_date"):
+        return "date"
+    if name.endswith("_count"):
+        return "count4"
+    return _FORMAT_OF_NAME[name]
+
+
+def fixed_field_problem(name: str, value: str) -> str | None:
+    """Why ``value`` is not a valid fixed field ``name`` (a description), or ``None`` when it is."""
+    kind = field_format(name)
+    if not _COMPILED_FORMATS[kind].fullmatch(value):
+        return f"{name} {value!r} is not a {kind} field"
+    if kind == "date":
+        try:
+            datetime.strptime(value[:8] + value[12:], "%Y%m%d%H%M%S")
+        except ValueError:
+            return f"{name} {value!r} is not a real date and time"
+    return None
+
+
+# The variable fields of the requests an SC sends (3M SIP2 2.00): required, then optional tags. AY and AZ close the
+# message when error detection is on; no request field repeats.
+REQUEST_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    LOGIN: (("CN", "CO"), ("CP",)),
+    SC_STATUS: ((), ()),
+    PATRON_STATUS: (("AO", "AA", "AC", "AD"), ()),
+    PATRON_INFO: (("AO", "AA"), ("AC", "AD", "BP", "BQ")),
+    ITEM_INFO: (("AO", "AB"), ("AC",)),
+    CHECKOUT: (("AO", "AA", "AB", "AC"), ("CH", "AD", "BO", "BI")),
+    CHECKIN: (("AP", "AO", "AB", "AC"), ("CH", "BI")),
+    RENEW: (("AO", "AA"), ("AD", "AB", "AJ", "AC", "CH", "BO")),
+    RENEW_ALL: (("AO", "AA"), ("AD", "AC", "BO")),
+    END_SESSION: (("AO", "AA"), ("AC", "AD")),
+    SC_RESEND: ((), ()),
+}
+_VALUE_FORMATS = {"BO": re.compile(r"[YN]"), "BI": re.compile(r"[YN]"), "BP": re.compile(r"\d{1,5}"),
+                  "BQ": re.compile(r"\d{1,5}")}
+MAX_FIELD_LENGTH = 255
 
 # patron status (64, 14 characters): position → meaning when "Y"
 PATRON_STATUS_FLAGS = ("charge_denied", "renewal_denied", "recall_denied", "hold_denied", "card_lost",
@@ -70,6 +138,10 @@ _TAG = re.compile(r"[A-Z][A-Z]")
 
 class ProtocolError(ValueError):
     """A message that cannot be read (too short, no checksum where one is required, bad fields)."""
+
+
+class ChecksumError(ProtocolError):
+    """A message whose checksum (AZ) is missing or wrong: a transmission error, answered by asking for a resend."""
 
 
 def checksum(data: bytes) -> str:
@@ -178,14 +250,20 @@ class Message:
 
 
 def encode(message: Message, *, encoding: str = "utf-8", sequence: int | None = None,
-           error_detection: bool = True, errors: str = "strict") -> bytes:
-    """The wire form of ``message``: code, fixed fields in layout order, variable fields, AY/AZ, CR."""
+           error_detection: bool = True, errors: str = "strict", strict: bool = True) -> bytes:
+    """The wire form of ``message``: code, fixed fields in layout order, variable fields, AY/AZ, CR.
+
+    ``strict``: every fixed field must also be of its character class (:func:`fixed_field_problem`), so nothing
+    builds a message a strict ACS would close the connection on (blanks for a date, "X" for a Y/N flag)."""
     layout = FIXED_LAYOUT.get(message.code, ())
     text = message.code
     for name, width in layout:
         value = message.fixed.get(name, "")
         if len(value) != width:
             raise ProtocolError(f"fixed field {name} of {message.code} must be {width} characters, got {value!r}")
+        problem = fixed_field_problem(name, value) if strict else None
+        if problem is not None:
+            raise ProtocolError(f"message {message.code}: {problem}")
         text += value
     for tag, value in message.fields:
         if "|" in value or "\r" in value:
@@ -241,6 +319,82 @@ def decode(raw: bytes, *, encoding: str = "utf-8") -> Message:
             continue
         fields.append((tag, value))
     return Message(code, fixed, fields, sequence, check, checksum_ok)
+
+
+_VARIABLE_FIELD = re.compile(r"([A-Z]{2})([^|]*)\|")
+
+
+def check_request(raw: bytes, *, encoding: str = "utf-8", error_detection: bool = False,
+                  sequence: int | None = None) -> Message:
+    """Read a request as a strict ACS does, or raise :class:`ProtocolError` saying what is wrong.
+
+    Written from the 3M SIP2 2.00 specification: a known request code; every fixed field of its width and character
+    class (dates ``YYYYMMDDZZZZHHMMSS`` that are real dates, Y/N flags, three-digit language, ten-character summary
+    of Y and blanks…); then only ``XXvalue|`` fields, each terminated by ``|``, the required ones present, none
+    unknown to the message or repeated, none longer than 255 characters; then ``AY<digit>AZ<4 hex digits>`` when
+    ``error_detection`` (or whenever ``AZ`` is there), with a correct checksum (a wrong one raises
+    :class:`ChecksumError`) and, when ``sequence`` is given, that sequence number. ``raw`` may end with its CR."""
+    body = raw[:-1] if raw.endswith(TERMINATOR) else raw
+    if TERMINATOR in body or b"\n" in body or b"\x00" in body:
+        raise ProtocolError("a CR, LF or NUL inside the message")
+    code_bytes = body[:2]
+    has_checksum = len(body) >= 6 and body[-6:-4] == b"AZ"
+    if error_detection and not has_checksum:
+        raise ChecksumError("no checksum (AZ) at the end of the message")
+    got_sequence: int | None = None
+    if has_checksum:
+        if not verify_checksum(body):
+            raise ChecksumError(f"wrong checksum AZ{body[-4:].decode('ascii', 'replace')}")
+        body = body[:-6]
+        if code_bytes != SC_RESEND.encode():
+            if len(body) < 3 or body[-3:-1] != b"AY" or not body[-1:].isdigit():
+                raise ProtocolError("no sequence number (AY and one digit) before the checksum")
+            got_sequence = body[-1] - ord("0")
+            body = body[:-3]
+    if sequence is not None and got_sequence != sequence:
+        raise ProtocolError(f"sequence number AY{got_sequence} where AY{sequence} was expected")
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"not valid {encoding}: {exc}") from exc
+    code = text[:2]
+    if code not in REQUEST_FIELDS:
+        raise ProtocolError(f"unknown request code {code!r}")
+    position = 2
+    fixed: dict[str, str] = {}
+    for name, width in FIXED_LAYOUT[code]:
+        value = text[position:position + width]
+        if len(value) != width:
+            raise ProtocolError(f"message {code} ends inside its fixed field {name}")
+        problem = fixed_field_problem(name, value)
+        if problem is not None:
+            raise ProtocolError(f"message {code}: {problem}")
+        fixed[name] = value
+        position += width
+    rest = text[position:]
+    fields: list[tuple[str, str]] = []
+    while rest:
+        match = _VARIABLE_FIELD.match(rest)
+        if match is None:
+            raise ProtocolError(f"message {code}: {rest[:20]!r} is not a field terminated by '|'")
+        fields.append((match.group(1), match.group(2)))
+        rest = rest[match.end():]
+    required, optional = REQUEST_FIELDS[code]
+    tags = [tag for tag, _value in fields]
+    for tag, value in fields:
+        if tag not in required and tag not in optional:
+            raise ProtocolError(f"message {code} has no field {tag}")
+        if tags.count(tag) > 1:
+            raise ProtocolError(f"message {code}: field {tag} repeated")
+        if len(value) > MAX_FIELD_LENGTH:
+            raise ProtocolError(f"message {code}: field {tag} longer than {MAX_FIELD_LENGTH} characters")
+        pattern = _VALUE_FORMATS.get(tag)
+        if pattern is not None and not pattern.fullmatch(value):
+            raise ProtocolError(f"message {code}: field {tag} {value!r} is not valid")
+    missing = [tag for tag in required if tag not in tags]
+    if missing:
+        raise ProtocolError(f"message {code} lacks the required field(s) {', '.join(missing)}")
+    return Message(code, fixed, fields, got_sequence, checksum_ok=True if has_checksum else None)
 
 
 def summary(*wanted: str) -> str:
