@@ -150,3 +150,47 @@ def test_an_administrator_erases_on_every_page_of_the_network(net: Net) -> None:
     client("admin").post(reverse("inbox:person_erase", args=[w["dialogue"].pk]), {"person": PERSON, "confirm": "yes"})
     assert set(InboxItem.objects.filter(author_id=PERSON).values_list("channel__network", flat=True)) == {"ok"}
     assert InboxItem.objects.get(external_id="m2").text == "—"  # automation's VK page too
+
+
+@pytest.mark.browser
+def test_erase_a_person_in_the_browser_desktop_and_phone(live_server: Any, transactional_db: Any, net: Net,
+                                                         page: Any) -> None:
+    from filial.conftest import ARTIFACTS
+
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    w = world(net)
+    page.goto(f"{live_server.url}/login/")
+    page.locator("input[name=username]").fill("metodist")
+    page.locator("input[type=password]").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url(f"{live_server.url}/")
+    url = f"{live_server.url}{reverse('inbox:conversation', args=[w['thread'].pk])}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height, name in ((1366, 900, "desktop"), (390, 844, "phone")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(url)
+        section = page.locator("section.person-data")
+        assert section.is_visible() and NAME in section.inner_text()
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, name
+        section.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"person-data-{name}.png"), full_page=True)
+    dialogs: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    form = page.locator("section.person-data li", has_text=NAME).locator("form")
+    form.locator("input[type=checkbox]").check()
+    form.locator("button.danger").click()
+    page.wait_for_load_state("networkidle")
+    assert dialogs and NAME in dialogs[0]
+    assert "Другой Человек" in page.locator("section.person-data").inner_text()
+    assert NAME not in page.content() and "Первый комментарий Нонны" not in page.content()
+    assert "стёртый человек" in page.content() and "p:" not in page.locator("ol.thread").inner_text()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "person-data-erased-phone.png"), full_page=True)
+    assert errors == []
