@@ -293,11 +293,11 @@ def erase_reader_rows(reader: Reader) -> dict[str, int]:
         pairs.add((network_of.get(channel_id, ""), person_id))
     consents = list(ReaderConsent.objects.filter(reader=reader).select_related("channel"))
     for consent in consents:
-        if consent.channel_id and consent.person_id and not is_pseudonym(consent.person_id):
+        if consent.channel is not None and consent.person_id and not is_pseudonym(consent.person_id):
             pairs.add((consent.channel.network, consent.person_id))
     # The proof first: the consent rows lose the reader and get the pseudonym.
     for consent in consents:
-        network = consent.channel.network if consent.channel_id else ""
+        network = consent.channel.network if consent.channel is not None else ""
         consent.person_id = pseudonym(network, consent.person_id) if consent.person_id else ""
         consent.reader = None
         consent.withdrawn_at = consent.withdrawn_at or now

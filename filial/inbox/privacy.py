@@ -281,9 +281,9 @@ def audit_scrub(strings: Iterable[str], replacement: str, *,
     pattern = _id_pattern(words)
     query = Q()
     for object_type, ids in objects:
-        ids = [str(i) for i in ids]
-        if ids:
-            query |= Q(object_type=object_type, object_id__in=ids)
+        keys = [str(i) for i in ids]
+        if keys:
+            query |= Q(object_type=object_type, object_id__in=keys)
     for word in words:
         escaped = json.dumps(word)[1:-1]  # how a JSON column may hold it (\\u0410…)
         query |= Q(object_repr__contains=word) | Q(changes__icontains=word) | Q(changes__icontains=escaped)
