@@ -122,7 +122,9 @@ else:
                 "timeout": 20,
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                    "PRAGMA busy_timeout=20000;"
+                    # Deleted and overwritten content is zeroed in the file, not left readable in free space
+                    # (erasure, docs/security.md; cost measured in bench/secure_delete.py).
+                    "PRAGMA busy_timeout=20000; PRAGMA secure_delete=ON;"
                 ),
             },
         }
@@ -285,3 +287,9 @@ FILIAL_SERIES_ARM_MINUTES = float(env("FILIAL_SERIES_ARM_MINUTES", "10"))
 FILIAL_SERIES_LATE_GRACE = float(env("FILIAL_SERIES_LATE_GRACE", "120"))
 # How long a posting slot lasts: another post due within it takes the slot.
 FILIAL_SLOT_MINUTES = int(env("FILIAL_SLOT_MINUTES", "60"))
+
+# --- Readers' data (filial/circulation/linking.py: retention_run, daily) ------------------------------------------
+# A reader with no loan on hand and nothing happening for this many days (no loan returned or due, no dialogue,
+# no link) is erased with their dialogue texts; 0 turns the job off. A year: libraries re-register readers
+# yearly and report loans by calendar year, and a reader who returned everything may borrow again next season.
+FILIAL_READER_RETENTION_DAYS = int(env("FILIAL_READER_RETENTION_DAYS", "365"))

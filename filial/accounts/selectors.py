@@ -37,6 +37,11 @@ class Access:
     def is_admin_of(self, system_id: int) -> bool:
         return system_id in self.admin_systems
 
+    def can_erase(self, unit_id: int) -> bool:
+        """Export and erase a person's data (a reader's, or someone who only wrote to a page): the unit's
+        methodologist (the unit in their subtree) or the system's administrator, not an editor or a viewer."""
+        return unit_id in self.approve_units
+
     @property
     def is_admin(self) -> bool:
         return bool(self.admin_systems)

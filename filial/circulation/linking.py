@@ -11,13 +11,15 @@ import csv
 import hashlib
 import hmac
 import io
+import json
 import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,13 +29,16 @@ from filial.circulation.models import (
     ConsentText,
     DialogueAction,
     DialogueState,
+    ImportJob,
     LinkCode,
+    Loan,
     Reader,
     ReaderConsent,
     ReaderIdentity,
     Reminder,
 )
 from filial.circulation.selectors import reader_units
+from filial.core.privacy import database_scrub, is_pseudonym, pseudonym
 from filial.libraries.models import LibrarySystem
 
 CODE_DIGITS = 6
@@ -240,52 +245,155 @@ def reader_export(*, actor: Any, reader: Reader, fmt: str = "json") -> tuple[str
                 for key, cell in row.items():
                     writer.writerow([section, n, key, cell if not isinstance(cell, list) else " ".join(cell)])
         return "text/csv; charset=utf-8", out.getvalue()
-    import json
-
     return "application/json", json.dumps(data, ensure_ascii=False, indent=2)
 
 
+def _check_erase(actor: Any, reader: Reader) -> None:
+    if reader.unit_id not in reader_units(actor) or not access_for(actor).can_erase(reader.unit_id):
+        raise PermissionDenied(_("Only the unit's methodologist or an administrator erases a reader's data."))
+
+
 def reader_erase(*, actor: Any, reader: Reader) -> dict[str, int]:
-    """Remove the reader's identity links and the texts of the dialogue and messages; counts stay (reminders,
-    renewals, consents without the person)."""
-    _check_staff(actor, reader)
-    from filial.inbox.models import Conversation, InboxItem
+    """Erase the reader from Filial: the card, name, loans, link codes and identity links go; the texts of the
+    dialogue, the messages and the reader's comments anywhere in the system are blanked and their network ids
+    pseudonymised (:func:`filial.inbox.privacy.erase_person_rows`). What stays has no personal data: reminder and
+    message counts, the dialogue's steps, and the consent record as proof (dates, version, page, pseudonym).
+
+    The library system (the import, SIP2, Koha) is the source of the reader's record: a reader it still holds comes
+    back with the next import."""
+    _check_erase(actor, reader)
+    with transaction.atomic():
+        counts = erase_reader_rows(reader)
+        audit_record(actor, "circulation.reader.erase", reader.unit, {"reader": reader.pk, **counts},
+                     system_id=reader.system_id)
+    if not connection.in_atomic_block:
+        database_scrub()
+    return counts
+
+
+def erase_reader_rows(reader: Reader) -> dict[str, int]:
+    """The erasure's rows (no access check; inside the caller's transaction)."""
+    from filial.channels.models import Channel
+    from filial.inbox.privacy import ERASED as BLANK
+    from filial.inbox.privacy import audit_scrub, erase_person_rows
     from filial.publishing.models import OutgoingMessage
 
-    with transaction.atomic():
-        identities = list(ReaderIdentity.objects.filter(reader=reader))
-        pairs = {(i.channel_id, i.person_id) for i in identities}
-        for consent in ReaderConsent.objects.filter(reader=reader):
-            if consent.channel_id and consent.person_id:
-                pairs.add((consent.channel_id, consent.person_id))
-        for action in DialogueAction.objects.filter(reader=reader):
-            if action.person_id:
-                pairs.add((action.channel_id, action.person_id))
-        counts = {"identities": len(identities), "messages": 0, "items": 0}
-        message_ids = set(Reminder.objects.filter(reader=reader, message__isnull=False)
-                          .values_list("message_id", flat=True))
-        message_ids |= set(DialogueAction.objects.filter(reader=reader, message__isnull=False)
-                           .values_list("message_id", flat=True))
-        for channel_id, person_id in pairs:
-            message_ids |= set(OutgoingMessage.objects.filter(channel_id=channel_id, recipient_id=person_id)
-                               .values_list("pk", flat=True))
-            counts["items"] += InboxItem.objects.filter(channel_id=channel_id, author_id=person_id).update(
-                text=ERASED, author_name="", raw={}, attachments=[])
-            Conversation.objects.filter(channel_id=channel_id, kind=Conversation.Kind.DIALOGUE,
-                                        person_id=person_id).update(person_name="", last_text=ERASED)
-            InboxItem.objects.filter(channel_id=channel_id, conversation__person_id=person_id,
-                                     conversation__kind=Conversation.Kind.DIALOGUE).update(text=ERASED)
-            DialogueState.objects.filter(channel_id=channel_id, person_id=person_id).delete()
-            DialogueAction.objects.filter(channel_id=channel_id, person_id=person_id).update(
-                heard="", text="", person_id="", reader=None)
-        OutgoingMessage.objects.filter(pk__in=message_ids, state=OutgoingMessage.State.SCHEDULED).update(
-            state=OutgoingMessage.State.CANCELLED)
-        counts["messages"] = OutgoingMessage.objects.filter(pk__in=message_ids).update(text=ERASED, reply_to={})
-        DialogueAction.objects.filter(reader=reader).update(heard="", text="", person_id="", reader=None)
-        ReaderConsent.objects.filter(reader=reader).update(person_id="", reader=None,
-                                                           withdrawn_at=timezone.now())
-        Reminder.objects.filter(reader=reader).update(reader=None)
-        ReaderIdentity.objects.filter(reader=reader).delete()
-        LinkCode.objects.filter(reader=reader).delete()
-        audit_record(actor, "circulation.reader.erase", reader, counts, system_id=reader.system_id)
+    now = timezone.now()
+    system_channels = list(Channel.objects.filter(unit__system_id=reader.system_id).values_list("pk", "network"))
+    network_of = dict(system_channels)
+    pairs: set[tuple[str, str]] = set()
+    for channel_id, person_id in ReaderIdentity.objects.filter(reader=reader).values_list("channel_id", "person_id"):
+        pairs.add((network_of.get(channel_id, ""), person_id))
+    for channel_id, person_id in DialogueAction.objects.filter(reader=reader).exclude(person_id="").values_list(
+            "channel_id", "person_id"):
+        pairs.add((network_of.get(channel_id, ""), person_id))
+    for channel_id, person_id in DialogueState.objects.filter(
+            Q(reader=reader) | Q(card=reader.card, channel_id__in=list(network_of))).values_list(
+            "channel_id", "person_id"):
+        pairs.add((network_of.get(channel_id, ""), person_id))
+    consents = list(ReaderConsent.objects.filter(reader=reader).select_related("channel"))
+    for consent in consents:
+        if consent.channel is not None and consent.person_id and not is_pseudonym(consent.person_id):
+            pairs.add((consent.channel.network, consent.person_id))
+    # The proof first: the consent rows lose the reader and get the pseudonym.
+    for consent in consents:
+        network = consent.channel.network if consent.channel is not None else ""
+        consent.person_id = pseudonym(network, consent.person_id) if consent.person_id else ""
+        consent.reader = None
+        consent.withdrawn_at = consent.withdrawn_at or now
+        consent.erased_at = now
+    ReaderConsent.objects.bulk_update(consents, ["person_id", "reader", "withdrawn_at", "erased_at"])
+
+    counts = {"identities": ReaderIdentity.objects.filter(reader=reader).count(), "messages": 0, "items": 0,
+              "loans": Loan.objects.filter(reader=reader).count()}
+    message_ids = set(Reminder.objects.filter(reader=reader, message__isnull=False)
+                      .values_list("message_id", flat=True))
+    message_ids |= set(DialogueAction.objects.filter(reader=reader, message__isnull=False)
+                       .values_list("message_id", flat=True))
+    for network, person_id in sorted(pairs):
+        channel_ids = [pk for pk, net in system_channels if net == network]
+        done = erase_person_rows(channel_ids=channel_ids, network=network, person_id=person_id,
+                                 names=[reader.card, reader.name])
+        counts["items"] += done["items"]
+        counts["messages"] += done["messages"]
+    OutgoingMessage.objects.filter(pk__in=message_ids, state=OutgoingMessage.State.SCHEDULED).update(
+        state=OutgoingMessage.State.CANCELLED)
+    OutgoingMessage.objects.filter(pk__in=message_ids).exclude(text=BLANK).update(text=BLANK, reply_to={})
+    DialogueAction.objects.filter(reader=reader).update(heard="", text="", reader=None)
+    DialogueState.objects.filter(Q(reader=reader) | Q(card=reader.card, channel_id__in=list(network_of))).delete()
+    Reminder.objects.filter(reader=reader).update(reader=None)
+    audit_scrub([reader.card, reader.name], ERASED, objects=[("circulation.reader", [reader.pk])])
+    _scrub_import_errors(reader)
+    reader.delete()  # with its loans (and their renewal requests), link codes and identities
     return counts
+
+
+def _scrub_import_errors(reader: Reader) -> None:
+    """Imports' row errors quote the rows they refused: remove the card and the name from them."""
+    words = [w for w in (reader.card, reader.name) if w]
+    query = Q()
+    for word in words:
+        query |= Q(row_errors__icontains=word) | Q(row_errors__icontains=json.dumps(word)[1:-1])
+    if not words:
+        return
+    jobs = list(ImportJob.objects.filter(unit__system_id=reader.system_id).filter(query))
+    for job in jobs:
+        text = json.dumps(job.row_errors, ensure_ascii=False)
+        for word in words:
+            text = text.replace(json.dumps(word, ensure_ascii=False)[1:-1], ERASED)
+        job.row_errors = json.loads(text)
+    ImportJob.objects.bulk_update(jobs, ["row_errors"])
+
+
+# --- consent proof and retention ------------------------------------------------------------------------------
+def consent_proof(*, network: str, person_id: str) -> list[ReaderConsent]:
+    """The consent records of a network identity, before or after erasure (found by its pseudonym)."""
+    ids = {person_id, pseudonym(network, person_id)}
+    return list(ReaderConsent.objects.filter(person_id__in=list(ids)).select_related("consent_text", "channel")
+                .order_by("given_at", "id"))
+
+
+def retention_days() -> int:
+    return int(getattr(settings, "FILIAL_READER_RETENTION_DAYS", 365))
+
+
+def retention_due(now: Any = None) -> list[int]:
+    """Readers to erase: no loan on hand, and nothing happened for the retention period (the last loan
+    returned, the last word in the dialogue, the last link, the record's creation)."""
+    days = retention_days()
+    if days <= 0:
+        return []
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    cutoff_day = cutoff.date()
+    recent_loans = Loan.objects.filter(Q(returned__isnull=True) | Q(returned__gt=cutoff_day) | Q(due__gt=cutoff_day)
+                                       | Q(issued__gt=cutoff_day))
+    return list(Reader.objects.filter(created_at__lt=cutoff)
+                .exclude(pk__in=recent_loans.values("reader_id"))
+                .exclude(pk__in=DialogueAction.objects.filter(created_at__gte=cutoff, reader__isnull=False)
+                         .values("reader_id"))
+                .exclude(pk__in=ReaderIdentity.objects.filter(linked_at__gte=cutoff).values("reader_id"))
+                .exclude(pk__in=LinkCode.objects.filter(created_at__gte=cutoff).values("reader_id"))
+                .values_list("pk", flat=True).order_by("pk"))
+
+
+def retention_run(now: Any = None, *, limit: int = 500) -> dict[str, int]:
+    """Erase the readers whose retention period ended (each in its own transaction, audited without personal
+    data), and blank dialogue texts older than the period that belong to no reader."""
+    done = {"readers": 0, "dialogue": 0}
+    for reader_id in retention_due(now)[:limit]:
+        with transaction.atomic():
+            reader = Reader.objects.select_for_update().filter(pk=reader_id).select_related("unit").first()
+            if reader is None:
+                continue
+            counts = erase_reader_rows(reader)
+            audit_record(None, "circulation.reader.retention", reader.unit, {"reader": reader_id, **counts},
+                         system_id=reader.system_id)
+        done["readers"] += 1
+    days = retention_days()
+    if days > 0:
+        cutoff = (now or timezone.now()) - timedelta(days=days)
+        done["dialogue"] = DialogueAction.objects.filter(reader__isnull=True, created_at__lt=cutoff).exclude(
+            heard="", text="").update(heard="", text="")
+    if done["readers"] and not connection.in_atomic_block:
+        database_scrub()
+    return done

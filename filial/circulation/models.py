@@ -259,7 +259,8 @@ class LinkCode(models.Model):
 
 
 class ReaderConsent(models.Model):
-    """A reader's consent to be written to through a page (kept, without the person, after erasure)."""
+    """A reader's consent to be written to through a page. Kept after erasure as the proof 152-FZ asks for: the
+    dates, the text's version and page, and a pseudonymous id instead of the person."""
 
     reader = models.ForeignKey(Reader, null=True, blank=True, on_delete=models.SET_NULL, related_name="consents")
     system = models.ForeignKey(LibrarySystem, on_delete=models.CASCADE, related_name="+")
@@ -270,9 +271,13 @@ class ReaderConsent(models.Model):
     version = models.PositiveIntegerField(_("version"))
     given_at = models.DateTimeField(_("given"))
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    # Set when the reader's data was erased: then ``reader`` is empty and ``person_id`` is the pseudonym
+    # (``filial.core.privacy.pseudonym``), so the record proves consent and withdrawal without the person.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
 
     class Meta:
         ordering = ["-given_at", "-id"]
+        indexes = [models.Index(fields=["person_id"], name="reader_consent_person_idx")]
 
     def __str__(self) -> str:
         return f"{self.reader_id} v{self.version} @ {self.given_at:%Y-%m-%d}"

@@ -37,3 +37,12 @@ def plan_reminders_hourly() -> None:
 @db_periodic_task(crontab(minute="*/5"))
 def sync_reminder_states() -> None:
     reminders.sync_states()
+
+
+@db_periodic_task(crontab(hour="2", minute="40"))
+def erase_expired_readers() -> None:
+    """Daily: readers whose retention period ended (``FILIAL_READER_RETENTION_DAYS``) are erased."""
+    from filial.circulation import linking
+
+    report = linking.retention_run()
+    log.info("reader retention: %s", report)

@@ -93,6 +93,7 @@ def reader_link(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "reader": reader,
         "can_manage": access.can_write(reader.unit_id) or access.is_admin_of(reader.system_id),
+        "can_erase": access.can_erase(reader.unit_id),
         "identities": ReaderIdentity.objects.filter(reader=reader).select_related("channel", "consent"),
         "consents": ReaderConsent.objects.filter(reader=reader).select_related("channel", "consent_text"),
         "reminders": Reminder.objects.filter(reader=reader).select_related("channel", "message")[:30],
@@ -142,8 +143,10 @@ def reader_link_erase(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Type the card number to confirm the erasure."))
     else:
         counts = linking.reader_erase(actor=request.user, reader=reader)
-        messages.success(request, _("Erased: %(identities)d links, %(messages)d messages, %(items)d reader's "
-                                    "messages.") % counts)
+        messages.success(request, _("The reader was erased: %(loans)d loans, %(identities)d links, %(messages)d "
+                                    "messages and %(items)d inbox items. Consent records stay without the "
+                                    "person.") % counts)
+        return redirect("circulation:reader_list")
     return redirect("circulation:reader_link", pk=reader.pk)
 
 

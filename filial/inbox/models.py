@@ -56,6 +56,14 @@ class OpeningHours(models.Model):
         return f"{self.unit_id} {self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
 
+def _person_label(name: str, person_id: str) -> str:
+    if name:
+        return name
+    if person_id.startswith("p:"):  # filial.core.privacy.pseudonym: the person's data was erased
+        return str(_("erased person"))
+    return person_id
+
+
 class Conversation(models.Model):
     """A comment thread under one post, or a direct-message dialogue with one person, on one page."""
 
@@ -109,6 +117,11 @@ class Conversation(models.Model):
         return f"{self.channel_id} {self.kind} {self.thread_key}"
 
     @property
+    def person_label(self) -> str:
+        """Who the dialogue is with, as staff see it ("erased person" once the id is a pseudonym)."""
+        return _person_label(self.person_name, self.person_id)
+
+    @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
 
@@ -156,6 +169,10 @@ class InboxItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.external_id}"
+
+    @property
+    def author_label(self) -> str:
+        return _person_label(self.author_name, self.author_id)
 
 
 class ItemRevision(models.Model):

@@ -20,6 +20,14 @@ urlpatterns = [
     path("post/<int:post_id>/", views.open_question, name="open_question"),
 ]
 
+# A person's data by their network identity (filial/inbox/views_privacy.py).
+from filial.inbox import views_privacy  # noqa: E402
+
+urlpatterns += [
+    path("<int:pk>/person/export/", views_privacy.person_export, name="person_export"),
+    path("<int:pk>/person/erase/", views_privacy.person_erase, name="person_erase"),
+]
+
 # Poll results across networks (filial/inbox/poll_views.py).
 from filial.inbox import poll_views  # noqa: E402
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from filial.accounts.selectors import access_for
-from filial.inbox import selectors, services
+from filial.inbox import privacy, selectors, services
 from filial.inbox.forms import (
     AssignForm,
     FilterForm,
@@ -72,6 +72,7 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "inbox/conversation_detail.html", {
         "conversation": conversation, "items": items, "notes": conversation.notes.all(),
         "can_write": access.can_write(conversation.unit_id),
+        "people": privacy.conversation_people(conversation) if access.can_erase(conversation.unit_id) else [],
         "reply_form": ReplyForm(), "note_form": NoteForm(),
         "assign_form": AssignForm(conversation=conversation, initial={"assignee": conversation.assignee_id}),
         "state_form": StateForm(initial={"state": conversation.state}),
