@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('channels', '0003_inbox_polling'),
-        ('circulation', '0001_initial'),
+        ('circulation', '0002_link_error_kind'),
         ('libraries', '0001_initial'),
     ]
 
