@@ -221,7 +221,7 @@ class GuardedTransport(httpx.HTTPTransport):
 
         super().__init__(verify=tls_context())
         self._pool = httpcore.ConnectionPool(ssl_context=tls_context(), max_connections=20,
-                                             max_keepalive_connections=0, network_backend=GuardedBackend(allow))
+                                             max_keepalive_connections=10, network_backend=GuardedBackend(allow))
 
 
 def guarded_client(allow: Callable[[str, Address], bool], *, transport: httpx.BaseTransport | None = None,
