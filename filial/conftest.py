@@ -54,6 +54,8 @@ def _fast_and_isolated(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
     # The demo writes its pages' seed for the network emulators here, never into the real data folder.
     settings.FILIAL_EMULATOR_DIR = tmp_path / "emulators"
+    # The tests serve the network emulators on loopback at random ports, as an installation allows a host.
+    settings.FILIAL_EXTRA_API_HOSTS = ["127.0.0.1", "localhost"]
     from huey.contrib.djhuey import HUEY
 
     HUEY.immediate = True

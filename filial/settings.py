@@ -260,6 +260,13 @@ FILIAL_OK_API_URL = env("FILIAL_OK_API_URL", "https://api.ok.ru/fb.do")
 FILIAL_TELEGRAM_API_URL = env("FILIAL_TELEGRAM_API_URL", "https://api.telegram.org")
 FILIAL_MAX_API_URL = env("FILIAL_MAX_API_URL", "https://platform-api2.max.ru")
 FILIAL_NETWORK_TIMEOUT = float(env("FILIAL_NETWORK_TIMEOUT", "20"))
+# A page's API address may name only its network's own hosts, the host of the FILIAL_*_API_URL above and the
+# built-in emulator's loopback address; an administrator of the installation may allow more host names here
+# (comma-separated), e.g. a self-hosted Telegram Bot API server (filial/networks/egress.py).
+FILIAL_EXTRA_API_HOSTS = [h.strip().lower() for h in env("FILIAL_EXTRA_API_HOSTS").split(",") if h.strip()]
+# Koha and SIP2 servers are the library's own, often on its intranet: private and loopback addresses are allowed
+# (link-local and multicast never). On: refuse loopback and private addresses too (e.g. a cloud installation).
+FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY = env_bool("FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY", False)
 # The built-in emulators (`filial emulators`, started by `filial run`): VK, OK, Telegram and MAX listen on
 # loopback at FILIAL_EMULATOR_PORT_BASE + 0..3 and keep their state as JSON files here.
 FILIAL_EMULATOR_PORT_BASE = int(env("FILIAL_EMULATOR_PORT_BASE", "8801"))

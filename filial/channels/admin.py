@@ -8,6 +8,9 @@ class ChannelAdmin(admin.ModelAdmin):
     list_display = ("name", "network", "unit", "status", "audience")
     list_filter = ("network", "status")
     exclude = ("credentials_encrypted",)
+    # The API address changes only through the page form or the API (channels.services), which require the
+    # secrets again and allow only the networks' own hosts; the connector registry refuses other addresses anyway.
+    readonly_fields = ("api_base_url",)
 
 
 @admin.register(ChannelSnapshot)

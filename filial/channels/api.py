@@ -62,6 +62,21 @@ class ChannelSerializer(serializers.ModelSerializer):
             fields: Any = self.fields
             fields["unit"].queryset = system_units(access_for(request.user))
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A new API address must be allowed and, for a page with secrets, come with its secrets again (the
+        service enforces the same; saying it here keeps the answer on the address field)."""
+        channel = self.instance if isinstance(self.instance, Channel) else None
+        if channel is not None and "network" not in attrs and "api_base_url" not in attrs:
+            return attrs
+        network = str(attrs.get("network", channel.network if channel else ""))
+        url = str(attrs.get("api_base_url", channel.api_base_url if channel else "") or "")
+        credentials = attrs.get("credentials") or {}
+        problem = services.address_problem(channel, network, url, credentials if isinstance(credentials, dict)
+                                           else {})
+        if problem:
+            raise serializers.ValidationError({"api_base_url": [problem]})
+        return attrs
+
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_credential_hints(self, channel: Channel) -> dict[str, str]:
         request = self.context.get("request")

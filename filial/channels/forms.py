@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from filial.accounts.forms import unit_choice_field
 from filial.channels.models import Channel, Network
+from filial.channels.services import address_problem
 from filial.libraries.models import Unit
 
 
@@ -107,6 +108,9 @@ class ChannelForm(forms.Form):
                 else:
                     credentials[key] = value
         data["credentials"] = credentials
+        problem = address_problem(self.channel, network or "", data.get("api_base_url") or "", credentials)
+        if problem and "api_base_url" in data:
+            self.add_error("api_base_url", problem)
         external_id = data.get("external_id")
         if network and external_id:
             clash = Channel.objects.filter(network=network, external_id=external_id)

@@ -3,6 +3,7 @@ credentials encrypted."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -15,8 +16,11 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel, ChannelSnapshot, Network
 from filial.libraries.models import Unit
+from filial.networks import egress
 from filial.networks.base import ChannelInfo, NetworkError
-from filial.networks.registry import connector_for
+from filial.networks.registry import base_url, connector_for
+
+log = logging.getLogger("filial.channels")
 
 CHANNEL_FIELDS = ("unit", "network", "kind", "name", "url", "external_id", "status", "started_on",
                   "api_base_url", "audience")
@@ -35,6 +39,7 @@ def channel_create(*, actor: Any, unit: Unit, credentials: dict[str, Any] | None
     _require_admin(actor, unit)
     channel = Channel(unit=unit, **fields)
     channel.full_clean(exclude=["credentials_encrypted"])
+    check_api_address(channel.network, channel.api_base_url)
     if credentials:
         channel.set_credentials(credentials)
     channel.save()
@@ -55,6 +60,7 @@ def channel_connect(*, actor: Any, unit: Unit, network: str, external_id: str, c
     _require_admin(actor, unit)
     channel = Channel(unit=unit, network=network, external_id=(external_id or "").strip(), **fields)
     _validate(channel, checking=True)
+    check_api_address(channel.network, channel.api_base_url)
     secrets = clean_credentials(network, credentials)
     info, secrets = check_connection(network=channel.network, external_id=channel.external_id,
                                      credentials=secrets, api_base_url=channel.api_base_url)
@@ -83,14 +89,21 @@ def channel_update(*, actor: Any, channel: Channel, credentials: dict[str, Any] 
         if name not in CHANNEL_FIELDS:
             raise ValueError(f"channel field {name!r} cannot be changed here")
     network = fields.get("network", channel.network)
+    api_base_url = fields.get("api_base_url", channel.api_base_url)
     new_secrets = clean_credentials(network, credentials or {}, complete=False)
     moved = any(name in fields and fields[name] != getattr(channel, name)
                 for name in ("network", "external_id", "api_base_url"))
+    if network != channel.network or api_base_url != channel.api_base_url:
+        check_api_address(network, api_base_url)
+    relocated = address_changed(channel, network, api_base_url)
+    if relocated and channel.has_credentials and not new_secrets:
+        raise ValidationError({"credentials": [secrets_again_message()]})
     merged: dict[str, Any] | None = None
     if new_secrets or (moved and channel.has_credentials):
-        # Secrets are replaced key by key: a form that leaves a secret blank keeps the stored one.
-        stored = channel.credentials if network == channel.network else {}
-        merged = clean_credentials(network, {**stored, **new_secrets}, known_only=False)
+        # Secrets are replaced key by key: a form that leaves a secret blank keeps the stored one — but stored
+        # secrets never follow the page to another API address: there only the secrets entered now are sent.
+        stored = channel.credentials if network == channel.network and not relocated else {}
+        merged = clean_credentials(network, {**stored, **new_secrets}, known_only=False, complete=relocated)
     changes: dict[str, Any] = {}
     originals = {name: getattr(channel, name) for name in CHANNEL_FIELDS}
     for name, value in fields.items():
@@ -162,6 +175,54 @@ def channel_verify(*, actor: Any, channel: Channel) -> Channel:
     return channel
 
 
+# --- where a page's secrets may go ---------------------------------------------------------------------------
+def address_changed(channel: Channel, network: str, api_base_url: str) -> bool:
+    """Would the page's requests (with its secrets) go to another API address than now?"""
+    if not channel.pk:
+        return False
+    return network != channel.network or (base_url(network, api_base_url) != base_url(channel.network,
+                                                                                       channel.api_base_url))
+
+
+def secrets_again_message() -> str:
+    return _("The API address changes: enter the page's secrets again together with the new address. Stored "
+             "secrets are never sent to another address.")
+
+
+def api_address_message(network: str, url: str) -> str:
+    """A person's sentence for an API address the installation does not allow ("" if it is allowed)."""
+    problem = egress.api_url_problem(network, url)
+    if not problem:
+        return ""
+    if problem == "malformed":
+        return _("Enter the API address as a full https:// address, or leave it empty.")
+    if problem == "plain_http":
+        return _("The API address must start with https://: secrets are never sent unencrypted.")
+    return _("%(network)s's API is at %(hosts)s: leave the API address empty to use it. Another address must first "
+             "be allowed by the administrator of this Filial installation (setting FILIAL_EXTRA_API_HOSTS).") % {
+        "network": _network_label(network), "hosts": ", ".join(sorted(egress.allowed_api_hosts(network)))}
+
+
+def address_problem(channel: Channel | None, network: str, api_base_url: str, credentials: dict[str, Any]) -> str:
+    """What is wrong with this page's (new) API address, for the forms and the API to say on the address field
+    before anything is sent ("" if nothing); the services enforce the same."""
+    if not network:
+        return ""
+    message = api_address_message(network, api_base_url) if network in CREDENTIAL_KEYS else ""
+    if message or channel is None:
+        return message
+    if address_changed(channel, network, api_base_url) and channel.has_credentials and not any(
+            v not in (None, "") for v in credentials.values()):
+        return secrets_again_message()
+    return ""
+
+
+def check_api_address(network: str, url: str) -> None:
+    message = api_address_message(network, url) if network in CREDENTIAL_KEYS else ""
+    if message:
+        raise ValidationError({"api_base_url": [message]})
+
+
 # --- secrets and the network check ------------------------------------------------------------------------
 
 # Which secrets each network's connector takes; the management form offers exactly these.
@@ -229,7 +290,7 @@ def check_connection(*, network: str, external_id: str, credentials: dict[str, A
         info = connector.verify()
     except NetworkError as exc:
         field = "external_id" if connector is None else "credentials"
-        raise ValidationError({field: [network_error_message(network, exc)]}) from exc
+        raise ValidationError({field: [network_error_message(network, exc, credentials)]}) from exc
     finally:
         close = getattr(connector, "close", None)
         if callable(close):
@@ -238,24 +299,37 @@ def check_connection(*, network: str, external_id: str, credentials: dict[str, A
     return info, dict(fresh) if fresh else dict(credentials)
 
 
-def network_error_message(network: str, exc: NetworkError) -> str:
-    """A person's sentence for a failed check, with the network's own reason (e.g. "VK says: User
-    authorization failed: invalid access_token (code 5)")."""
+def network_error_message(network: str, exc: NetworkError, secrets: dict[str, Any] | None = None) -> str:
+    """A person's sentence for a failed check: what happened and what to do, never the remote server's own words
+    (an API address could make a server say anything there). The network's answer goes to the server log,
+    without the secrets."""
     label = _network_label(network)
-    reason = (exc.reason or exc.message).strip().rstrip(".")
+    log.warning("checking a page on %s failed: %s", network, redact(str(exc), secrets))
     cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, httpx.HTTPError):
-        message = _("%(network)s cannot be reached: %(reason)s.") % {"network": label, "reason": reason}
-    elif exc.code is None or str(exc.code) in LOCAL_CODES:
-        message = _("The page on %(network)s cannot be checked: %(reason)s.") % {"network": label, "reason": reason}
-    else:
-        message = _("%(network)s says: %(reason)s (code %(code)s).") % {
-            "network": label, "reason": reason, "code": exc.code}
+    code = {"network": label, "code": exc.code}
+    if isinstance(cause, httpx.HTTPError) or str(exc.code) in ("connect", "timeout", "network"):
+        return _("%(network)s cannot be reached. Check the API address (or leave it empty) and this server's "
+                 "connection to the internet, then try again.") % {"network": label}
+    if str(exc.code) in LOCAL_CODES:
+        # The connector's own refusal, before any answer of the network: Filial's words, not the network's.
+        reason = (exc.message or "").strip().rstrip(".")
+        return _("The page on %(network)s cannot be checked: %(reason)s.") % {"network": label, "reason": reason}
     if exc.needs_reauth:
-        message += " " + _("Check the secrets and that their owner administers the page.")
-    elif exc.retry_after:
-        message += " " + _("Try again in %(seconds)s s.") % {"seconds": int(exc.retry_after + 0.999)}
-    return message
+        return _("%(network)s refused the secrets (code %(code)s). Check the secrets and that their owner "
+                 "administers the page.") % code
+    if exc.retry_after:
+        return _("%(network)s asks to wait (code %(code)s). Try again in %(seconds)s s.") % {
+            **code, "seconds": int(exc.retry_after + 0.999)}
+    return _("%(network)s refused the check (code %(code)s). Check the page's id and its secrets; the network's "
+             "own answer is in the server log.") % code
+
+
+def redact(text: str, secrets: dict[str, Any] | None) -> str:
+    """``text`` with every secret value replaced (for logs)."""
+    for value in (secrets or {}).values():
+        if isinstance(value, str) and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text[:1000]
 
 
 def _network_label(network: str) -> str:

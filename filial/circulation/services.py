@@ -24,6 +24,7 @@ from filial.circulation.adapters.registry import adapter_for
 from filial.circulation.models import CirculationLink, Loan, Reader, Renewal, Source
 from filial.circulation.selectors import SECRET_KEYS, reader_units
 from filial.libraries.models import Unit
+from filial.networks import egress
 
 log = logging.getLogger("filial.circulation")
 
@@ -87,6 +88,13 @@ def link_validate(data: dict[str, Any], stored: dict[str, Any] | None = None) ->
             errors["login"] = _("Enter the SIP2 login.")
         if not clean["password"]:
             errors["password"] = _("Enter the SIP2 password.")
+        moved = bool(stored) and (str(stored.get("host", "")) != clean["host"]
+                                  or str(stored.get("port", "")) != str(clean.get("port", "")))
+        if moved and not data.get("password") and "host" not in errors and "port" not in errors:
+            errors["password"] = _("The SIP2 server's address changes: enter the password again together with "
+                                   "the new address. A stored password is never sent to another server.")
+        if (moved or not stored) and "host" not in errors and not errors.get("port"):
+            _check_library_address(errors, "host", clean["host"], int(clean["port"]))
     elif adapter == "koha":
         unknown |= set(data) & set(SIP2_FIELDS)
         clean = {"base_url": str(data.get("base_url", "") or "").strip().rstrip("/"),
@@ -99,6 +107,13 @@ def link_validate(data: dict[str, Any], stored: dict[str, Any] | None = None) ->
             errors["client_id"] = _("Enter the OAuth2 client id.")
         if not clean["client_secret"]:
             errors["client_secret"] = _("Enter the OAuth2 client secret.")
+        moved = bool(stored) and str(stored.get("base_url", "")).rstrip("/") != clean["base_url"]
+        if moved and not data.get("client_secret") and "base_url" not in errors:
+            errors["client_secret"] = _("The Koha address changes: enter the client secret again together with "
+                                        "the new address. A stored secret is never sent to another server.")
+        if (moved or not stored) and "base_url" not in errors:
+            _check_library_address(errors, "base_url", parsed.hostname or "",
+                                   parsed.port or (443 if parsed.scheme == "https" else 80))
     else:
         raise ValidationError({"adapter": _("Choose one of: file, sip2, koha.")})
     if unknown:
@@ -106,6 +121,19 @@ def link_validate(data: dict[str, Any], stored: dict[str, Any] | None = None) ->
     if errors:
         raise ValidationError(errors)
     return adapter, clean
+
+
+def _check_library_address(errors: dict[str, str], field: str, host: str, port: int) -> None:
+    """A library system is the library's own server, usually on its intranet: private and loopback addresses are
+    allowed, but never link-local (cloud metadata), multicast or unspecified ones — and with
+    ``FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY`` only public addresses (``networks/egress.py``)."""
+    problem = egress.library_address_problem(host, port)
+    if problem == "unresolved":
+        errors[field] = _("This name cannot be resolved: check the library system's address.")
+    elif problem:
+        errors[field] = _("This address is not one a library system may be reached at from this installation "
+                          "(link-local, multicast or, by the installation's setting, a private network). Enter "
+                          "the library system's own address.")
 
 
 def link_set(*, actor: Any, unit: Unit, data: dict[str, Any]) -> CirculationLink:
@@ -296,10 +324,12 @@ def circulation_sync(unit: Unit, *, actor: Any = None) -> dict[str, int]:
         else:
             _sync_online(unit, link, counts)
     except AdapterError as exc:
-        error, kind = str(exc), error_kind(exc)
-    except Exception as exc:  # recorded on the link and shown on the unit page
+        log.warning("circulation sync of unit %s failed: %s", unit.pk, str(exc)[:1000])
+        error, kind = str(exc), error_kind(exc)  # technical, without the server's words; shown by link_error()
+    except Exception:  # recorded on the link (plainly) and shown on the unit page; the details go to the log
         log.exception("circulation sync of unit %s failed", unit.pk)
-        error, kind = f"{type(exc).__name__}: {exc}", "error"
+        error, kind = _("Synchronisation stopped on an internal error. An administrator finds the details in the "
+                        "server log."), "error"
     state = CirculationLink.SyncState.FAILED if error else CirculationLink.SyncState.OK
     now = timezone.now()
     CirculationLink.objects.filter(pk=link.pk).update(sync_state=state, last_sync_at=now, last_error=error[:2000],

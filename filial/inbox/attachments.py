@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
 from filial.inbox.models import InboxItem
+from filial.networks import egress, registry
 
 log = logging.getLogger("filial.inbox")
 
@@ -36,36 +36,46 @@ def max_bytes() -> int:
 
 
 def source_of(network: str, kind: str, body: dict[str, Any]) -> str:
-    """The direct address of a picture attachment, where the network gives one."""
-    if network == "vk" and kind == "photo":
-        sizes = [s for s in body.get("sizes") or [] if isinstance(s, dict) and s.get("url")]
-        if sizes:
-            small = [s for s in sizes if int(s.get("width") or 0) <= 1280] or sizes
-            return str(max(small, key=lambda s: int(s.get("width") or 0))["url"])
-    if network == "max" and kind == "image":
-        return str(body.get("url") or "")
-    return ""
+    """The direct address of a picture attachment, where the network gives one (each network's ``hosts.py``)."""
+    return registry.picture_source(network, kind, body)
 
 
-def _download(url: str) -> bytes | None:
-    if urlsplit(url).scheme not in ("https", "http"):
-        return None
+MAX_REDIRECTS = 3
+
+
+def _download(url: str, network: str, own_origin: str = "") -> bytes | None:
+    """The picture at ``url`` if it is on the network's media hosts (or the page's own emulator), within the size
+    limit. Addresses are checked after resolving and the connection goes to the checked address; a redirect is
+    followed only to another allowed address."""
+    own_host = egress.host_of(own_origin) if own_origin else ""
+
+    def allow(host: str, address: egress.Address) -> bool:
+        return egress.is_public(address) or bool(own_host and host == own_host and address.is_loopback)
+
     limit = max_bytes()
-    with httpx.Client(transport=TRANSPORT, timeout=float(settings.FILIAL_NETWORK_TIMEOUT),
-                      follow_redirects=False) as client, client.stream("GET", url) as response:
-        if response.status_code != 200:
-            return None
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
+    with egress.guarded_client(allow, transport=TRANSPORT, timeout=float(settings.FILIAL_NETWORK_TIMEOUT)) as client:
+        for _hop in range(MAX_REDIRECTS + 1):
+            if not egress.media_url_allowed(network, url, own_origin=own_origin):
+                log.info("a %s picture at a host that is not the network's media host was not fetched", network)
                 return None
-            chunks.append(chunk)
-    return b"".join(chunks)
+            with client.stream("GET", url) as response:
+                if response.is_redirect and response.headers.get("location"):
+                    url = str(response.url.join(response.headers["location"]))
+                    continue
+                if response.status_code != 200:
+                    return None
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > limit:
+                    return None
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        return None
+                    chunks.append(chunk)
+                return b"".join(chunks)
+    return None
 
 
 def safe_copy(content: bytes) -> tuple[bytes, str, str] | None:
@@ -90,9 +100,14 @@ def safe_copy(content: bytes) -> tuple[bytes, str, str] | None:
 
 def copy_item_images(item_id: int) -> int:
     """Copy this item's small pictures; returns how many were stored."""
-    item = InboxItem.objects.filter(pk=item_id).first()
+    item = InboxItem.objects.select_related("channel").filter(pk=item_id).first()
     if item is None:
         return 0
+    network = item.channel.network
+    api = registry.base_url(network, item.channel.api_base_url)
+    # The page's own emulator (demo, tests) serves its pictures on loopback: that origin only, if it is allowed.
+    own_origin = api if egress.api_url_problem(network, api) == "" and egress.host_of(api) in (
+        egress.LOOPBACK_NAMES | {"127.0.0.1", "::1"}) else ""
     changed = False
     stored = 0
     attachments = [dict(a) for a in item.attachments or []]
@@ -102,9 +117,9 @@ def copy_item_images(item_id: int) -> int:
             continue
         changed = True
         try:
-            content = _download(url)
-        except httpx.HTTPError as exc:
-            log.info("inbox item %s: picture %d not copied: %s", item_id, n, exc)
+            content = _download(url, network, own_origin)
+        except httpx.HTTPError as exc:  # the address (it may hold a token: Telegram's file path) is not logged
+            log.info("inbox item %s: picture %d not copied: %s", item_id, n, type(exc).__name__)
             content = None
         copy = safe_copy(content) if content else None
         if copy is None:

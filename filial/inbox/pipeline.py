@@ -37,10 +37,10 @@ from django.utils.dateparse import parse_datetime
 
 from filial.channels.models import Channel, InboundEvent
 from filial.inbox import handlers, workhours
-from filial.inbox.attachments import source_of
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, ItemRevision, MessagingConsent, OpeningHours
 from filial.networks.base import ConsentChange, InboundItem, NetworkError
 from filial.networks.ratelimit import Claim, WouldWait, fingerprint
+from filial.networks.registry import picture_source as source_of
 
 log = logging.getLogger("filial.inbox")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Protocol, cast
 
 import httpx
 from django.conf import settings
 
-from filial.networks.base import Connector
+from filial.networks.base import Connector, NetworkError
 
 CONNECTORS = {
     "vk": "filial.networks.vk.connector.VKConnector",
@@ -22,6 +22,31 @@ BASE_URL_SETTINGS = {
     "telegram": "FILIAL_TELEGRAM_API_URL",
     "max": "FILIAL_MAX_API_URL",
 }
+
+
+HOSTS = {network: f"filial.networks.{network}.hosts" for network in CONNECTORS}
+
+
+class NetworkHosts(Protocol):
+    """A network's ``hosts.py``: where its API and its media live (``networks/egress.py`` applies them)."""
+
+    API_HOSTS: frozenset[str]
+    MEDIA_DOMAINS: tuple[str, ...]
+    MEDIA_PATH_PREFIXES: tuple[str, ...]
+
+    def picture_source(self, kind: str, body: dict[str, Any]) -> str: ...
+
+
+def network_hosts(network: str) -> NetworkHosts:
+    module: Any = importlib.import_module(HOSTS[network])
+    return cast(NetworkHosts, module)
+
+
+def picture_source(network: str, kind: str, body: dict[str, Any]) -> str:
+    """The direct address of a reader's picture attachment, where the network gives one ("" otherwise)."""
+    if network not in HOSTS or not isinstance(body, dict):
+        return ""
+    return network_hosts(network).picture_source(kind, body)
 
 
 def connector_class(network: str) -> type[Connector]:
@@ -51,7 +76,16 @@ def connector_for(
     transport: httpx.BaseTransport | None = None,
 ) -> Connector:
     cls = connector_class(network)
-    return cls(external_id=external_id, credentials=credentials, base_url=base_url(network, api_base_url),
+    url = base_url(network, api_base_url)
+    if api_base_url and url == api_base_url:
+        from filial.networks.egress import api_url_problem
+
+        if api_url_problem(network, url):
+            # Written around the services (the admin site, an older version): nothing, secrets least of all, is
+            # sent to an address the installation does not allow.
+            raise NetworkError(f"the page's API address {url} is not allowed on this installation "
+                               "(FILIAL_EXTRA_API_HOSTS)", network=network, code="local", permanent=True)
+    return cls(external_id=external_id, credentials=credentials, base_url=url,
                transport=transport, timeout=settings.FILIAL_NETWORK_TIMEOUT)
 
 

@@ -60,3 +60,61 @@ def spec_path(*parts: str) -> Path:
 
 def load_json_spec(*parts: str) -> Any:
     return json.loads(spec_path(*parts).read_text("utf-8"))
+
+
+class Listener:
+    """A loopback TCP server that records every connection and what was sent on it, and answers each with a fixed
+    HTTP response (tests that nothing reaches an address: ``assert not listener.connections``)."""
+
+    def __init__(self, answer: bytes = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                      b"Content-Length: 2\r\nConnection: close\r\n\r\n{}") -> None:
+        import threading
+
+        self.answer = answer
+        self.connections: list[bytes] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1.0)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    self.connections.append(data)
+                    conn.sendall(self.answer)
+                except OSError:
+                    self.connections.append(data)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+@contextmanager
+def listening(answer: bytes | None = None) -> Iterator[Listener]:
+    listener = Listener(answer) if answer is not None else Listener()
+    try:
+        yield listener
+    finally:
+        listener.close()

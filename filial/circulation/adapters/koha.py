@@ -15,6 +15,7 @@ shortly before it expires and fetched again once when Koha answers 401 (revoked,
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -31,7 +32,9 @@ from filial.circulation.adapters.base import (
     RenewalResult,
     UnknownReader,
 )
-from filial.networks.http import http_client
+from filial.networks import egress
+
+log = logging.getLogger("filial.circulation")
 
 # CanBookBeRenewed's error codes (C4/Circulation.pm) → Filial's reason codes
 KOHA_REASONS = {
@@ -43,6 +46,13 @@ KOHA_REASONS = {
     "no_checkout": "not_on_loan", "no_item": "not_on_loan",
 }
 TOKEN_MARGIN = 30.0  # fetch a new token this many seconds before the old one expires
+
+
+def koha_code(error: str) -> str:
+    """Koha's own reason code in ``error`` if it is one Filial knows ("" otherwise: free text is never kept)."""
+    match = re.search(r"\(([a-z_]+)\)", error)
+    code = match.group(1) if match else error.strip()
+    return code if code in KOHA_REASONS else ""
 
 
 def reason_code(error: str) -> str:
@@ -78,7 +88,10 @@ class KohaClient:
             raise AdapterError("Koha settings need client_id and client_secret, or user and password",
                                permanent=True, code="config")
         self.page_size = page_size
-        self.http = http or http_client(timeout=timeout)
+        # Connections go only to addresses a library system may have (resolved and checked, then connected to:
+        # never link-local / cloud metadata; with FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY never private or loopback).
+        self.http = http or egress.guarded_client(lambda _host, address: egress.library_address_allowed(address),
+                                                  timeout=timeout)
         self.timeout = timeout
         self._token: str = ""
         self._expires = 0.0
@@ -101,7 +114,7 @@ class KohaClient:
             raise AdapterError(f"Koha did not answer within {self.timeout:g} s ({method} {url})",
                                code="timeout") from exc
         except httpx.HTTPError as exc:
-            raise AdapterError(f"cannot reach Koha at {self.api}: {exc}", code="connect") from exc
+            raise AdapterError(f"cannot reach Koha at {self.api} ({type(exc).__name__})", code="connect") from exc
 
     def token(self, *, fresh: bool = False) -> str:
         with self._lock:
@@ -111,8 +124,8 @@ class KohaClient:
                                   data={"grant_type": "client_credentials", "client_id": self.client_id,
                                         "client_secret": self.client_secret})
             if response.status_code != 200:
-                detail = _error_text(response)
-                raise AdapterError(f"Koha refused the API client credentials ({response.status_code}: {detail})",
+                _log_answer("POST /oauth/token", response)
+                raise AdapterError(f"Koha refused the API client credentials (HTTP {response.status_code})",
                                    permanent=response.status_code in (400, 401, 403), code="auth")
             data = response.json()
             self._token = str(data["access_token"])
@@ -140,19 +153,20 @@ class KohaClient:
             response = self._send(method, url, params=params, headers=self._headers(headers, fresh=True))
         if response.status_code in ok or response.status_code in (403, 404):
             return response
-        detail = _error_text(response)
+        _log_answer(f"{method} {path}", response)
         if response.status_code == 401:
-            raise AdapterError(f"Koha refused the credentials: {detail}", permanent=True, code="auth")
+            raise AdapterError("Koha refused the credentials (HTTP 401)", permanent=True, code="auth")
         if response.status_code == 400:
-            raise AdapterError(f"Koha rejected the request {method} {path}: {detail}", permanent=True,
+            raise AdapterError(f"Koha rejected the request {method} {path} (HTTP 400)", permanent=True,
                                code="bad_request")
-        raise AdapterError(f"Koha answered {response.status_code} to {method} {path}: {detail}",
+        raise AdapterError(f"Koha answered {response.status_code} to {method} {path}",
                            code=f"http_{response.status_code}")
 
     def get(self, path: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
         response = self.call("GET", path, params=params, headers=headers)
         if response.status_code != 200:
-            raise AdapterError(f"Koha answered {response.status_code} to GET {path}: {_error_text(response)}",
+            _log_answer(f"GET {path}", response)
+            raise AdapterError(f"Koha answered {response.status_code} to GET {path}",
                                code=f"http_{response.status_code}", permanent=response.status_code == 404)
         return response.json()
 
@@ -165,9 +179,9 @@ class KohaClient:
             response = self.call("GET", path, params={**params, "_page": page, "_per_page": self.page_size},
                                  headers=headers)
             if response.status_code != 200:
-                raise AdapterError(f"Koha answered {response.status_code} to GET {path}: "
-                                   f"{_error_text(response)}", code=f"http_{response.status_code}",
-                                   permanent=response.status_code == 404)
+                _log_answer(f"GET {path}", response)
+                raise AdapterError(f"Koha answered {response.status_code} to GET {path}",
+                                   code=f"http_{response.status_code}", permanent=response.status_code == 404)
             batch = response.json()
             rows.extend(batch)
             total_header = response.headers.get("X-Total-Count", "")
@@ -178,6 +192,11 @@ class KohaClient:
             page += 1
             if page > 10_000:
                 raise AdapterError(f"Koha keeps paging {path}: stopped after 10,000 pages", code="paging")
+
+
+def _log_answer(what: str, response: httpx.Response) -> None:
+    """Koha's own answer to a failed call, for the server log only (never shown: it may carry anything)."""
+    log.warning("Koha answered %s to %s: %s", response.status_code, what, _error_text(response))
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -261,23 +280,28 @@ class KohaAdapter(Adapter):
     def _renew_checkout(self, barcode: str, checkout_id: int) -> RenewalResult:
         check = self.client.call("GET", f"/checkouts/{checkout_id}/allows_renewal")
         if check.status_code == 404:
-            return RenewalResult(barcode=barcode, renewed=False, reason=_error_text(check),
-                                 reason_code="not_on_loan")
+            _log_answer("GET allows_renewal", check)
+            return RenewalResult(barcode=barcode, renewed=False, reason_code="not_on_loan")
         if check.status_code != 200:
-            raise AdapterError(f"Koha answered {check.status_code} to allows_renewal: {_error_text(check)}",
+            _log_answer("GET allows_renewal", check)
+            raise AdapterError(f"Koha answered {check.status_code} to allows_renewal",
                                code=f"http_{check.status_code}")
         verdict = check.json()
         if not verdict.get("allows_renewal"):
             error = str(verdict.get("error") or "")
-            return RenewalResult(barcode=barcode, renewed=False, reason=error, reason_code=reason_code(error))
+            # Koha's reason is a code (CanBookBeRenewed): the reader is told the known ones in plain words, the
+            # rest as "the library system refused" — a free text from the server is never passed on.
+            return RenewalResult(barcode=barcode, renewed=False, reason=koha_code(error),
+                                 reason_code=reason_code(error))
         response = self.client.call("POST", f"/checkouts/{checkout_id}/renewal", ok=(201, 200))
         if response.status_code in (200, 201):
             data = response.json()
             return RenewalResult(barcode=barcode, renewed=True, due=koha_date(data.get("due_date")),
                                  due_raw=str(data.get("due_date") or ""))
         error = _error_text(response)
+        _log_answer("POST renewal", response)
         code = reason_code(error) if response.status_code == 403 else "not_on_loan"
-        return RenewalResult(barcode=barcode, renewed=False, reason=error, reason_code=code)
+        return RenewalResult(barcode=barcode, renewed=False, reason=koha_code(error), reason_code=code)
 
     def renew(self, card: str, barcode: str) -> RenewalResult:
         patron = self._patron(card)

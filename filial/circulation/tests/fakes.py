@@ -22,14 +22,14 @@ class FakeOnlineAdapter(Adapter):
 
     def reader(self, card: str) -> ReaderRecord:
         if STATE["down"]:
-            raise AdapterError("connection refused")
+            raise AdapterError("connection refused", code="connect")
         if card not in STATE["readers"]:
             raise UnknownReader(card)
         return STATE["readers"][card]
 
     def renew(self, card: str, barcode: str) -> RenewalResult:
         if STATE["down"]:
-            raise AdapterError("connection refused")
+            raise AdapterError("connection refused", code="connect")
         if barcode in STATE["refuse"]:
             return RenewalResult(barcode, False, reason="Item is reserved by another reader", reason_code="reserved")
         return RenewalResult(barcode, True, due=date(2030, 1, 31))

@@ -69,9 +69,12 @@ def test_link_form_keeps_secrets(client: Client, net: Net) -> None:
     data = {"adapter": "sip2", "host": "sip.local", "port": "6001", "login": "filial", "password": "pw",
             "encoding": "cp1251"}
     assert client.post(url, data).status_code == 302
-    assert client.post(url, {**data, "password": "", "port": "6002"}).status_code == 302
+    assert client.post(url, {**data, "password": "", "login": "filial2"}).status_code == 302
     link = CirculationLink.objects.get(unit=net.children)
-    assert link.settings["password"] == "pw" and link.settings["port"] == 6002
+    assert link.settings["password"] == "pw" and link.settings["login"] == "filial2"
+    response = client.post(url, {**data, "password": "", "port": "6002"})  # another server: the password again
+    assert response.status_code == 200 and "enter the password again" in response.content.decode()
+    assert CirculationLink.objects.get(unit=net.children).settings["port"] == 6001
     assert "pw" not in client.get(url).content.decode().replace("password", "")
 
 
