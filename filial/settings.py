@@ -271,6 +271,7 @@ FILIAL_EMULATOR_PORT_BASE = int(env("FILIAL_EMULATOR_PORT_BASE", "8801"))
 FILIAL_EMULATOR_DIR = DATA_DIR / "emulators"
 # The networks' machine-readable API specs (conformance tests only).
 FILIAL_SPECS_DIR = Path(env("FILIAL_SPECS_DIR", str(BASE_DIR.parent / "shared" / "specs")))
+FILIAL_SAMPLES_DIR = Path(env("FILIAL_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
 
 # --- Publishing engine --------------------------------------------------------------------------
 FILIAL_DELIVERY_MAX_ATTEMPTS = int(env("FILIAL_DELIVERY_MAX_ATTEMPTS", "5"))
