@@ -147,8 +147,8 @@ def read_csv(data: bytes) -> Table:
     try:
         return _table((reader.line_num, row) for row in reader)
     except csv.Error as exc:
-        raise ImportFileError(_("The CSV file is malformed near line %(n)s (%(problem)s); nothing was imported. "
-                                "Save it again as CSV.") % {"n": reader.line_num, "problem": exc}) from exc
+        raise ImportFileError(_("The CSV file is malformed near line %(n)s; nothing was imported. Save it again as "
+                                "CSV.") % {"n": reader.line_num}) from exc
 
 
 def read_xlsx(data: bytes) -> Table:
