@@ -299,7 +299,10 @@ def import_drop_folder(unit: Unit) -> int:
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         fmt = format_for(path.name)
         target = "failed"
-        if fmt:
+        if fmt and path.stat().st_size > MAX_SIZE:  # not read: the upload's limit holds here too
+            log.warning("drop folder of unit %s: %s is larger than %s bytes, moved to failed/", unit.pk, path.name,
+                        MAX_SIZE)
+        elif fmt:
             job = import_create(actor=None, unit=unit, fmt=fmt, file=path.read_bytes(), name=path.name, full=True)
             job = import_run(job.pk) or job
             target = "done" if job.state == ImportJob.State.DONE else "failed"

@@ -12,7 +12,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from filial.circulation.parsers import limits
-from filial.circulation.parsers.iso2709 import IsoError, read_records
+from filial.circulation.parsers.iso2709 import IsoError, IsoRecord, read_records
 from filial.circulation.parsers.rows import ImportFileError, LoanRow, date_message, parse_date, row_error
 
 
@@ -20,7 +20,7 @@ def parse_irbis(data: bytes) -> tuple[list[LoanRow], list[dict[str, Any]]]:
     rows: list[LoanRow] = []
     errors: list[dict[str, Any]] = []
     cap = limits.max_rows()
-    records = []
+    records: list[IsoRecord] = []
     try:
         for record in read_records(data):
             if len(records) >= cap:

@@ -182,3 +182,24 @@ def test_an_import_that_exhausts_its_memory_fails_and_changes_nothing(net: Net, 
     assert done is not None and done.state == ImportJob.State.FAILED
     assert "more memory" in done.error
     assert not Loan.objects.exists() and not Reader.objects.filter(unit=net.children).exists()
+
+
+def test_an_oversized_drop_folder_file_is_not_read(net: Net, settings: Any, tmp_path: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the drop folder read the whole file into memory before the 50 MB check."""
+    settings.DATA_DIR = tmp_path
+    monkeypatch.setattr(imports, "MAX_SIZE", 100)
+    folder = imports.drop_folder(net.children)
+    folder.mkdir(parents=True)
+    (folder / "huge.csv").write_bytes((HEADER + csv_rows(10)).encode())
+    read: list[str] = []
+    real = imports.Path.read_bytes
+
+    def read_bytes(self: Any) -> bytes:
+        read.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(imports.Path, "read_bytes", read_bytes)
+    assert imports.import_drop_folder(net.children) == 0
+    assert read == [] and (folder / "failed" / "huge.csv").exists()
+    assert not ImportJob.objects.exists() and not Loan.objects.exists()
