@@ -218,7 +218,14 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 FILIAL_MAX_PHOTO_BYTES = int(env("FILIAL_MAX_PHOTO_BYTES", str(20 * 1024 * 1024)))
-FILIAL_MAX_PHOTO_PIXELS = int(env("FILIAL_MAX_PHOTO_PIXELS", str(60_000_000)))
+FILIAL_MAX_PHOTO_PIXELS = int(env("FILIAL_MAX_PHOTO_PIXELS", str(25_000_000)))
+FILIAL_PHOTO_CONCURRENCY = int(env("FILIAL_PHOTO_CONCURRENCY", "2"))
+# Import files (circulation/parsers/limits.py): caps, and the child process that parses them.
+FILIAL_IMPORT_MAX_ROWS = int(env("FILIAL_IMPORT_MAX_ROWS", "200000"))
+FILIAL_IMPORT_MAX_COLUMNS = int(env("FILIAL_IMPORT_MAX_COLUMNS", "100"))
+FILIAL_IMPORT_MAX_UNPACKED_MB = int(env("FILIAL_IMPORT_MAX_UNPACKED_MB", "300"))
+FILIAL_IMPORT_MEMORY_MB = int(env("FILIAL_IMPORT_MEMORY_MB", "1024"))
+FILIAL_IMPORT_PARSE_SECONDS = int(env("FILIAL_IMPORT_PARSE_SECONDS", "300"))
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -273,6 +280,7 @@ FILIAL_EMULATOR_PORT_BASE = int(env("FILIAL_EMULATOR_PORT_BASE", "8801"))
 FILIAL_EMULATOR_DIR = DATA_DIR / "emulators"
 # The networks' machine-readable API specs (conformance tests only).
 FILIAL_SPECS_DIR = Path(env("FILIAL_SPECS_DIR", str(BASE_DIR.parent / "shared" / "specs")))
+FILIAL_SAMPLES_DIR = Path(env("FILIAL_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
 
 # --- Publishing engine --------------------------------------------------------------------------
 FILIAL_DELIVERY_MAX_ATTEMPTS = int(env("FILIAL_DELIVERY_MAX_ATTEMPTS", "5"))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from filial.accounts.forms import UnitChoiceField
 from filial.circulation.models import CirculationLink, ImportJob
-from filial.circulation.parsers.tabular import FIELDS, REQUIRED
+from filial.circulation.parsers.tabular import FIELDS
 from filial.circulation.services import ENCODINGS
 
 
@@ -66,7 +66,8 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [("", _("— not in the file —")), *((str(i), h or f"#{i + 1}") for i, h in enumerate(headers))]
         for name, label in FIELDS.items():
-            self.fields[f"col_{name}"] = forms.ChoiceField(label=label, choices=choices, required=name in REQUIRED)
+            # only the card always: without loan columns the file lists readers (check_mapping decides the rest)
+            self.fields[f"col_{name}"] = forms.ChoiceField(label=label, choices=choices, required=name == "card")
 
     def mapping(self) -> dict[str, int]:
         return {name: int(self.cleaned_data[f"col_{name}"]) for name in FIELDS

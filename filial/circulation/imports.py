@@ -29,9 +29,18 @@ from django.utils.translation import gettext as _
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.circulation.models import ImportJob, Loan, Reader, Source
+from filial.circulation.parsers import limits
 from filial.circulation.parsers.irbis import parse_irbis
 from filial.circulation.parsers.rows import ImportFileError, LoanRow, check_rows
-from filial.circulation.parsers.tabular import Table, check_mapping, guess_mapping, read_csv, read_xlsx, table_rows
+from filial.circulation.parsers.tabular import (
+    Table,
+    check_mapping,
+    guess_mapping,
+    read_csv,
+    read_xlsx,
+    readers_only,
+    table_rows,
+)
 from filial.circulation.selectors import reader_units
 from filial.libraries.models import Unit
 
@@ -78,8 +87,8 @@ def import_create(*, actor: Any, unit: Unit, fmt: str, file: File | bytes, name:
     return job
 
 
-def _read_table(job: ImportJob, data: bytes) -> Table:
-    return read_csv(data) if job.format == ImportJob.Format.CSV else read_xlsx(data)
+def _read_table(fmt: str, data: bytes) -> Table:
+    return read_csv(data) if fmt == ImportJob.Format.CSV else read_xlsx(data)
 
 
 def _job_bytes(job: ImportJob) -> bytes:
@@ -88,24 +97,32 @@ def _job_bytes(job: ImportJob) -> bytes:
 
 
 def import_preview(job: ImportJob, mapping: dict[str, Any] | None = None, *, rows: int = 10) -> dict[str, Any]:
-    """Headers, the mapping (given, or guessed), the first rows, and the validation report of the whole file."""
-    data = _job_bytes(job)
-    if job.format == ImportJob.Format.IRBIS:
+    """Headers, the mapping (given, or guessed), the first rows, and the validation report of the whole file
+    (its first ``MAX_REPORTED_ERRORS`` problems; ``problems`` counts them all). ``readers_only``: no loan column is
+    chosen, so the import creates and renames readers only. Parsed in a child process (``limits.isolated``)."""
+    return limits.isolated(_preview, job.format, _job_bytes(job), mapping, rows)
+
+
+def _preview(fmt: str, data: bytes, mapping: dict[str, Any] | None, rows: int) -> dict[str, Any]:
+    if fmt == ImportJob.Format.IRBIS:
         loan_rows, errors = parse_irbis(data)
         loan_rows = check_rows(loan_rows, errors)
         return {"headers": [], "mapping": {}, "sample": [], "rows": loan_rows[:rows], "total": len(loan_rows)
-                + len({e["row"] for e in errors}), "valid": len(loan_rows), "errors": errors}
-    table = _read_table(job, data)
+                + len({e["row"] for e in errors}), "valid": len(loan_rows), "errors": errors[:MAX_REPORTED_ERRORS],
+                "problems": len(errors), "readers_only": False}
+    table = _read_table(fmt, data)
     chosen = guess_mapping(table.headers) if mapping is None else check_mapping(mapping, table.headers)
     try:
         usable = check_mapping(chosen, table.headers) if mapping is None else chosen
     except ImportFileError as exc:
         return {"headers": table.headers, "mapping": chosen, "sample": [c for _n, c in table.rows[:rows]],
-                "rows": [], "total": len(table.rows), "valid": 0, "errors": [], "mapping_error": str(exc)}
+                "rows": [], "total": len(table.rows), "valid": 0, "errors": [], "problems": 0,
+                "mapping_error": str(exc), "readers_only": False}
     loan_rows, errors = table_rows(table, usable)
     loan_rows = check_rows(loan_rows, errors)
     return {"headers": table.headers, "mapping": usable, "sample": [c for _n, c in table.rows[:rows]],
-            "rows": loan_rows[:rows], "total": len(table.rows), "valid": len(loan_rows), "errors": errors}
+            "rows": loan_rows[:rows], "total": len(table.rows), "valid": len(loan_rows),
+            "errors": errors[:MAX_REPORTED_ERRORS], "problems": len(errors), "readers_only": readers_only(usable)}
 
 
 def import_start(*, actor: Any, job: ImportJob, mapping: dict[str, Any] | None = None,
@@ -132,17 +149,22 @@ def import_start(*, actor: Any, job: ImportJob, mapping: dict[str, Any] | None =
     return job
 
 
-def _parse(job: ImportJob) -> tuple[list[LoanRow], list[dict[str, Any]]]:
-    data = _job_bytes(job)
-    if job.format == ImportJob.Format.IRBIS:
+def _parse(job: ImportJob) -> tuple[list[LoanRow], list[dict[str, Any]], bool]:
+    """The file's rows, its row errors, and whether it lists readers only; parsed in a child process."""
+    return limits.isolated(_rows, job.format, _job_bytes(job), job.mapping)
+
+
+def _rows(fmt: str, data: bytes, chosen: dict[str, Any]) -> tuple[list[LoanRow], list[dict[str, Any]], bool]:
+    only_readers = False
+    if fmt == ImportJob.Format.IRBIS:
         rows, errors = parse_irbis(data)
     else:
-        table = _read_table(job, data)
-        mapping = check_mapping(job.mapping, table.headers) if job.mapping else check_mapping(
-            guess_mapping(table.headers), table.headers)
+        table = _read_table(fmt, data)
+        mapping = check_mapping(chosen or guess_mapping(table.headers), table.headers)
+        only_readers = readers_only(mapping)
         rows, errors = table_rows(table, mapping)
     rows = check_rows(rows, errors)
-    return rows, errors
+    return rows, errors, only_readers
 
 
 def import_run(job_id: int) -> ImportJob | None:
@@ -155,7 +177,7 @@ def import_run(job_id: int) -> ImportJob | None:
     if not updated:
         log.info("import %s: resuming after row %s", job.pk, job.processed)
     try:
-        rows, errors = _parse(job)
+        rows, errors, only_readers = _parse(job)
     except ImportFileError as exc:
         return _fail(job, str(exc), [])
     if errors and not job.import_valid_rows:
@@ -174,7 +196,7 @@ def import_run(job_id: int) -> ImportJob | None:
             job.updated_count += updated_n
             job.save(update_fields=["processed", "readers_count", "created_count", "updated_count"])
     with transaction.atomic():
-        if job.full:
+        if job.full and not only_readers:  # a list of readers says nothing about loans
             job.returned_count = (
                 Loan.objects.filter(unit=job.unit, source=Source.FILE, returned__isnull=True)
                 .exclude(last_import_id=job.pk).update(returned=timezone.localtime(timezone.now(),
@@ -277,7 +299,10 @@ def import_drop_folder(unit: Unit) -> int:
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         fmt = format_for(path.name)
         target = "failed"
-        if fmt:
+        if fmt and path.stat().st_size > MAX_SIZE:  # not read: the upload's limit holds here too
+            log.warning("drop folder of unit %s: %s is larger than %s bytes, moved to failed/", unit.pk, path.name,
+                        MAX_SIZE)
+        elif fmt:
             job = import_create(actor=None, unit=unit, fmt=fmt, file=path.read_bytes(), name=path.name, full=True)
             job = import_run(job.pk) or job
             target = "done" if job.state == ImportJob.State.DONE else "failed"

@@ -39,6 +39,7 @@ from filial.circulation.models import (
 )
 from filial.circulation.selectors import reader_units
 from filial.core.privacy import database_scrub, is_pseudonym, pseudonym
+from filial.core.spreadsheets import csv_row
 from filial.libraries.models import LibrarySystem
 
 CODE_DIGITS = 6
@@ -243,7 +244,7 @@ def reader_export(*, actor: Any, reader: Reader, fmt: str = "json") -> tuple[str
             rows = value if isinstance(value, list) else [value]
             for n, row in enumerate(rows, 1):
                 for key, cell in row.items():
-                    writer.writerow([section, n, key, cell if not isinstance(cell, list) else " ".join(cell)])
+                    writer.writerow(csv_row([section, n, key, cell if not isinstance(cell, list) else " ".join(cell)]))
         return "text/csv; charset=utf-8", out.getvalue()
     return "application/json", json.dumps(data, ensure_ascii=False, indent=2)
 

@@ -12,3 +12,7 @@ class CoreConfig(AppConfig):
         from filial.core.sqlite import on_connection_created
 
         connection_created.connect(on_connection_created, dispatch_uid="filial-sqlite-functions")
+
+        from filial.core.images import apply_pillow_limit
+
+        apply_pillow_limit()

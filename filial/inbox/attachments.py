@@ -4,9 +4,10 @@
 payloads), that address as ``source`` — server-side only: it is never rendered nor returned by the API. After the
 items are committed, :func:`copy_item_images` (a worker task) downloads each such picture with a size limit
 (``FILIAL_INBOX_IMAGE_MAX_BYTES``, 1 MiB), checks with Pillow that it is a JPEG, PNG or WebP within the pixel
-limit, re-encodes it (nothing but pixels survives: no metadata, no polyglot payload), stores it under
-``inbox/`` and drops the address. Staff browsers load only that copy, from our own site, after a permission check
-(``views.attachment``); the strict CSP (``img-src 'self'``) blocks anything else anyway.
+limit (``FILIAL_MAX_PHOTO_PIXELS``, from the header), re-encodes it at most ``MAX_SIDE`` a side (nothing but
+pixels survives: no metadata, no polyglot payload), stores it under ``inbox/`` and drops the address. Staff
+browsers load only that copy, from our own site, after a permission check (``views.attachment``); the strict
+CSP (``img-src 'self'``) blocks anything else anyway.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
+from filial.core import images
 from filial.inbox.models import InboxItem
 from filial.networks import egress, registry
 
 log = logging.getLogger("filial.inbox")
 
+MAX_SIDE = 2048  # readers' pictures are kept at most this large a side
 ALLOWED_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 # Tests replace this with an ``httpx.MockTransport``.
 TRANSPORT: httpx.BaseTransport | None = None
@@ -79,17 +82,19 @@ def _download(url: str, network: str, own_origin: str = "") -> bytes | None:
 
 
 def safe_copy(content: bytes) -> tuple[bytes, str, str] | None:
-    """Re-encoded pixels of an allowed picture: (bytes, content type, extension), or None."""
+    """Re-encoded pixels of an allowed picture, at most ``MAX_SIDE`` a side: (bytes, content type, extension), or
+    None. The pixel cap is checked from the header; decoding is reduced and takes a slot (``core.images``)."""
     try:
-        with Image.open(io.BytesIO(content)) as probe:
+        with images.open_checked(io.BytesIO(content)) as probe:
             fmt = str(probe.format or "")
             if fmt not in ALLOWED_FORMATS:
                 return None
-            if probe.width * probe.height > int(settings.FILIAL_MAX_PHOTO_PIXELS):
-                return None
-            probe.load()
-            image = probe.convert("RGBA" if fmt in ("PNG", "WEBP") and probe.mode in ("RGBA", "LA", "P")
-                                  else "RGB")
+        with images.decode_slot():
+            picture = images.open_reduced(io.BytesIO(content), MAX_SIDE)
+            image = picture.convert("RGBA" if fmt in ("PNG", "WEBP") and picture.mode in ("RGBA", "LA", "P")
+                                    else "RGB")
+    except images.PictureRefused:
+        return None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
         return None
     out = io.BytesIO()

@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from filial.accounts.selectors import access_for
+from filial.core.spreadsheets import csv_row, xlsx_append
 from filial.inbox import polls
 from filial.inbox.poll_selectors import PageResult, PollReport, Status, poll_report
 
@@ -202,7 +203,7 @@ def results_csv(report: PollReport) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     for row in export_rows(report):
-        writer.writerow([_csv_value(v) for v in row])
+        writer.writerow(csv_row(_csv_value(v) for v in row))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -217,7 +218,7 @@ def results_xlsx(report: PollReport) -> bytes:
     rows = export_rows(report)
     header_index = 6  # the 1-based row of the column titles
     for row in rows:
-        sheet.append([v for v in row])
+        xlsx_append(sheet, row)
     bold = Font(bold=True)
     for cell in sheet[header_index]:
         cell.font = bold

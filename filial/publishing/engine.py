@@ -526,11 +526,12 @@ def _photo(media: Media) -> Photo:
     original = str(media.file.name or "")
     path = str(media.renditions.get("web") or "")
     if not path:
+        from filial.core.images import PictureRefused
         from filial.publishing.media import make_renditions
 
         try:
             path = str(make_renditions(media).get("web") or "")
-        except OSError:
+        except (OSError, PictureRefused):  # unreadable, or every decoding slot busy: send the original
             path = ""
     path = path or original
     try:

@@ -1,8 +1,10 @@
-"""Photo intake: check, orient, strip metadata (EXIF location included) and make resized copies."""
+"""Photo intake: check, orient, strip metadata (EXIF location included) and make resized copies; the cost of
+decoding is bounded by ``core.images`` (pixel cap from the header, reduced decoding, a few at once)."""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import IO, Any
 
 from django.conf import settings
@@ -15,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
+from filial.core import images
 from filial.libraries.models import Unit
 from filial.publishing.models import Media
 
@@ -27,7 +30,19 @@ def _reject(message: str) -> ValidationError:
     return ValidationError({"file": [message]}, code="invalid_image")
 
 
-def _load(fh: IO[bytes], size: int) -> Image.Image:
+@dataclass(frozen=True)
+class CleanPhoto:
+    data: bytes
+    fmt: str  # "JPEG" or "PNG"
+    width: int
+    height: int
+
+
+def photo_clean(fh: IO[bytes], size: int) -> CleanPhoto:
+    """Check an uploaded photo and re-encode its pixels only (metadata, EXIF location included, dropped), upright
+    and at most ``MAX_SIDE`` a side. The pixel count is checked from the header before anything is decoded; the
+    decoding itself takes one of the process's slots (``core.images``) and is reduced where the photo is larger
+    than ``MAX_SIDE``."""
     limit = settings.FILIAL_MAX_PHOTO_BYTES
     if size > limit:
         raise _reject(_("The photo is too large: %(size)d MB, at most %(max)d MB.")
@@ -35,18 +50,25 @@ def _load(fh: IO[bytes], size: int) -> Image.Image:
     if size == 0:
         raise _reject(_("The file is empty."))
     try:
-        probe = Image.open(fh)
+        probe = images.open_checked(fh)
         if probe.format not in ALLOWED_FORMATS:
             raise _reject(_("Only JPEG, PNG and WebP photos are accepted."))
-        if probe.width * probe.height > settings.FILIAL_MAX_PHOTO_PIXELS:
-            raise _reject(_("The photo has too many pixels."))
         probe.verify()
         fh.seek(0)
-        image = Image.open(fh)
-        image.load()
+        with images.decode_slot():
+            image = images.open_reduced(fh, MAX_SIDE)
+            source_format = image.format or "JPEG"
+            has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
+            transparency = image.info.get("transparency")
+            ImageOps.exif_transpose(image, in_place=True)
+            fmt = "PNG" if source_format == "PNG" and has_alpha else "JPEG"
+            image.info = {} if transparency is None else {"transparency": transparency}  # pixels only
+            data = _encode(image, fmt)
+    except images.PictureRefused as exc:
+        raise _reject(str(exc)) from exc
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise _reject(_("The file is not a photo or is damaged.")) from exc
-    return image
+    return CleanPhoto(data, fmt, image.width, image.height)
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
@@ -54,7 +76,8 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     if fmt == "PNG":
         image.save(out, "PNG", optimize=True)
     else:
-        image.convert("RGB").save(out, "JPEG", quality=86, optimize=True, progressive=True)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        rgb.save(out, "JPEG", quality=86, optimize=True, progressive=True)
     return out.getvalue()
 
 
@@ -63,21 +86,13 @@ def media_upload(*, actor: Any, unit: Unit, fh: IO[bytes], size: int, name: str 
     """Store a checked photo. Metadata is dropped by re-encoding the pixels only."""
     if not access_for(actor).can_write(unit.pk):
         raise PermissionDenied(_("You cannot upload photos for this unit."))
-    image = _load(fh, size)
-    source_format = image.format or "JPEG"
-    image = ImageOps.exif_transpose(image)
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
-    fmt = "PNG" if source_format == "PNG" and has_alpha else "JPEG"
-    clean = Image.new(image.mode, image.size)
-    clean.paste(image)
-    data = _encode(clean, fmt)
+    clean = photo_clean(fh, size)
     media = Media(
-        unit=unit, uploaded_by=actor, original_name=name[:255], content_type=ALLOWED_FORMATS[fmt],
-        width=clean.width, height=clean.height, size=len(data), alt_text=alt_text[:300],
+        unit=unit, uploaded_by=actor, original_name=name[:255], content_type=ALLOWED_FORMATS[clean.fmt],
+        width=clean.width, height=clean.height, size=len(clean.data), alt_text=alt_text[:300],
     )
-    extension = ".png" if fmt == "PNG" else ".jpg"
-    media.file.save(f"{media.key}{extension}", ContentFile(data), save=False)
+    extension = ".png" if clean.fmt == "PNG" else ".jpg"
+    media.file.save(f"{media.key}{extension}", ContentFile(clean.data), save=False)
     media.save()
     audit_record(actor, "media.upload", media, {"name": media.original_name, "size": media.size},
                  system_id=unit.system_id)
@@ -93,20 +108,18 @@ def _enqueue_renditions(media_id: int) -> None:
 
 def make_renditions(media: Media) -> dict[str, str]:
     """Resized copies for previews and networks; idempotent (a rerun overwrites the same files)."""
-    name = media.file.name or ""
-    with default_storage.open(name, "rb") as fh:
-        image = Image.open(fh)
-        image.load()
+    source = media.file.name or ""
     fmt = "PNG" if media.content_type == "image/png" else "JPEG"
     renditions: dict[str, str] = {}
-    base = name.rsplit(".", 1)[0]
+    base = source.rsplit(".", 1)[0]
     for name, side in RENDITIONS.items():
-        copy = image.copy()
-        copy.thumbnail((side, side))
+        # each copy decoded at the smallest scale that still covers it (JPEG draft mode: 1/8 for the thumbnail)
+        with default_storage.open(source, "rb") as fh, images.decode_slot():
+            data = _encode(images.open_reduced(fh, side), fmt)
         path = f"{base}.{name}.{'png' if fmt == 'PNG' else 'jpg'}"
         if default_storage.exists(path):
             default_storage.delete(path)
-        renditions[name] = default_storage.save(path, ContentFile(_encode(copy, fmt)))
+        renditions[name] = default_storage.save(path, ContentFile(data))
     Media.objects.filter(pk=media.pk).update(renditions=renditions)
     media.renditions = renditions
     return renditions

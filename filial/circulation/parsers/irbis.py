@@ -11,15 +11,22 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from filial.circulation.parsers.iso2709 import IsoError, read_records
+from filial.circulation.parsers import limits
+from filial.circulation.parsers.iso2709 import IsoError, IsoRecord, read_records
 from filial.circulation.parsers.rows import ImportFileError, LoanRow, date_message, parse_date, row_error
 
 
 def parse_irbis(data: bytes) -> tuple[list[LoanRow], list[dict[str, Any]]]:
     rows: list[LoanRow] = []
     errors: list[dict[str, Any]] = []
+    cap = limits.max_rows()
+    records: list[IsoRecord] = []
     try:
-        records = list(read_records(data))
+        for record in read_records(data):
+            if len(records) >= cap:
+                raise ImportFileError(_("The file has more than %(n)s records; nothing was imported. Split it into "
+                                        "smaller files.") % {"n": cap})
+            records.append(record)
     except IsoError as exc:
         raise ImportFileError(str(exc)) from exc
     if not records:

@@ -6,12 +6,14 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from filial.circulation.parsers import limits
 from filial.circulation.parsers.rows import ImportFileError, LoanRow, date_message, parse_date, row_error
 
 FIELDS: dict[str, Any] = {
@@ -25,6 +27,8 @@ FIELDS: dict[str, Any] = {
     "renewals": gettext_lazy("Renewals"),
 }
 REQUIRED = ("card", "barcode", "issued", "due")
+# With none of these chosen, the file is a plain list of readers (card, name): readers are imported, loans are not.
+LOAN_FIELDS = ("barcode", "title", "issued", "due", "returned", "renewals")
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "card": ("читательский билет", "номер читательского билета", "номер билета", "билет", "чит билет",
@@ -88,10 +92,16 @@ def check_mapping(mapping: dict[str, Any], headers: list[str]) -> dict[str, int]
             if not 0 <= index < len(headers):
                 raise ImportFileError(_("The file has no column number %(n)s.") % {"n": index + 1})
         clean[field] = index
-    missing = [str(FIELDS[f]) for f in REQUIRED if f not in clean]
+    required = REQUIRED if not readers_only(clean) else ("card",)
+    missing = [str(FIELDS[f]) for f in required if f not in clean]
     if missing:
         raise ImportFileError(_("Choose the columns for: %(fields)s.") % {"fields": ", ".join(missing)})
     return clean
+
+
+def readers_only(mapping: dict[str, Any]) -> bool:
+    """No loan column is chosen: the file lists readers only."""
+    return not any(field in mapping for field in LOAN_FIELDS)
 
 
 def _decode(data: bytes) -> str:
@@ -116,7 +126,16 @@ def _decode(data: bytes) -> str:
     return text
 
 
+def _csv_lines(text: str) -> Iterator[str]:
+    for line in io.StringIO(text, newline=""):
+        if len(line) > limits.MAX_LINE_CHARS:
+            raise ImportFileError(_("A line of the file is longer than %(n)s characters; nothing was imported. "
+                                    "Check that it is a CSV export of loans.") % {"n": limits.MAX_LINE_CHARS})
+        yield line
+
+
 def read_csv(data: bytes) -> Table:
+    """The rows of a CSV export, within the caps on rows, columns and line length."""
     text = _decode(data)
     sample = text[:16384]
     try:
@@ -124,41 +143,79 @@ def read_csv(data: bytes) -> Table:
     except csv.Error:
         first = sample.splitlines()[0] if sample else ""
         delimiter = max(";,\t|", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    lines = [(reader.line_num, row) for row in reader]
-    return _table(lines)
+    reader = csv.reader(_csv_lines(text), delimiter=delimiter)
+    try:
+        return _table((reader.line_num, row) for row in reader)
+    except csv.Error as exc:
+        raise ImportFileError(_("The CSV file is malformed near line %(n)s; nothing was imported. Save it again as "
+                                "CSV.") % {"n": reader.line_num}) from exc
 
 
 def read_xlsx(data: bytes) -> Table:
+    """The first sheet's rows. The archive is checked first (``limits.check_zip``); the sheet's declared size is
+    ignored (openpyxl pads every row to it and cuts the rows after it): its rows are read as the XML gives them,
+    a value past the column cap refuses the file at once."""
     from openpyxl import load_workbook
 
+    limits.check_zip(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
-            sheet = book.worksheets[0]
-            lines = [(n, list(row)) for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+            table = _table(_xlsx_lines(book, book.worksheets[0]))
         finally:
             book.close()
+    except (ImportFileError, MemoryError):
+        raise
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError, IndexError, TypeError) as exc:
         raise ImportFileError(_("The Excel file is damaged or truncated; nothing was imported. "
                                 "Save it again from Excel as .xlsx.")) from exc
     except Exception as exc:  # openpyxl's own errors and damaged XML inside the archive
         raise ImportFileError(_("The Excel file cannot be read: it is damaged or not .xlsx; nothing was imported.")
                               ) from exc
-    return _table(lines)
+    return table
 
 
-def _table(lines: list[tuple[int, list[Any]]]) -> Table:
-    def blank(cells: list[Any]) -> bool:
-        return all(c is None or str(c).strip() == "" for c in cells)
+def _xlsx_lines(book: Any, sheet: Any) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, values up to the last one) straight from openpyxl's sheet parser, as its read-only worksheet
+    uses it, without the padding to the declared dimension (nor to the row's last, empty, cell)."""
+    from openpyxl.worksheet._reader import WorkSheetParser
 
-    lines = [(n, cells) for n, cells in lines if not blank(cells)]
-    if not lines:
+    width = limits.max_columns()
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for number, cells in parser.parse():
+            values: dict[int, Any] = {}
+            for cell in cells:
+                value = cell["value"]
+                if value is None or value == "":
+                    continue
+                if cell["column"] > width:
+                    raise limits.too_many_columns()
+                values[cell["column"]] = value
+            yield number, [values.get(c) for c in range(1, max(values, default=0) + 1)]
+
+
+def _table(lines: Iterable[tuple[int, list[Any]]]) -> Table:
+    """Non-blank lines, the first the headers; refused past the row and column caps as soon as they are passed."""
+    rows_cap, columns_cap = limits.max_rows(), limits.max_columns()
+    kept: list[tuple[int, list[Any]]] = []
+    for n, cells in lines:
+        if all(c is None or str(c).strip() == "" for c in cells):
+            continue
+        if len(cells) > columns_cap:
+            if any(c is not None and str(c).strip() != "" for c in cells[columns_cap:]):
+                raise limits.too_many_columns()
+            cells = cells[:columns_cap]
+        if len(kept) > rows_cap:
+            raise limits.too_many_rows()
+        kept.append((n, cells))
+    if not kept:
         raise ImportFileError(_("The file is empty."))
-    headers = [str(c).strip() if c is not None else "" for c in lines[0][1]]
-    if len(lines) < 2:
+    headers = [str(c).strip() if c is not None else "" for c in kept[0][1]]
+    if len(kept) < 2:
         raise ImportFileError(_("The file has headers but no rows."))
-    return Table(headers, lines[1:])
+    return Table(headers, kept[1:])
 
 
 def _text(value: Any) -> str:
@@ -177,6 +234,14 @@ def table_rows(table: Table, mapping: dict[str, int]) -> tuple[list[LoanRow], li
         index = mapping.get(field)
         return cells[index] if index is not None and index < len(cells) else None
 
+    if readers_only(mapping):
+        for number, cells in table.rows:
+            card = _text(cell(cells, "card"))
+            if card:
+                rows.append(LoanRow(number, card, _text(cell(cells, "name"))))
+            else:
+                errors.append(row_error(number, "card", _("Empty.")))
+        return rows, errors
     for number, cells in table.rows:
         values: dict[str, Any] = {}
         bad = False

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from filial.accounts.models import AuditEntry
 from filial.circulation import imports
 from filial.circulation.models import ImportJob, Loan, Reader
+from filial.circulation.parsers.rows import ImportFileError
 from filial.circulation.tests.irbis_fixtures import reader_record
 from filial.conftest import Net
 
@@ -170,3 +171,46 @@ def test_cli_resume(net: Net) -> None:
     bad = imports.import_create(actor=None, unit=net.children, fmt="csv", file=b"x;y\n1;2\n", name="bad.csv")
     with pytest.raises(CommandError, match="Choose the columns"):
         call_command("circulation", "resume", str(bad.pk), stdout=StringIO())
+
+
+READERS = "Читательский билет;ФИО\n1001;Иванова Мария\n2002;Петров Иван\n"
+
+
+def _readers_xlsx() -> bytes:
+    from filial.circulation.tests.test_parsers import xlsx_bytes
+
+    return xlsx_bytes([["Card number", "Name"], [1001, "Иванова Мария"], [2002, "Петров Иван"]])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_plain_list_of_readers_imports_readers_only(net: Net, fmt: str) -> None:
+    """Before: "Choose the columns for: Item barcode…, Issue date, Due date" — loan columns were required."""
+    loan_job = run(net, HEADER + csv_rows(3), full=True)  # readers 1000-1002 with a loan each
+    assert loan_job.state == ImportJob.State.DONE
+    data = READERS.encode("cp1251") if fmt == "csv" else _readers_xlsx()
+    job = imports.import_create(actor=None, unit=net.children, fmt=fmt, file=data, name=f"readers.{fmt}",
+                                full=True)
+    preview = imports.import_preview(job)
+    assert preview["readers_only"] is True and not preview.get("mapping_error")
+    assert (preview["valid"], preview["errors"]) == (2, [])
+    assert [(r.card, r.name, r.barcode) for r in preview["rows"]] == [("1001", "Иванова Мария", ""),
+                                                                     ("2002", "Петров Иван", "")]
+    done = imports.import_run(job.pk)
+    assert done is not None
+    assert done.state == ImportJob.State.DONE, done.error
+    assert (done.readers_count, done.created_count, done.updated_count, done.returned_count) == (1, 0, 0, 0)
+    assert Reader.objects.get(card="1001").name == "Иванова Мария"  # renamed
+    assert Reader.objects.get(card="2002", unit=net.children).name == "Петров Иван"  # added
+    assert Loan.objects.filter(returned__isnull=True).count() == 3  # a "full" list of readers returns no loans
+
+
+def test_readers_only_rows_need_a_card_and_a_half_chosen_loan_mapping_is_refused(net: Net) -> None:
+    job = imports.import_create(actor=None, unit=net.children, fmt="csv",
+                                file=(READERS + ";Без билета\n").encode(), name="readers.csv")
+    preview = imports.import_preview(job)
+    assert preview["readers_only"] and preview["valid"] == 2
+    assert [(e["row"], e["field"]) for e in preview["errors"]] == [(4, "card")]
+    loans = imports.import_create(actor=None, unit=net.children, fmt="csv", file=(HEADER + csv_rows(2)).encode(),
+                                  name="loans.csv")
+    with pytest.raises(ImportFileError, match="Issue date, Due date"):
+        imports.import_preview(loans, {"card": 0, "name": 1, "barcode": 2})

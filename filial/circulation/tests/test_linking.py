@@ -120,6 +120,15 @@ def test_export_json_and_csv(net: Net) -> None:
     assert other.get(reverse("circulation:reader_link_export", args=[r.pk])).status_code == 404
 
 
+def test_csv_export_writes_formula_like_texts_as_text(net: Net) -> None:
+    r, _channel = linked(net)
+    Reader.objects.filter(pk=r.pk).update(name='=HYPERLINK("http://evil.example/","x")')
+    _type, body = linking.reader_export(actor=net.users["admin"], reader=Reader.objects.get(pk=r.pk), fmt="csv")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert ["reader", "1", "name", "'=HYPERLINK(\"http://evil.example/\",\"x\")"] in rows
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
 def test_erasure_removes_the_reader_links_and_texts_keeps_counts(net: Net) -> None:
     from filial.core.privacy import pseudonym
 

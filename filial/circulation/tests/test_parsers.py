@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -12,8 +13,7 @@ from filial.circulation.parsers.iso2709 import IsoError, read_records
 from filial.circulation.parsers.rows import ImportFileError, check_rows, parse_date
 from filial.circulation.parsers.tabular import check_mapping, guess_mapping, read_csv, read_xlsx, table_rows
 from filial.circulation.tests.irbis_fixtures import iso_record, reader_record
-
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples" / "marc"
+from filial.core.testing import sample_path
 
 HEADER = "Читательский билет;ФИО;Штрихкод;Название;Дата выдачи;Срок возврата;Дата возврата\n"
 ROWS = ("1001;Иванова Мария Петровна;000123;Пушкин. Сказки;01.10.2026;15.10.2026;\n"
@@ -157,19 +157,26 @@ def test_iso_structure_is_checked() -> None:
 
 
 def test_shared_marc_samples() -> None:
+    samples = sample_path("marc")
     counts = {}
     for name in ("cp1251.mrc", "rgb-01002988236-marc21.mrc", "rgb-01002988236-rusmarc.iso", "rsl-01003120729.iso"):
-        records = list(read_records((SAMPLES / name).read_bytes()))
+        records = list(read_records((samples / name).read_bytes()))
         counts[name] = len(records)
         for record in records:
             assert record.value("001")
             assert any(f.subfields for f in record.fields)
     assert counts["cp1251.mrc"] == 6
-    marc21 = next(read_records((SAMPLES / "rgb-01002988236-marc21.mrc").read_bytes()))
+    marc21 = next(read_records((samples / "rgb-01002988236-marc21.mrc").read_bytes()))
     assert marc21.all("245")[0].first("a").startswith("История XVIII столетия")
-    cp1251 = next(read_records((SAMPLES / "cp1251.mrc").read_bytes()))
+    cp1251 = next(read_records((samples / "cp1251.mrc").read_bytes()))
     assert cp1251.all("245")[0].first("a") == "Основы гидравлического расчета инженерных сетей"
     with pytest.raises(IsoError, match="Record 1"):
-        list(read_records((SAMPLES / "broken.mrc").read_bytes()))
+        list(read_records((samples / "broken.mrc").read_bytes()))
     with pytest.raises(ImportFileError):
-        parse_irbis((SAMPLES / "broken.mrc").read_bytes())
+        parse_irbis((samples / "broken.mrc").read_bytes())
+
+
+def test_shared_samples_skip_clearly_where_absent(settings: Any, tmp_path: Path) -> None:
+    settings.FILIAL_SAMPLES_DIR = tmp_path / "no-such-folder"
+    with pytest.raises(pytest.skip.Exception, match=r"sample file not found at .*no-such-folder/marc .*SAMPLES_DIR"):
+        test_shared_marc_samples()

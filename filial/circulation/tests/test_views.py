@@ -92,3 +92,18 @@ def test_librarian_queue_page(client: Client, net: Net) -> None:
     loan.refresh_from_db()
     assert renewal.state == Renewal.State.GRANTED and loan.due == new_due
     assert AuditEntry.objects.filter(action="circulation.renewal.grant").exists()
+
+
+def test_readers_only_import_says_so(client: Client, net: Net, django_capture_on_commit_callbacks: Any) -> None:
+    login(client, net, "editor_children")
+    readers = "Читательский билет;ФИО\n1001;Иванова Мария\n".encode("cp1251")
+    res = client.post("/circulation/imports/new/", {"unit": net.children.pk,
+                                                    "file": SimpleUploadedFile("readers.csv", readers), "format": ""})
+    job = ImportJob.objects.get()
+    page = client.get(res["Location"]).content.decode()
+    assert 'id="readers-only"' in page and 'id="no-errors"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        res = client.post(f"/circulation/imports/{job.pk}/", {"col_card": "0", "col_name": "1"})
+    assert res.status_code == 302
+    job.refresh_from_db()
+    assert job.state == ImportJob.State.DONE and job.readers_count == 1 and not Loan.objects.exists()

