@@ -26,6 +26,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from filial.circulation import linking, reminders
+from filial.circulation.cards import reader_by_card
 from filial.circulation.models import DialogueAction, DialogueState, Reader, ReaderIdentity, Renewal
 
 if TYPE_CHECKING:
@@ -192,13 +193,13 @@ def _linking(channel: Channel, person: str, item: InboxItem, word: str) -> bool:
              text=_("Cancelled: nothing was linked. Write «привязать» to start again."))
         return True
     if state.step == DialogueState.Step.CARD:
-        state.card = normalize(item.text).replace(" ", "")[:64]
+        state.card = item.text.strip()[:64]  # compared by cards.card_key at the next step
         _step(state, DialogueState.Step.CODE)
         _act(channel, person, DialogueAction.Kind.REPLY, heard=heard, text=ask_code())
         return True
     if state.step == DialogueState.Step.CODE:
         # The code is a secret: it is not kept in the dialogue's history.
-        reader = Reader.objects.filter(system_id=channel.unit.system_id, card=state.card).first()
+        reader = reader_by_card(channel.unit.system_id, state.card)
         code = linking.code_match(reader, item.text)
         if code is None:
             state.failures += 1
