@@ -216,6 +216,23 @@ def audit_entries(user: Any) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(system_id__in=audit_systems(user)).select_related("system")
 
 
+# Audit entries whose object's name and changes carry readers' personal data (a card number and name, a network
+# person id): an entry has no unit, so only the system's administrators read them in full.
+READER_DATA_TYPES = frozenset({
+    "circulation.reader", "circulation.loan", "circulation.renewal", "circulation.readeridentity",
+    "circulation.readerconsent", "circulation.linkcode", "inbox.conversation", "publishing.outgoingmessage",
+})
+REDACTED = "—"
+
+
+def audit_shown(access: Access, entry: AuditEntry) -> AuditEntry:
+    """The entry as this reader of the audit log may see it: about readers' data, without the object's name and
+    the changes unless they administer the system (``READER_DATA_TYPES``)."""
+    if entry.object_type in READER_DATA_TYPES and not (access.superuser or access.is_admin_of(entry.system_id or 0)):
+        entry.object_repr, entry.changes = REDACTED, {}
+    return entry
+
+
 def manages_person(actor: Any, user: Any) -> bool:
     """May ``actor`` change ``user``'s name, e-mail, password or active flag?
 

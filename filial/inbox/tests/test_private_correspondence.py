@@ -130,3 +130,16 @@ def test_a_methodologist_of_another_unit_cannot_act_on_a_dialogue(net: Net, worl
     with pytest.raises(PermissionDenied, match="cannot see"):
         services.note_add(actor=net.users["methodologist_children"], conversation=world["dm"], text="x")
     assert world["dm"].kind == Conversation.Kind.DIALOGUE
+
+
+def test_the_audit_log_names_readers_only_to_administrators(net: Net, world: dict[str, Any]) -> None:
+    from django.urls import reverse
+
+    from filial.circulation.services import reader_create
+
+    reader_create(actor=net.users["editor_central"], unit=net.central, card="Д-4242", name="Иван Секретов")
+    url = reverse("accounts:audit_log")
+    page = login(net, "methodologist_children").get(url, {"object_type": "circulation.reader"}).content.decode()
+    assert "circulation.reader" in page and "Д-4242" not in page and "Секретов" not in page
+    page = login(net, "admin").get(url, {"object_type": "circulation.reader"}).content.decode()
+    assert "Д-4242" in page and "Секретов" in page
