@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from itertools import count
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -115,7 +116,7 @@ def test_imports_and_the_migration_fill_the_key(net: Net) -> None:
     assert dict(Reader.objects.values_list("card", "card_key")) == {"Д-2001": "д2001", "00777": "777"}
     Reader.objects.update(card_key="")  # rows stored before the column existed
     migration = __import__("filial.circulation.migrations.0002_reader_card_key", fromlist=["fill"])
-    migration.fill(django_apps, None)
+    migration.fill(django_apps, SimpleNamespace(connection=connection))
     assert dict(Reader.objects.values_list("card", "card_key")) == {"Д-2001": "д2001", "00777": "777"}
     reader = Reader.objects.get(card="00777")
     reader.card = "Д-9"
