@@ -187,7 +187,8 @@ def test_an_attacker_cannot_void_a_readers_code(net: Net) -> None:
         assert "Too many wrong tries" in last_answer(attacker)
         write(channel, attacker, "777")
         assert "Too many wrong tries" in last_answer(attacker)  # locked: only this sender
-    assert DialogueState.objects.get(person_id="666").locked_until > timezone.now()
+    locked_until = DialogueState.objects.get(person_id="666").locked_until
+    assert locked_until is not None and locked_until > timezone.now()
     assert linking.code_usable(LinkCode.objects.get())
     link(channel, "501", "777", code)  # the true reader, on their own identity
     assert ReaderIdentity.objects.get().person_id == "501"
