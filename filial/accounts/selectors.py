@@ -15,7 +15,13 @@ from filial.libraries.models import LibrarySystem, Unit
 
 @dataclass(frozen=True)
 class Access:
-    """Unit ids (and system ids) the user may read, write for, approve for and manage."""
+    """Unit ids (and system ids) the user may read, write for, approve for and manage.
+
+    ``reader_units``: units whose readers' personal data the user may see (reader records, loans, and the private
+    correspondence with one person: direct-message conversations, reminders, the readers' dialogue, replies to
+    them): the subtrees of the user's own memberships, and every unit of the systems they administer. A
+    methodologist reads the whole network's posts and comments, but only their own units' readers.
+    """
 
     user_id: int | None
     superuser: bool = False
@@ -24,9 +30,24 @@ class Access:
     write_units: frozenset[int] = field(default_factory=frozenset)
     approve_units: frozenset[int] = field(default_factory=frozenset)
     admin_systems: frozenset[int] = field(default_factory=frozenset)
+    reader_units: frozenset[int] = field(default_factory=frozenset)
 
     def can_read(self, unit_id: int) -> bool:
         return unit_id in self.read_units
+
+    def may_see_readers(self, unit_id: int) -> bool:
+        """Readers' personal data of this unit (see the class's doc)."""
+        return unit_id in self.reader_units
+
+    def may_see_correspondence(self, unit_id: int, private: bool) -> bool:
+        """A conversation or message of this unit's pages: public ones (comments under posts, replies to them)
+        with the unit's posts, private ones (with one person) with its readers."""
+        return self.may_see_readers(unit_id) if private else self.can_read(unit_id)
+
+    @property
+    def public_only_units(self) -> frozenset[int]:
+        """Units whose public correspondence the user reads but whose readers they may not see."""
+        return self.read_units - self.reader_units
 
     def can_write(self, unit_id: int) -> bool:
         return unit_id in self.write_units
@@ -73,7 +94,7 @@ def _compute_access(user: Any) -> Access:
         pairs = list(Unit.objects.values_list("id", "system_id"))
         all_units = frozenset(u for u, _s in pairs)
         systems = frozenset(s for _u, s in pairs)
-        return Access(user.pk, True, systems, all_units, all_units, all_units, systems)
+        return Access(user.pk, True, systems, all_units, all_units, all_units, systems, all_units)
     memberships = list(
         Membership.objects.filter(user=user).values_list("role", "unit_id", "unit__system_id", "unit__path")
     )
@@ -85,9 +106,11 @@ def _compute_access(user: Any) -> Access:
     write: set[int] = set()
     approve: set[int] = set()
     admin_systems: set[int] = set()
+    readers: set[int] = set()
     for role, _unit_id, system_id, path in memberships:
         in_system = {uid for uid, sid, _p in units if sid == system_id}
-        subtree = _subtree(units, path)
+        subtree = {uid for uid, sid, p in units if sid == system_id and p.startswith(path)}
+        readers |= in_system if role == Role.ADMIN else subtree
         if role == Role.ADMIN:
             admin_systems.add(system_id)
             read |= in_system
@@ -103,7 +126,8 @@ def _compute_access(user: Any) -> Access:
         else:
             read |= subtree
     return Access(
-        user.pk, False, systems, frozenset(read), frozenset(write), frozenset(approve), frozenset(admin_systems)
+        user.pk, False, systems, frozenset(read), frozenset(write), frozenset(approve), frozenset(admin_systems),
+        frozenset(readers),
     )
 
 
@@ -195,6 +219,23 @@ def audit_systems(user: Any) -> frozenset[int]:
 
 def audit_entries(user: Any) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(system_id__in=audit_systems(user)).select_related("system")
+
+
+# Audit entries whose object's name and changes carry readers' personal data (a card number and name, a network
+# person id): an entry has no unit, so only the system's administrators read them in full.
+READER_DATA_TYPES = frozenset({
+    "circulation.reader", "circulation.loan", "circulation.renewal", "circulation.readeridentity",
+    "circulation.readerconsent", "circulation.linkcode", "inbox.conversation", "publishing.outgoingmessage",
+})
+REDACTED = "—"
+
+
+def audit_shown(access: Access, entry: AuditEntry) -> AuditEntry:
+    """The entry as this reader of the audit log may see it: about readers' data, without the object's name and
+    the changes unless they administer the system (``READER_DATA_TYPES``)."""
+    if entry.object_type in READER_DATA_TYPES and not (access.superuser or access.is_admin_of(entry.system_id or 0)):
+        entry.object_repr, entry.changes = REDACTED, {}
+    return entry
 
 
 def manages_person(actor: Any, user: Any) -> bool:

@@ -41,6 +41,7 @@ from filial.accounts.selectors import (
     Access,
     access_for,
     audit_entries,
+    audit_shown,
     audit_systems,
     manages_person,
     staff_get,
@@ -288,7 +289,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         if data["date_to"]:
             entries = entries.filter(at__lt=datetime.combine(data["date_to"] + timedelta(days=1), time.min, tzinfo=tz))
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(entry, change_lines(entry.changes)) for entry in page.object_list]
+    access = access_for(request.user)
+    shown = [audit_shown(access, entry) for entry in page.object_list]
+    rows = [(entry, change_lines(entry.changes)) for entry in shown]
     return render(request, "accounts/audit_log.html", {
         "form": form, "page": page, "rows": rows, "tz_name": tz.key,
         "read_only": not access_for(request.user).is_admin,

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from filial.circulation.cards import card_key
 from filial.circulation.models import CirculationLink, ImportJob, Loan, Reader, Renewal, Source
 from filial.libraries.models import Unit
 
@@ -34,7 +35,8 @@ def build(*, units: dict[str, Unit], now: datetime) -> dict[str, int]:
         girl = i % 2 == 0
         family = FAMILIES[i % len(FAMILIES)] + ("а" if girl else "")
         first = (GIRLS if girl else BOYS)[(i // 2) % 8]
-        readers.append(Reader(system_id=unit.system_id, unit=unit, card=f"Д-{1001 + i}", name=f"{family} {first}",
+        readers.append(Reader(system_id=unit.system_id, unit=unit, card=f"Д-{1001 + i}",
+                              card_key=card_key(f"Д-{1001 + i}"), name=f"{family} {first}",
                               contact_preferences={"messages": i % 3 != 0}))
     readers = Reader.objects.bulk_create(readers)
     job = ImportJob.objects.create(unit=unit, format=ImportJob.Format.CSV, original_name="выдачи-ЦГДБ.csv",

@@ -18,15 +18,19 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from filial.circulation import linking, reminders
+from filial.circulation.cards import reader_by_card
 from filial.circulation.models import DialogueAction, DialogueState, Reader, ReaderIdentity, Renewal
+from filial.inbox import handlers
 
 if TYPE_CHECKING:
     from filial.channels.models import Channel
@@ -69,6 +73,16 @@ def word_of(text: str) -> tuple[str, str]:
         if norm in {normalize(f) for f in forms}:
             return word, ""
     return "", ""
+
+
+# What the inbox keeps instead of a card number or a code the reader typed (in the installation's language).
+CARD_MASK = gettext_noop("card ******")
+CODE_MASK = gettext_noop("code ******")
+
+
+def masked(mask: str) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(mask)
 
 
 # --- texts --------------------------------------------------------------------------------------------------
@@ -192,14 +206,19 @@ def _linking(channel: Channel, person: str, item: InboxItem, word: str) -> bool:
              text=_("Cancelled: nothing was linked. Write «привязать» to start again."))
         return True
     if state.step == DialogueState.Step.CARD:
-        state.card = normalize(item.text).replace(" ", "")[:64]
+        # The card number is kept only for the next step (compared by cards.card_key, cleared when the dialogue
+        # ends); the inbox and the dialogue's history keep a mask.
+        state.card = item.text.strip()[:64]
+        handlers.redact(item, masked(CARD_MASK))
         _step(state, DialogueState.Step.CODE)
-        _act(channel, person, DialogueAction.Kind.REPLY, heard=heard, text=ask_code())
+        _act(channel, person, DialogueAction.Kind.REPLY, heard=item.text, text=ask_code())
         return True
     if state.step == DialogueState.Step.CODE:
-        # The code is a secret: it is not kept in the dialogue's history.
-        reader = Reader.objects.filter(system_id=channel.unit.system_id, card=state.card).first()
-        code = linking.code_match(reader, item.text)
+        # The code is a secret: it is checked in memory and kept nowhere (the inbox item stores a mask).
+        typed = item.text
+        handlers.redact(item, masked(CODE_MASK))
+        reader = reader_by_card(channel.unit.system_id, state.card)
+        code = linking.code_match(reader, typed)
         if code is None:
             state.failures += 1
             if state.failures >= MAX_FAILURES:
@@ -358,6 +377,4 @@ def relay_decision(sender: Any, instance: Renewal, created: bool, update_fields:
 
 
 def register() -> None:
-    from filial.inbox import handlers
-
     handlers.register(HANDLER_NAME, handle)

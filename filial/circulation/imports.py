@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
+from filial.circulation.cards import card_key
 from filial.circulation.models import ImportJob, Loan, Reader, Source
 from filial.circulation.parsers import limits
 from filial.circulation.parsers.irbis import parse_irbis
@@ -230,7 +231,7 @@ def _apply(job: ImportJob, rows: Sequence[LoanRow]) -> tuple[int, int, int]:
         if row.name or row.card not in names:
             names[row.card] = row.name or names.get(row.card, "")
     readers = {r.card: r for r in Reader.objects.filter(system_id=unit.system_id, card__in=list(names))}
-    new_readers = [Reader(system_id=unit.system_id, unit=unit, card=card, name=name[:300])
+    new_readers = [Reader(system_id=unit.system_id, unit=unit, card=card, card_key=card_key(card), name=name[:300])
                    for card, name in names.items() if card not in readers]
     if new_readers:
         Reader.objects.bulk_create(new_readers, batch_size=1000)

@@ -43,7 +43,11 @@ from filial.core.spreadsheets import csv_row
 from filial.libraries.models import LibrarySystem
 
 CODE_DIGITS = 6
-MAX_CODE_ATTEMPTS = 5  # wrong codes tried against one reader's card void that reader's code
+# Wrong tries are limited per sender and page (the dialogue's lock-out, ``dialogue.MAX_FAILURES``): someone who
+# knows a reader's card must not be able to void the reader's code by failing on purpose. This ceiling of wrong
+# codes tried against one reader's card by ALL senders together only stops guessing spread over many identities
+# (20 identities locked out; 100 guesses of a 6-digit code succeed once in 10,000).
+MAX_CODE_ATTEMPTS = 100
 ERASED = "—"
 
 
@@ -122,7 +126,8 @@ def code_generate(*, actor: Any, reader: Reader) -> tuple[LinkCode, str]:
 
 
 def code_match(reader: Reader | None, code: str) -> LinkCode | None:
-    """The reader's valid code equal to ``code``; a wrong code counts against the reader's live codes."""
+    """The reader's valid code equal to ``code``; a wrong code counts towards the reader's live codes' ceiling
+    (``MAX_CODE_ATTEMPTS``, all senders together; the sender's own limit is the dialogue's)."""
     if reader is None:
         return None
     now = timezone.now()

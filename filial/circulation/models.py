@@ -19,6 +19,8 @@ class Reader(models.Model):
     system = models.ForeignKey(LibrarySystem, on_delete=models.CASCADE, related_name="readers")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="readers", verbose_name=_("unit"))
     card = models.CharField(_("card number"), max_length=64)
+    # ``cards.card_key(card)``: what a typed card number is matched on (set on every save; bulk writers set it)
+    card_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     name = models.CharField(_("name"), max_length=300, blank=True)
     contact_preferences = models.JSONField(_("contact preferences"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -29,10 +31,20 @@ class Reader(models.Model):
         verbose_name_plural = _("readers")
         ordering = ["name", "card"]
         constraints = [models.UniqueConstraint(fields=["system", "card"], name="reader_unique_card_in_system")]
-        indexes = [models.Index(fields=["unit", "name"])]
+        indexes = [models.Index(fields=["unit", "name"]),
+                   models.Index(fields=["system", "card_key"], name="reader_card_key_idx")]
 
     def __str__(self) -> str:
         return f"{self.card} {self.name}".strip()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from filial.circulation.cards import card_key
+
+        self.card_key = card_key(self.card)
+        fields = kwargs.get("update_fields")
+        if fields is not None and "card" in fields and "card_key" not in fields:
+            kwargs["update_fields"] = [*fields, "card_key"]
+        super().save(*args, **kwargs)
 
 
 class Source(models.TextChoices):

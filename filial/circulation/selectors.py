@@ -12,31 +12,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from filial.accounts.models import Membership
 from filial.accounts.selectors import Access, access_for
 from filial.circulation.models import CirculationLink, ImportJob, Loan, Reader, Renewal
 from filial.libraries.models import Unit
 
 
 def reader_units(user: Any) -> frozenset[int]:
-    """Units whose readers the user may see: the subtrees of the user's own memberships, and all units of the
-    systems they administer."""
-    cached = getattr(user, "_filial_reader_units", None)
-    if cached is not None:
-        return cached
-    access = access_for(user)
-    if access.user_id is None:
-        return frozenset()
-    if access.superuser:
-        result = access.read_units
-    else:
-        paths = list(Membership.objects.filter(user_id=access.user_id).values_list("unit__system_id", "unit__path"))
-        query = Q(system_id__in=access.admin_systems)
-        for system_id, path in paths:
-            query |= Q(system_id=system_id, path__startswith=path)
-        result = frozenset(Unit.objects.filter(query).values_list("id", flat=True)) if paths else frozenset()
-    user._filial_reader_units = result
-    return result
+    """Units whose readers the user may see (``Access.reader_units``): the subtrees of the user's own memberships,
+    and all units of the systems they administer."""
+    return access_for(user).reader_units
 
 
 def circulation_units(user: Any) -> QuerySet[Unit]:

@@ -140,6 +140,8 @@ class IngestReport:
     edits: int = 0
     consents: int = 0
     conversations: set[int] = field(default_factory=set)
+    # {network id: [(secret, replacement)]}: what handlers redacted (handlers.redact), to scrub the stored events
+    redactions: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 class _Deadlines:
@@ -298,6 +300,8 @@ def _store(channel: Channel, fresh: list[InboundItem], report: IngestReport, now
         else:
             row.handled_by = handlers.claim(row)
             report.claimed += bool(row.handled_by)
+            if handlers.redactions(row):
+                report.redactions[row.external_id] = handlers.redactions(row)
         rows_out.append(row)
         _account(conversation, row, channel, deadlines)
         if conversation.pk is not None:
@@ -375,6 +379,14 @@ def _edit(channel: Channel, edit: InboundItem, now: datetime, report: IngestRepo
         return 1
     if row.text == edit.text:
         return 0
+    if row.handled_by and row.handled_by != "consent":
+        # A handler claimed (and acted on) the original: an edit changes nothing, and its text is not kept (it may
+        # be the card number or code the handler redacted).
+        row.edited_at = now
+        row.save(update_fields=["edited_at"])
+        if edit.text.strip():
+            report.redactions.setdefault(row.external_id, []).append((edit.text.strip(), row.text))
+        return 1
     ItemRevision.objects.create(item=row, text=row.text, replaced_at=now)
     row.text = edit.text
     row.edited_at = now
@@ -433,10 +445,26 @@ def process_pending(limit: int = 1000) -> int:
                     edits.append(item_from_payload(event.payload or {}))
                 else:
                     items.append(item_from_payload(event.payload or {}))
-            ingest(channel, items, edits=edits, consents=[c for c in consents if c.person_id])
+            report = ingest(channel, items, edits=edits, consents=[c for c in consents if c.person_id])
+            _scrub_events(rows, report.redactions)
             InboundEvent.objects.filter(pk__in=[e.pk for e in rows]).update(state=InboundEvent.State.PROCESSED)
             done += len(rows)
     return done
+
+
+def _scrub_events(rows: list[InboundEvent], redactions: dict[str, list[tuple[str, str]]]) -> None:
+    """The stored webhook events of redacted items keep the replacement, never the secret (handlers.redact)."""
+    if not redactions:
+        return
+    for event in rows:
+        item = (event.payload or {}).get("item") or {}
+        pairs = redactions.get(str(item.get("external_id") or "")) if isinstance(item, dict) else None
+        if not pairs:
+            continue
+        payload = event.payload
+        for secret, replacement in pairs:
+            payload = handlers.scrub(payload, secret, replacement)
+        InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
 
 
 # --- polling -------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from filial.accounts.selectors import access_for
+from filial.accounts.selectors import Access, access_for
 from filial.inbox.models import Conversation, InboxItem, Note, ReplyTemplate
 
 
@@ -24,9 +24,19 @@ class InboxFilters:
     q: str = ""
 
 
+def visible_q(access: Access) -> Q:
+    """Conversations the user may see (``Access.may_see_correspondence``): comment threads of the units they read;
+    direct-message dialogues (private: the readers' dialogue, reminders echoed back, a person's questions) only
+    where they may see the unit's readers."""
+    query = Q(unit_id__in=access.reader_units)
+    if access.public_only_units:
+        query |= Q(unit_id__in=access.public_only_units, kind=Conversation.Kind.COMMENTS)
+    return query
+
+
 def conversations_visible(user: Any) -> QuerySet[Conversation]:
     access = access_for(user)
-    return (Conversation.objects.filter(unit_id__in=access.read_units)
+    return (Conversation.objects.filter(visible_q(access))
             .select_related("channel", "unit__system", "assignee", "post"))
 
 
@@ -75,7 +85,7 @@ def counts_for(user: Any) -> dict[str, int]:
     access = access_for(user)
     if not access.read_units:
         return {"new": 0, "overdue": 0}
-    return Conversation.objects.filter(unit_id__in=access.read_units).aggregate(
+    return Conversation.objects.filter(visible_q(access)).aggregate(
         new=Count("id", filter=Q(state=Conversation.State.NEW)), overdue=Count("id", filter=overdue_q()))
 
 
@@ -85,7 +95,7 @@ def nav_badge(access: Any) -> int:
         return 0
     return Conversation.objects.filter(
         Q(state=Conversation.State.NEW) | Q(state=Conversation.State.IN_PROGRESS, due_at__lt=timezone.now()),
-        unit_id__in=access.read_units).count()
+        visible_q(access)).count()
 
 
 def templates_for(user: Any, unit_id: int | None = None) -> QuerySet[ReplyTemplate]:
@@ -100,5 +110,5 @@ def open_question(user: Any, post_id: int) -> QuerySet[InboxItem]:
     """Every reader's comment under one post on every page, oldest first (the methodologist's thread view)."""
     access = access_for(user)
     return (InboxItem.objects.filter(conversation__post_id=post_id, conversation__unit_id__in=access.read_units,
-                                     kind="comment")
+                                     conversation__kind=Conversation.Kind.COMMENTS, kind="comment")
             .select_related("channel", "conversation").order_by("at", "id"))

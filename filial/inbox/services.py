@@ -30,7 +30,8 @@ REPLY_PURPOSE = "inbox_reply"
 
 def _writable(actor: Any, conversation: Conversation) -> Conversation:
     access = access_for(actor)
-    if not access.can_read(conversation.unit_id):
+    private = conversation.kind == Conversation.Kind.DIALOGUE
+    if not access.may_see_correspondence(conversation.unit_id, private):
         raise PermissionDenied(_("You cannot see this conversation."))
     if not access.can_write(conversation.unit_id):
         raise PermissionDenied(_("You cannot answer the conversations of this unit."))

@@ -60,11 +60,24 @@ def events_visible(user: Any) -> QuerySet[Event]:
     return Event.objects.filter(unit__system_id__in=access.systems).select_related("unit")
 
 
+def public_message_q() -> Q:
+    """Messages that are public on the network: replies to comments. Every other message is private
+    correspondence with one person (a direct message, a reminder, the readers' dialogue, a reply in a dialogue)."""
+    return Q(kind=OutgoingMessage.Kind.REPLY, reply_to__kind="comment")
+
+
+def message_is_private(message: OutgoingMessage) -> bool:
+    return not (message.kind == OutgoingMessage.Kind.REPLY and (message.reply_to or {}).get("kind") == "comment")
+
+
 def messages_visible(user: Any) -> QuerySet[OutgoingMessage]:
-    """Outgoing messages of the pages of units the user may read."""
+    """Outgoing messages of the pages of units the user may read; private ones only where the user may see the
+    unit's readers (``Access.may_see_correspondence``)."""
     access = access_for(user)
-    return OutgoingMessage.objects.filter(channel__unit_id__in=access.read_units).select_related(
-        "channel__unit", "created_by")
+    query = Q(channel__unit_id__in=access.reader_units)
+    if access.public_only_units:
+        query |= Q(channel__unit_id__in=access.public_only_units) & public_message_q()
+    return OutgoingMessage.objects.filter(query).select_related("channel__unit", "created_by")
 
 
 def messages_for_list(user: Any, *, state: str = "", channel_id: int | None = None,

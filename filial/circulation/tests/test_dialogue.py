@@ -14,6 +14,7 @@ from django.utils import translation
 from filial.circulation import linking, services
 from filial.circulation.models import (
     DialogueAction,
+    LinkCode,
     Loan,
     Reader,
     ReaderConsent,
@@ -237,9 +238,12 @@ def test_wrong_code_unknown_card_and_lockout(world: World, net: Net) -> None:
     say(world, "vk", reader.card, VK_USER)
     assert "Too many wrong tries" in last(world, "vk", VK_USER)
     assert not ReaderIdentity.objects.exists()
-    # The wrong codes also count against the reader's code: one more and it no longer works from anywhere.
+    # The lock-out is this sender's: the reader's code still works (wrong tries are counted per sender and page).
     _row.refresh_from_db()
     assert _row.attempts == 4 and linking.code_usable(_row)
+    assert linking.code_match(reader, code) == _row
+    # Only a flood from many identities together voids it (a ceiling against guessing spread over accounts).
+    LinkCode.objects.filter(pk=_row.pk).update(attempts=linking.MAX_CODE_ATTEMPTS - 1)
     assert linking.code_match(reader, "1") is None
     _row.refresh_from_db()
     assert not linking.code_usable(_row)
