@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -270,7 +271,22 @@ def against_strict_acs(work: Callable[[str, int], Any]) -> Any:
         async with strict_acs(data).start() as port:
             result.append(await anyio.to_thread.run_sync(work, "127.0.0.1", port))
 
-    anyio.run(main)
+    # Its own thread and event loop: a browser test earlier in this process (Playwright's sync API) may still
+    # hold an event loop in the main thread.
+    errors: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            anyio.run(main)
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    thread.join(60)
+    if errors:
+        raise errors[0]
+    assert not thread.is_alive(), "the strict ACS did not finish in time"
     return result[0], data
 
 
