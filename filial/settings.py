@@ -277,6 +277,32 @@ FILIAL_RATE_LIMITS = dict(
     pair.strip().split("=", 1) for pair in env("FILIAL_RATE_LIMITS").split(",") if "=" in pair
 )
 
+FILIAL_DELIVERY_RETRY_BASE = float(env("FILIAL_DELIVERY_RETRY_BASE", "30"))  # first retry after this many seconds
+FILIAL_DELIVERY_RETRY_CAP = float(env("FILIAL_DELIVERY_RETRY_CAP", "3600"))  # doubling, at most this long
+FILIAL_DELIVERY_MAX_DEFERRALS = int(env("FILIAL_DELIVERY_MAX_DEFERRALS", "30"))  # rate-limit deferrals of one row
+# A page's lane claims this many due rows at once, and after this many seconds lets other work go first.
+FILIAL_LANE_BATCH = int(env("FILIAL_LANE_BATCH", "20"))
+FILIAL_LANE_SLICE = float(env("FILIAL_LANE_SLICE", "10"))
+# The sweeper queues rows due within this many seconds, and queues again a due row still waiting after the other.
+FILIAL_SWEEP_HORIZON = float(env("FILIAL_SWEEP_HORIZON", "70"))
+FILIAL_SWEEP_REQUEUE_AFTER = float(env("FILIAL_SWEEP_REQUEUE_AFTER", "120"))
+FILIAL_VK_REFRESH_MARGIN = float(env("FILIAL_VK_REFRESH_MARGIN", "900"))  # refresh a VK token this long before expiry
+# Slack kept below every network budget: seconds, and a fraction of the window.
+FILIAL_RATE_LIMIT_MARGIN = float(env("FILIAL_RATE_LIMIT_MARGIN", "0.05"))
+FILIAL_RATE_LIMIT_MARGIN_FRACTION = float(env("FILIAL_RATE_LIMIT_MARGIN_FRACTION", "0.01"))
+
+# --- Inbox, polls, webhooks, readers (filial/inbox/, filial/channels/webhooks.py, filial/circulation/linking.py) --
+FILIAL_INBOX_POLL_LEASE_SECONDS = float(env("FILIAL_INBOX_POLL_LEASE_SECONDS", str(2 * FILIAL_NETWORK_TIMEOUT + 60)))
+FILIAL_INBOX_IMAGE_MAX_BYTES = int(env("FILIAL_INBOX_IMAGE_MAX_BYTES", str(1024 * 1024)))
+FILIAL_POLL_FETCH_INTERVAL = float(env("FILIAL_POLL_FETCH_INTERVAL", "900"))  # seconds between counts of a poll
+FILIAL_POLL_FOLLOW_DAYS = float(env("FILIAL_POLL_FOLLOW_DAYS", "30"))  # polls without an end: counted this long
+FILIAL_POLL_LEASE_SECONDS = float(env("FILIAL_POLL_LEASE_SECONDS", "120"))
+FILIAL_POLL_RETRY_BASE = float(env("FILIAL_POLL_RETRY_BASE", "60"))
+FILIAL_POLL_RETRY_CAP = float(env("FILIAL_POLL_RETRY_CAP", "3600"))
+FILIAL_WEBHOOK_MAX_BYTES = int(env("FILIAL_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
+FILIAL_OK_WEBHOOK_CHECK_SOURCE = env_bool("FILIAL_OK_WEBHOOK_CHECK_SOURCE", False)
+FILIAL_LINK_CODE_HOURS = float(env("FILIAL_LINK_CODE_HOURS", "24"))
+
 # --- Recurring posts and posting slots (filial/publishing/series.py, slots.py) -------------------------------------
 # Occurrences are made this many days ahead (at least the next one), armed (deliveries made) this many minutes
 # before their time; a time missed by more than the grace (no worker ran) is skipped, never published late.

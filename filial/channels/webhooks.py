@@ -185,7 +185,7 @@ def _ok(request: HttpRequest, channel: Channel, body: bytes, credentials: dict[s
             body, received_secret=request.GET.get(ok_webhooks.SECRET_PARAM),
             expected_secret=str(credentials.get(SECRET_KEY) or ""),
             remote_addr=str(request.META.get("REMOTE_ADDR") or ""),
-            check_source=bool(getattr(settings, "FILIAL_OK_WEBHOOK_CHECK_SOURCE", False)))
+            check_source=bool(settings.FILIAL_OK_WEBHOOK_CHECK_SOURCE))
     except ok_webhooks.WebhookError as exc:
         raise Refused(str(exc), exc.status) from None
     return Verified(events=[item_event(channel, item) for item in items])
@@ -201,7 +201,7 @@ def _plain(text: str, status: int = 200) -> HttpResponse:
 
 
 def _read_body(request: HttpRequest) -> bytes:
-    limit = int(getattr(settings, "FILIAL_WEBHOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
+    limit = int(settings.FILIAL_WEBHOOK_MAX_BYTES)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
