@@ -54,6 +54,11 @@ def demo_present() -> bool:
     return LibrarySystem.objects.exists()
 
 
+def demo_installed() -> bool:
+    """True if this installation runs the demo network (its pages live on the built-in emulators)."""
+    return LibrarySystem.objects.filter(name=data.SYSTEM_NAME).exists()
+
+
 @transaction.atomic
 def load_demo(*, now: datetime | None = None) -> DemoSummary:
     """Create the demo network. ``now`` anchors the recent weeks (default: the current time)."""
