@@ -281,6 +281,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "filial.core.api.exception_handler",
+    # Any DRF throttle keys on the connecting address, or on the address our trusted proxy appended (never on what
+    # a client wrote into X-Forwarded-For itself); sign-in throttling is filial/accounts/throttle.py.
+    "NUM_PROXIES": 1 if FILIAL_TRUSTED_PROXIES else 0,
 }
 # In production (FILIAL_DEBUG off) the schema is served only to signed-in users unless made public; the Django
 # admin can be switched off altogether (FILIAL_ADMIN=off).

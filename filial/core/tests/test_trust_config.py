@@ -214,7 +214,12 @@ def test_forwarding_headers_count_only_from_trusted_proxies(settings: Any) -> No
     from filial.core.clientip import strip_untrusted_forwarding
 
     seen: list[dict[str, Any]] = []
-    app = strip_untrusted_forwarding(lambda environ, start_response: seen.append(dict(environ)) or [])
+
+    def inner(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(dict(environ))
+        return []
+
+    app = strip_untrusted_forwarding(inner)
     headers = {"HTTP_X_FORWARDED_FOR": "192.0.2.1", "HTTP_X_FORWARDED_PROTO": "https"}
     settings.FILIAL_TRUSTED_PROXIES = ["10.0.0.1"]
     app({"REMOTE_ADDR": "203.0.113.5", **headers}, None)
