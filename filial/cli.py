@@ -68,15 +68,15 @@ class Child:
     required: bool = True  # if it exits, everything stops; an optional child's exit is only reported
 
 
-def child_processes() -> list[Child]:
-    """What ``filial run`` starts, in order (stopped in reverse order)."""
+def child_processes(*, emulators: bool) -> list[Child]:
+    """What ``filial run`` starts, in order (stopped in reverse order). The network emulators only for the demo."""
     from django.conf import settings
 
     python = [sys.executable, "-m", "filial.cli"]
     # The emulators are optional: the application works without them (a busy port only loses the demo's
     # local networks), and a network whose API address is configured explicitly is not emulated.
-    children = [Child("emulators", [*python, "emulators", "--skip-configured"], required=False),
-                Child("web", [*python, "web"])]
+    children = [Child("emulators", [*python, "emulators", "--skip-configured"], required=False)] if emulators else []
+    children.append(Child("web", [*python, "web"]))
     if not settings.HUEY_IMMEDIATE:  # in immediate mode the web process runs the tasks itself
         children.append(Child("worker", [*python, "worker"]))
     return children
@@ -141,11 +141,20 @@ def run(args: Sequence[str] = ()) -> int:
         received.append(signum)
         stop.set()
 
+    import django
+
+    django.setup()
+    from filial.core.startup import warn_at_start
+
+    warn_at_start(sys.stderr)
     try:
         prepare()
         banner = _banner()
         from django.db import connections
 
+        from filial.demo.build import demo_installed
+
+        emulators = demo_installed()
         connections.close_all()
     except KeyboardInterrupt:
         print("filial: interrupted.", file=sys.stderr)
@@ -154,7 +163,9 @@ def run(args: Sequence[str] = ()) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
 
-    children = child_processes()
+    children = child_processes(emulators=emulators)
+    if not emulators:
+        print("filial: no demo network here, the network emulators are not started.", flush=True)
     failed: Child | None = None
     env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
     try:

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
+
+from filial.core.private import private_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -28,7 +35,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DATA_DIR = Path(env("FILIAL_DATA_DIR", str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+if not DATA_DIR.exists():
+    # Created by Filial: only its owner may enter (database, queue, secret key, photos of readers' messages).
+    DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _secret_from_file(name: str, nbytes: int = 50) -> str:
@@ -45,8 +54,11 @@ SECRET_KEY = env("FILIAL_SECRET_KEY") or _secret_from_file("secret_key")
 # Fernet keys for credentials at rest: comma-separated, first one encrypts, all decrypt (rotation).
 FILIAL_ENCRYPTION_KEYS = env("FILIAL_ENCRYPTION_KEYS")
 DEBUG = env_bool("FILIAL_DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in env("FILIAL_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("FILIAL_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
+ALLOWED_HOSTS = env_list("FILIAL_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("FILIAL_CSRF_TRUSTED_ORIGINS")
+# Reverse proxies (addresses or networks) whose X-Forwarded-For (and X-Forwarded-Proto) is believed; with none,
+# the connecting address is the client (filial/core/clientip.py).
+FILIAL_TRUSTED_PROXIES = env_list("FILIAL_TRUSTED_PROXIES")
 FILIAL_HOST = env("FILIAL_HOST", "127.0.0.1")
 FILIAL_PORT = int(env("FILIAL_PORT", "8000"))
 
@@ -59,10 +71,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_htmx",
     "huey.contrib.djhuey",
+    "axes",
     "filial.core",
     "filial.accounts",
     "filial.libraries",
@@ -84,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "filial.core.middleware.SecurityHeadersMiddleware",
+    "filial.core.middleware.IdleSessionMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a throttled sign-in into a 429 (filial/accounts/throttle.py)
 ]
 
 ROOT_URLCONF = "filial.urls"
@@ -114,7 +128,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "filial.sqlite3"),
+            "NAME": str(private_file(DATA_DIR / "filial.sqlite3")),
             "OPTIONS": {
                 # Web and workers share the file: WAL, a busy timeout and IMMEDIATE transactions make
                 # concurrent writers wait instead of failing with "database is locked".
@@ -150,26 +164,59 @@ else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "filial",
-        "filename": str(DATA_DIR / "huey.sqlite3"),
+        "filename": str(private_file(DATA_DIR / "huey.sqlite3")),
         "immediate": HUEY_IMMEDIATE,
         "consumer": {"workers": int(env("FILIAL_WORKER_THREADS", "8")), "worker_type": "thread", **HUEY_POLLING},
     }
 
 # --- Auth ---------------------------------------------------------------------------------------
+FILIAL_PASSWORD_MIN_LENGTH = int(env("FILIAL_PASSWORD_MIN_LENGTH", "12"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": FILIAL_PASSWORD_MIN_LENGTH}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    "filial.accounts.throttle.LoginThrottleBackend",  # refuses a locked-out account or address first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes, filial/accounts/throttle.py): the login page, /admin/login/ and the API token.
+FILIAL_LOGIN_FAILURES_PER_ACCOUNT = int(env("FILIAL_LOGIN_FAILURES_PER_ACCOUNT", "5"))
+FILIAL_LOGIN_FAILURES_PER_ADDRESS = int(env("FILIAL_LOGIN_FAILURES_PER_ADDRESS", "30"))
+FILIAL_LOGIN_LOCKOUT_MINUTES = int(env("FILIAL_LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_FAILURE_LIMIT = FILIAL_LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = timedelta(minutes=FILIAL_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: per account, per address
+AXES_CLIENT_IP_CALLABLE = "filial.core.clientip.client_ip"
+AXES_HANDLER = "filial.accounts.throttle.LoginAttemptHandler"
+AXES_LOCKOUT_CALLABLE = "filial.accounts.throttle.lockout_response"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock-out ends on time even while someone keeps trying
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt, until the cool-off); no log of every login
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
+# API tokens (filial/accounts/tokens.py): stored as digests, valid this many days.
+FILIAL_API_TOKEN_DAYS = float(env("FILIAL_API_TOKEN_DAYS", "30"))
+# A session ends after this many minutes without a request (filial/core/middleware.py IdleSessionMiddleware).
+FILIAL_SESSION_IDLE_MINUTES = int(env("FILIAL_SESSION_IDLE_MINUTES", "60"))
+SESSION_COOKIE_AGE = FILIAL_SESSION_IDLE_MINUTES * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("FILIAL_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Served over HTTPS: cookies only over HTTPS, and HSTS (a year) so browsers never come back over plain HTTP.
+FILIAL_SECURE_COOKIES = env_bool("FILIAL_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = FILIAL_SECURE_COOKIES
+CSRF_COOKIE_SECURE = FILIAL_SECURE_COOKIES
+if FILIAL_SECURE_COOKIES:
+    SECURE_HSTS_SECONDS = int(env("FILIAL_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # other sites of the library's domain are not ours to decide
+if FILIAL_TRUSTED_PROXIES:
+    # The TLS-terminating proxy says the request came over HTTPS; untrusted peers' forwarding headers are removed
+    # before Django sees them (filial/wsgi.py), so nobody else can say so.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -218,6 +265,11 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 FILIAL_MAX_PHOTO_BYTES = int(env("FILIAL_MAX_PHOTO_BYTES", str(20 * 1024 * 1024)))
+# The web server (waitress, `filial web`) refuses a request body larger than this before the application reads it:
+# a little (1 MiB) above the largest legitimate request: a post with its 10 photos (publishing.services.MAX_PHOTOS)
+# of FILIAL_MAX_PHOTO_BYTES each, a loans import (circulation.imports.MAX_SIZE, 50 MiB), a form without files.
+FILIAL_MAX_REQUEST_BYTES = int(env("FILIAL_MAX_REQUEST_BYTES", str(
+    max(10 * FILIAL_MAX_PHOTO_BYTES, 50 * 1024 * 1024, DATA_UPLOAD_MAX_MEMORY_SIZE) + 1024 * 1024)))
 FILIAL_MAX_PHOTO_PIXELS = int(env("FILIAL_MAX_PHOTO_PIXELS", str(25_000_000)))
 FILIAL_PHOTO_CONCURRENCY = int(env("FILIAL_PHOTO_CONCURRENCY", "2"))
 # Import files (circulation/parsers/limits.py): caps, and the child process that parses them.
@@ -230,7 +282,7 @@ FILIAL_IMPORT_PARSE_SECONDS = int(env("FILIAL_IMPORT_PARSE_SECONDS", "300"))
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "filial.accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -238,8 +290,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "filial.core.api.exception_handler",
+    # Any DRF throttle keys on the connecting address, or on the address our trusted proxy appended (never on what
+    # a client wrote into X-Forwarded-For itself); sign-in throttling is filial/accounts/throttle.py.
+    "NUM_PROXIES": 1 if FILIAL_TRUSTED_PROXIES else 0,
 }
+# In production (FILIAL_DEBUG off) the schema is served only to signed-in users unless made public; the Django
+# admin can be switched off altogether (FILIAL_ADMIN=off).
+FILIAL_PUBLIC_API_SCHEMA = env_bool("FILIAL_PUBLIC_API_SCHEMA", DEBUG)
+FILIAL_ADMIN = env_bool("FILIAL_ADMIN", True)
 SPECTACULAR_SETTINGS = {
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny" if FILIAL_PUBLIC_API_SCHEMA
+                          else "rest_framework.permissions.IsAuthenticated"],
     "TITLE": "Filial API",
     "DESCRIPTION": "The library network's pages, posts, events and deliveries.",
     "VERSION": "1.0.0",
@@ -254,7 +315,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("FILIAL_LOG_LEVEL", "INFO")},
     # httpx logs every request URL at INFO, and some networks (Telegram, OK Bot API) put tokens in URLs.
+    # axes logs every failed sign-in at INFO; its lock-outs at WARNING are what an administrator needs.
     "loggers": {"huey": {"level": "INFO"}, "django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"},
+                "axes": {"level": "WARNING"},
                 "httpcore": {"level": "WARNING"}},
 }
 
@@ -293,6 +356,32 @@ FILIAL_RATE_LIMIT_MAX_SLEEP = float(env("FILIAL_RATE_LIMIT_MAX_SLEEP", "0.3"))
 FILIAL_RATE_LIMITS = dict(
     pair.strip().split("=", 1) for pair in env("FILIAL_RATE_LIMITS").split(",") if "=" in pair
 )
+
+FILIAL_DELIVERY_RETRY_BASE = float(env("FILIAL_DELIVERY_RETRY_BASE", "30"))  # first retry after this many seconds
+FILIAL_DELIVERY_RETRY_CAP = float(env("FILIAL_DELIVERY_RETRY_CAP", "3600"))  # doubling, at most this long
+FILIAL_DELIVERY_MAX_DEFERRALS = int(env("FILIAL_DELIVERY_MAX_DEFERRALS", "30"))  # rate-limit deferrals of one row
+# A page's lane claims this many due rows at once, and after this many seconds lets other work go first.
+FILIAL_LANE_BATCH = int(env("FILIAL_LANE_BATCH", "20"))
+FILIAL_LANE_SLICE = float(env("FILIAL_LANE_SLICE", "10"))
+# The sweeper queues rows due within this many seconds, and queues again a due row still waiting after the other.
+FILIAL_SWEEP_HORIZON = float(env("FILIAL_SWEEP_HORIZON", "70"))
+FILIAL_SWEEP_REQUEUE_AFTER = float(env("FILIAL_SWEEP_REQUEUE_AFTER", "120"))
+FILIAL_VK_REFRESH_MARGIN = float(env("FILIAL_VK_REFRESH_MARGIN", "900"))  # refresh a VK token this long before expiry
+# Slack kept below every network budget: seconds, and a fraction of the window.
+FILIAL_RATE_LIMIT_MARGIN = float(env("FILIAL_RATE_LIMIT_MARGIN", "0.05"))
+FILIAL_RATE_LIMIT_MARGIN_FRACTION = float(env("FILIAL_RATE_LIMIT_MARGIN_FRACTION", "0.01"))
+
+# --- Inbox, polls, webhooks, readers (filial/inbox/, filial/channels/webhooks.py, filial/circulation/linking.py) --
+FILIAL_INBOX_POLL_LEASE_SECONDS = float(env("FILIAL_INBOX_POLL_LEASE_SECONDS", str(2 * FILIAL_NETWORK_TIMEOUT + 60)))
+FILIAL_INBOX_IMAGE_MAX_BYTES = int(env("FILIAL_INBOX_IMAGE_MAX_BYTES", str(1024 * 1024)))
+FILIAL_POLL_FETCH_INTERVAL = float(env("FILIAL_POLL_FETCH_INTERVAL", "900"))  # seconds between counts of a poll
+FILIAL_POLL_FOLLOW_DAYS = float(env("FILIAL_POLL_FOLLOW_DAYS", "30"))  # polls without an end: counted this long
+FILIAL_POLL_LEASE_SECONDS = float(env("FILIAL_POLL_LEASE_SECONDS", "120"))
+FILIAL_POLL_RETRY_BASE = float(env("FILIAL_POLL_RETRY_BASE", "60"))
+FILIAL_POLL_RETRY_CAP = float(env("FILIAL_POLL_RETRY_CAP", "3600"))
+FILIAL_WEBHOOK_MAX_BYTES = int(env("FILIAL_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
+FILIAL_OK_WEBHOOK_CHECK_SOURCE = env_bool("FILIAL_OK_WEBHOOK_CHECK_SOURCE", False)
+FILIAL_LINK_CODE_HOURS = float(env("FILIAL_LINK_CODE_HOURS", "24"))
 
 # --- Recurring posts and posting slots (filial/publishing/series.py, slots.py) -------------------------------------
 # Occurrences are made this many days ahead (at least the next one), armed (deliveries made) this many minutes

@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from filial.accounts.models import Role
+from filial.accounts.throttle import LOCKED_CODE, is_locked_out, lockout_message
 from filial.libraries.models import Unit
 
 
@@ -24,6 +27,28 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
                 form.add_error(target, error)
     else:
         form.add_error(None, exc)
+
+
+class ThrottledLoginMixin:
+    """A login form that says so plainly when too many failures locked sign-in (filial/accounts/throttle.py)."""
+
+    request: Any
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()  # type: ignore[misc,no-any-return]
+        except ValidationError:
+            if self.request is not None and is_locked_out(self.request):
+                raise ValidationError(lockout_message(), code=LOCKED_CODE) from None
+            raise
+
+
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
+    """The login page's form."""
+
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """/admin/login/'s form."""
 
 
 class UnitChoiceField(forms.ModelChoiceField):

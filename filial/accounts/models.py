@@ -76,3 +76,23 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
+
+
+class ApiToken(models.Model):
+    """A key for ``Authorization: Token <key>``. Only its SHA-256 digest is stored (the key is shown once, when it
+    is issued); it ends at ``expires_at``, and when its user's password changes (``password_mark``: a digest of the
+    password hash it was issued under) or the user is deactivated. See filial/accounts/tokens.py."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    password_mark = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.digest[:8]}…"

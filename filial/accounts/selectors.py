@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
-from filial.accounts.models import AuditEntry, Membership, Role, User
+from filial.accounts.models import ApiToken, AuditEntry, Membership, Role, User
 from filial.libraries.models import LibrarySystem, Unit
 
 
@@ -251,3 +251,10 @@ def manages_person(actor: Any, user: Any) -> bool:
         return False
     systems = user_systems(user)
     return bool(systems) and systems <= access.admin_systems
+
+
+def api_token_for_key(key: str) -> ApiToken | None:
+    """The stored token whose digest matches ``key`` (with its user), valid or not."""
+    from filial.accounts.tokens import key_digest
+
+    return ApiToken.objects.select_related("user").filter(digest=key_digest(key)).first()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from filial.accounts.models import AuditEntry, Membership, Role, User
+from filial.accounts.models import ApiToken, AuditEntry, Membership, Role, User
 from filial.accounts.selectors import access_for, manages_person, user_systems
 from filial.libraries.models import Unit
 
@@ -149,6 +152,8 @@ def user_update(
         return user
     user.full_clean(exclude=["password"])
     user.save(update_fields=list(changes))
+    if not user.is_active:
+        api_tokens_revoke(user=user)
     action = "user.update"
     if list(changes) == ["is_active"]:
         action = "user.activate" if user.is_active else "user.deactivate"
@@ -163,12 +168,14 @@ def user_set_password(*, actor: Any, user: User, password: str, field: str = "pa
     _check_password(password, user, field)
     user.set_password(password)
     user.save(update_fields=["password"])
+    api_tokens_revoke(user=user)
     audit_record(actor, "user.set_password", user, {}, system_id=system_id)
     return user
 
 
 def password_changed(*, user: User) -> None:
-    """Record that a user changed their own password (the form has already saved it)."""
+    """Record that a user changed their own password (the form has already saved it); their API tokens end."""
+    api_tokens_revoke(user=user)
     systems = sorted(access_for(user).systems)
     audit_record(user, "user.password_change", user, {}, system_id=systems[0] if systems else None)
 
@@ -191,3 +198,32 @@ def membership_revoke(*, actor: Any, membership: Membership) -> None:
     if _would_lock_out(actor, membership, None):
         raise ValidationError(_("You cannot remove your own last administrator role."))
     membership_remove(actor=actor, membership=membership)
+
+
+# --- API tokens (filial/accounts/tokens.py) ---------------------------------------------------------------------
+
+MAX_TOKENS_PER_USER = 20  # each sign-in through the API gets its own token; the oldest beyond this are removed
+
+
+@transaction.atomic
+def api_token_issue(*, user: User) -> tuple[str, datetime]:
+    """A new token for ``user``: (the key, shown only now; when it expires). Only its digest is stored."""
+    from filial.accounts.tokens import key_digest, new_key, password_mark, token_valid
+
+    now = timezone.now()
+    stale = [t.pk for t in ApiToken.objects.filter(user=user).select_related("user") if not token_valid(t, now)]
+    ApiToken.objects.filter(pk__in=stale).delete()
+    key = new_key()
+    expires = now + timedelta(days=float(settings.FILIAL_API_TOKEN_DAYS))
+    ApiToken.objects.create(user=user, digest=key_digest(key), password_mark=password_mark(user.password),
+                            created_at=now, expires_at=expires)
+    keep = list(ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
+                .values_list("pk", flat=True)[:MAX_TOKENS_PER_USER])
+    ApiToken.objects.filter(user=user).exclude(pk__in=keep).delete()
+    return key, expires
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """End every API token of ``user`` (password changed, user deactivated). Returns how many were removed."""
+    deleted, _details = ApiToken.objects.filter(user=user).delete()
+    return deleted

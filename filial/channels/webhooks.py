@@ -39,6 +39,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from filial.channels.models import Channel, InboundEvent, Network
+from filial.core.clientip import client_ip
 from filial.core.crypto import SecretUnreadable
 from filial.networks.base import InboundItem
 from filial.networks.max import webhooks as max_webhooks
@@ -184,8 +185,8 @@ def _ok(request: HttpRequest, channel: Channel, body: bytes, credentials: dict[s
         items = ok_webhooks.handle(
             body, received_secret=request.GET.get(ok_webhooks.SECRET_PARAM),
             expected_secret=str(credentials.get(SECRET_KEY) or ""),
-            remote_addr=str(request.META.get("REMOTE_ADDR") or ""),
-            check_source=bool(getattr(settings, "FILIAL_OK_WEBHOOK_CHECK_SOURCE", False)))
+            remote_addr=client_ip(request),
+            check_source=bool(settings.FILIAL_OK_WEBHOOK_CHECK_SOURCE))
     except ok_webhooks.WebhookError as exc:
         raise Refused(str(exc), exc.status) from None
     return Verified(events=[item_event(channel, item) for item in items])
@@ -201,7 +202,7 @@ def _plain(text: str, status: int = 200) -> HttpResponse:
 
 
 def _read_body(request: HttpRequest) -> bytes:
-    limit = int(getattr(settings, "FILIAL_WEBHOOK_MAX_BYTES", DEFAULT_MAX_BYTES))
+    limit = int(settings.FILIAL_WEBHOOK_MAX_BYTES)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -216,7 +217,7 @@ def _read_body(request: HttpRequest) -> bytes:
 
 def _receive(request: HttpRequest, network: str, channel_id: int) -> HttpResponse:
     channel = Channel.objects.filter(pk=channel_id, network=network).exclude(status=Channel.Status.ARCHIVED).first()
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_ip(request)
     if channel is None:
         logger.warning("%s webhook for unknown or archived page %s refused (403) from %s", network, channel_id,
                        address)

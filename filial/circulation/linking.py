@@ -52,7 +52,7 @@ ERASED = "—"
 
 
 def code_ttl() -> timedelta:
-    return timedelta(hours=float(getattr(settings, "FILIAL_LINK_CODE_HOURS", 24)))
+    return timedelta(hours=float(settings.FILIAL_LINK_CODE_HOURS))
 
 
 def _hash(code: str) -> str:

@@ -54,6 +54,15 @@ def demo_present() -> bool:
     return LibrarySystem.objects.exists()
 
 
+def demo_installed() -> bool:
+    """True if this installation runs the demo network: some of its pages live on the built-in emulators (the demo
+    points them there; a real installation's pages talk to the networks)."""
+    from filial.networks import hosting
+
+    pages = Channel.objects.exclude(api_base_url="").values_list("network", "api_base_url")
+    return any(hosting.is_builtin_emulator_url(network, url) for network, url in pages.iterator())
+
+
 @transaction.atomic
 def load_demo(*, now: datetime | None = None) -> DemoSummary:
     """Create the demo network. ``now`` anchors the recent weeks (default: the current time)."""

@@ -35,7 +35,7 @@ TRANSPORT: httpx.BaseTransport | None = None
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "FILIAL_INBOX_IMAGE_MAX_BYTES", 1024 * 1024))
+    return int(settings.FILIAL_INBOX_IMAGE_MAX_BYTES)
 
 
 def source_of(network: str, kind: str, body: dict[str, Any]) -> str:

@@ -50,7 +50,7 @@ ALLOWED_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 # --- small helpers --------------------------------------------------------------------------------------------
 def _lease_seconds() -> float:
-    return float(getattr(settings, "FILIAL_INBOX_POLL_LEASE_SECONDS", 2 * float(settings.FILIAL_NETWORK_TIMEOUT) + 60))
+    return float(settings.FILIAL_INBOX_POLL_LEASE_SECONDS)
 
 
 def _lease_token() -> str:

@@ -61,20 +61,16 @@ QUEUED_FOR = timedelta(minutes=5)  # a queued fetch the queue lost is queued aga
 REFRESH_MIN_AGE = timedelta(seconds=10)  # "refresh now" does not fetch a count younger than this again
 
 
-def _seconds(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 def fetch_interval() -> timedelta:
-    return timedelta(seconds=_seconds("FILIAL_POLL_FETCH_INTERVAL", 900))
+    return timedelta(seconds=float(settings.FILIAL_POLL_FETCH_INTERVAL))
 
 
 def follow_for() -> timedelta:
-    return timedelta(days=_seconds("FILIAL_POLL_FOLLOW_DAYS", 30))
+    return timedelta(days=float(settings.FILIAL_POLL_FOLLOW_DAYS))
 
 
 def lease_for() -> timedelta:
-    return timedelta(seconds=_seconds("FILIAL_POLL_LEASE_SECONDS", 120))
+    return timedelta(seconds=float(settings.FILIAL_POLL_LEASE_SECONDS))
 
 
 def has_native_polls(network: str) -> bool:
@@ -98,8 +94,8 @@ def poll_claims(network: str, credentials: dict[str, Any]) -> list[Claim]:
 
 
 def _backoff(failures: int) -> timedelta:
-    base = _seconds("FILIAL_POLL_RETRY_BASE", 60)
-    delay = min(_seconds("FILIAL_POLL_RETRY_CAP", 3600), base * 2 ** max(0, failures - 1))
+    base = float(settings.FILIAL_POLL_RETRY_BASE)
+    delay = min(float(settings.FILIAL_POLL_RETRY_CAP), base * 2 ** max(0, failures - 1))
     return timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))
 
 
@@ -230,7 +226,7 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
         connector = engine.connector_for(channel)
         claims = poll_claims(channel.network, channel.credentials)
         try:
-            engine.limiter().acquire(claims, max_wait=_seconds("FILIAL_RATE_LIMIT_MAX_SLEEP", 10))
+            engine.limiter().acquire(claims, max_wait=float(settings.FILIAL_RATE_LIMIT_MAX_SLEEP))
         except WouldWait as wait:
             _release(tally.pk, token, next_fetch_at=now + timedelta(seconds=wait.seconds))
             return "deferred"

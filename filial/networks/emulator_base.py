@@ -15,6 +15,7 @@ JSON file, and the control API under ``/_emulator/``:
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 import re
 import socket
@@ -118,6 +119,19 @@ STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 302: "Found", 400: 
                500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 (and an IPv4-mapped loopback) and "localhost"."""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
 class _CutShort(Exception):
     """A request whose body ended before its Content-Length."""
 
@@ -215,6 +229,12 @@ class EmulatorApp:
 
     # --- WSGI -----------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        remote = str(environ.get("REMOTE_ADDR") or "127.0.0.1")  # in-process WSGI calls give none
+        if not is_loopback(remote):
+            # The emulators (their pages' tokens, the state and control endpoints) are for this machine only.
+            body = b'{"error": "the emulator answers only on this machine (loopback)"}'
+            start_response("403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         try:
             request = self._parse(environ)
         except _CutShort:
@@ -406,6 +426,8 @@ class ServedEmulator:
     """
 
     def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not is_loopback(host):
+            raise ValueError(f"an emulator listens only on a loopback address, not {host!r}")
         self.app = app
         self.server = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
         self.port = int(self.server.server_port)

@@ -72,7 +72,7 @@ def configured_elsewhere(network: str) -> bool:
     name = BASE_URL_SETTINGS[network]
     if os.environ.get(name, "").strip():
         return True
-    return str(getattr(settings, name, REAL_API_URLS[network])) != REAL_API_URLS[network]
+    return str(getattr(settings, name)) != REAL_API_URLS[network]
 
 
 def is_builtin_emulator_url(network: str, url: str) -> bool:

@@ -58,7 +58,7 @@ def fingerprint(secret: str) -> str:
 
 
 def budgets() -> dict[str, RateLimitItem]:
-    configured: dict[str, str] = {**DEFAULT_BUDGETS, **(getattr(settings, "FILIAL_RATE_LIMITS", None) or {})}
+    configured: dict[str, str] = {**DEFAULT_BUDGETS, **(settings.FILIAL_RATE_LIMITS or {})}
     items: dict[str, RateLimitItem] = {}
     for name, text in configured.items():
         item = parse(text)
@@ -69,8 +69,7 @@ def budgets() -> dict[str, RateLimitItem]:
 
 def margins() -> tuple[float, float]:
     """(seconds, fraction of the window) of slack kept on every budget (see the module's docstring)."""
-    return (float(getattr(settings, "FILIAL_RATE_LIMIT_MARGIN", 0.05)),
-            float(getattr(settings, "FILIAL_RATE_LIMIT_MARGIN_FRACTION", 0.01)))
+    return float(settings.FILIAL_RATE_LIMIT_MARGIN), float(settings.FILIAL_RATE_LIMIT_MARGIN_FRACTION)
 
 
 def padded_window(seconds: float) -> float:
@@ -216,7 +215,7 @@ _limiter: Limiter | None = None
 
 
 def storage_uri() -> str:
-    return str(getattr(settings, "REDIS_URL", "") or "") or "memory://"
+    return str(settings.REDIS_URL or "") or "memory://"
 
 
 def get_limiter() -> Limiter:

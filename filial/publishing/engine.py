@@ -106,31 +106,27 @@ patient = False
 RATE_LIMIT_MAX_SLEEP = 0.3  # seconds a worker thread may sleep for a budget before it hands the row back
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 def max_attempts() -> int:
-    return max(1, int(_setting("FILIAL_DELIVERY_MAX_ATTEMPTS", 5)))
+    return max(1, int(settings.FILIAL_DELIVERY_MAX_ATTEMPTS))
 
 
 def lease_seconds() -> float:
-    return _setting("FILIAL_DELIVERY_LEASE_SECONDS", 300)
+    return float(settings.FILIAL_DELIVERY_LEASE_SECONDS)
 
 
 def horizon() -> timedelta:
-    return timedelta(seconds=_setting("FILIAL_SWEEP_HORIZON", 70))
+    return timedelta(seconds=float(settings.FILIAL_SWEEP_HORIZON))
 
 
 def max_sleep() -> float | None:
     """How long a worker sleeps for a rate-limit budget before handing the row back (None: as long as needed)."""
-    return None if patient else _setting("FILIAL_RATE_LIMIT_MAX_SLEEP", RATE_LIMIT_MAX_SLEEP)
+    return None if patient else float(settings.FILIAL_RATE_LIMIT_MAX_SLEEP)
 
 
 def backoff(failures: int) -> float:
     """Seconds before retry number ``failures``: exponential, capped, with "equal jitter" (half fixed, half random)."""
-    base = _setting("FILIAL_DELIVERY_RETRY_BASE", 30)
-    cap = _setting("FILIAL_DELIVERY_RETRY_CAP", 3600)
+    base = float(settings.FILIAL_DELIVERY_RETRY_BASE)
+    cap = float(settings.FILIAL_DELIVERY_RETRY_CAP)
     delay = min(cap, base * 2 ** max(0, failures - 1))
     return delay / 2 + random.uniform(0, delay / 2)
 
@@ -603,7 +599,7 @@ def refresh_if_due(channel: Channel, *, margin: float | None = None) -> Channel:
         return channel
     from filial.networks.vk.oauth import can_refresh, expires_at_of
 
-    margin_s = _setting("FILIAL_VK_REFRESH_MARGIN", 900) if margin is None else margin
+    margin_s = float(settings.FILIAL_VK_REFRESH_MARGIN) if margin is None else margin
 
     def due(ch: Channel) -> bool:
         creds = ch.credentials
@@ -638,7 +634,7 @@ def refresh_expiring_credentials() -> int:
     for channel in Channel.objects.filter(network="vk", status=Channel.Status.ACTIVE).exclude(credentials_encrypted=""):
         before = channel.credentials_encrypted
         try:
-            channel = refresh_if_due(channel, margin=2 * _setting("FILIAL_VK_REFRESH_MARGIN", 900))
+            channel = refresh_if_due(channel, margin=2 * float(settings.FILIAL_VK_REFRESH_MARGIN))
         except NetworkError as exc:
             if exc.needs_reauth:
                 mark_needs_reauth(channel.pk, exc, delivery=None)
@@ -816,11 +812,11 @@ WAKER_MAX_S = 10.0  # longer waits go on Huey's schedule, which survives a resta
 
 
 def lane_batch() -> int:
-    return max(1, int(_setting("FILIAL_LANE_BATCH", 20)))
+    return max(1, int(settings.FILIAL_LANE_BATCH))
 
 
 def lane_slice() -> float:
-    return _setting("FILIAL_LANE_SLICE", 10)
+    return float(settings.FILIAL_LANE_SLICE)
 
 
 def start_waker() -> None:
@@ -1056,7 +1052,7 @@ def _handle_error(job: Job, row: Any, t: Try, error: NetworkError) -> tuple[str,
         return "failed", None
     if error.retry_after is not None:
         deferrals = row.deferrals + 1
-        if deferrals > int(_setting("FILIAL_DELIVERY_MAX_DEFERRALS", 30)):
+        if deferrals > int(settings.FILIAL_DELIVERY_MAX_DEFERRALS):
             _finish(job, pk, t, Outcome.FAILED, error, state="failed", deferrals=deferrals)
             return "failed", None
         until = now + timedelta(seconds=max(0.0, float(error.retry_after)))
@@ -1245,7 +1241,7 @@ def _sweep_job(job: Job, now: datetime, report: SweepReport, in_queue: Queued | 
         report.uncertain += result == "uncertain"
     waiting = job.objects().filter(
         state="scheduled", channel__status=Channel.Status.ACTIVE).annotate(eff=_effective_due())
-    requeue_after = timedelta(seconds=_setting("FILIAL_SWEEP_REQUEUE_AFTER", 120))
+    requeue_after = timedelta(seconds=float(settings.FILIAL_SWEEP_REQUEUE_AFTER))
     due = waiting.filter(Q(eff__lte=now))
     if in_queue is None:
         lost = due.filter(

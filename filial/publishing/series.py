@@ -55,15 +55,15 @@ MAX_SKIPPED_PER_RUN = 1000  # a very long outage: record this many skipped times
 
 
 def horizon() -> timedelta:
-    return timedelta(days=float(getattr(settings, "FILIAL_SERIES_HORIZON_DAYS", 7)))
+    return timedelta(days=float(settings.FILIAL_SERIES_HORIZON_DAYS))
 
 
 def arm_ahead() -> timedelta:
-    return timedelta(minutes=float(getattr(settings, "FILIAL_SERIES_ARM_MINUTES", 10)))
+    return timedelta(minutes=float(settings.FILIAL_SERIES_ARM_MINUTES))
 
 
 def late_grace() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "FILIAL_SERIES_LATE_GRACE", 120)))
+    return timedelta(seconds=float(settings.FILIAL_SERIES_LATE_GRACE))
 
 
 @dataclass

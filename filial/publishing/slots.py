@@ -32,7 +32,7 @@ SEARCH_WEEKS = 8
 
 
 def slot_minutes() -> int:
-    return int(getattr(settings, "FILIAL_SLOT_MINUTES", 60))
+    return int(settings.FILIAL_SLOT_MINUTES)
 
 
 # --- writes -----------------------------------------------------------------------------------------------------

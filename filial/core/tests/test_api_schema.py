@@ -18,7 +18,8 @@ PATHS = [
 
 
 @pytest.mark.django_db
-def test_schema_is_served_with_every_path(client: Any) -> None:
+def test_schema_is_served_with_every_path(client: Any, django_user_model: Any) -> None:
+    client.force_login(django_user_model.objects.create_user("schema-reader"))  # production: signed-in users only
     response = client.get("/api/schema/")
     assert response.status_code == 200
     schema = yaml.safe_load(response.content)

@@ -8,10 +8,10 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from filial.accounts.models import AuditEntry
+from filial.accounts.services import api_token_issue
 from filial.channels.models import Channel
 from filial.libraries.models import Unit
 from filial.publishing import event_services, services
@@ -26,8 +26,8 @@ def client_for(net: Any, role: str) -> APIClient:
     """An API client speaking with the role's token (``anonymous``: no credentials at all)."""
     client = APIClient()
     if role != "anonymous":
-        token, _created = Token.objects.get_or_create(user=net.users[role])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        key, _expires = api_token_issue(user=net.users[role])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

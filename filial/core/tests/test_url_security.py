@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"login/", "logout/", "api/schema/", "api/v1/auth/token/", "i18n/setlang/"}
+PUBLIC = {"login/", "logout/", "api/v1/auth/token/", "i18n/setlang/"}
 SKIP_PREFIXES = ("admin/", "static/", "media/")
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -49,7 +49,7 @@ def oauth_url_for(api_base_url: str) -> str:
             from django.conf import settings
 
             if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
-                configured = str(getattr(settings, "FILIAL_VK_OAUTH_URL", "") or "")
+                configured = str(settings.FILIAL_VK_OAUTH_URL or "")
         except ImportError:  # pragma: no cover - Django is always installed in this project
             configured = ""
     if configured and configured != DEFAULT_OAUTH_URL:

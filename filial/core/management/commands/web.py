@@ -10,6 +10,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
+def server_options(host: str, port: int, threads: int = 8) -> dict[str, Any]:
+    """waitress' options: request bodies capped (FILIAL_MAX_REQUEST_BYTES), forwarding headers believed only from
+    FILIAL_TRUSTED_PROXIES (filial/wsgi.py strips them from anyone else; filial/core/clientip.py reads them)."""
+    return {"host": host, "port": port, "threads": threads, "ident": "Filial",
+            "max_request_body_size": int(settings.FILIAL_MAX_REQUEST_BYTES),
+            "clear_untrusted_proxy_headers": not settings.FILIAL_TRUSTED_PROXIES}
+
+
 def _exit_on_term(_signum: int, _frame: FrameType | None) -> None:
     # waitress shuts down cleanly on SystemExit/KeyboardInterrupt raised inside its loop.
     raise SystemExit(0)
@@ -25,7 +33,6 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8, help="Worker threads (default: 8).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django.core.wsgi import get_wsgi_application
         from waitress import serve
 
         from filial.cli import exit_with_supervisor
@@ -34,8 +41,10 @@ class Command(BaseCommand):
         port = options["port"] or settings.FILIAL_PORT
         signal.signal(signal.SIGTERM, _exit_on_term)
         exit_with_supervisor()
-        application = get_wsgi_application()
+        from filial.core.startup import warn_at_start
+        from filial.wsgi import application
+
+        warn_at_start(self.stderr)
         self.stdout.write(f"filial web: listening on {host}:{port}")
         self.stdout.flush()
-        serve(application, host=host, port=port, threads=options["threads"], ident="Filial",
-              clear_untrusted_proxy_headers=True)
+        serve(application, **server_options(host, port, options["threads"]))

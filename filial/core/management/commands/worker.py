@@ -30,6 +30,10 @@ class Command(RunHueyCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from huey.contrib.djhuey import HUEY
 
+        from filial.core.startup import warn_at_start
+
+        warn_at_start(self.stderr)
+
         if not options.get("disable_autoload"):
             autodiscover_modules("tasks")
         if options.get("burst"):
