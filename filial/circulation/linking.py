@@ -360,7 +360,7 @@ def consent_proof(*, network: str, person_id: str) -> list[ReaderConsent]:
 
 
 def retention_days() -> int:
-    return int(getattr(settings, "FILIAL_READER_RETENTION_DAYS", 365))
+    return int(settings.FILIAL_READER_RETENTION_DAYS)
 
 
 def retention_due(now: Any = None) -> list[int]:

@@ -52,7 +52,7 @@ def host_of(url: str) -> str:
 
 
 def extra_api_hosts() -> frozenset[str]:
-    value: Any = getattr(settings, "FILIAL_EXTRA_API_HOSTS", ())
+    value: Any = settings.FILIAL_EXTRA_API_HOSTS
     names = value.split(",") if isinstance(value, str) else value
     return frozenset(str(name).strip().rstrip(".").lower() for name in names if str(name).strip())
 
@@ -166,7 +166,7 @@ def library_address_problem(host: str, port: int = 0) -> str:
     with ``FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY``, loopback and private) or "unresolved" (only checked when the
     installation wants public addresses only; otherwise a name that does not resolve yet is the library's
     business)."""
-    public_only = bool(getattr(settings, "FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY", False))
+    public_only = bool(settings.FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY)
     try:
         addresses = resolve(host, port or 80)
     except (OSError, UnicodeError):
@@ -180,7 +180,7 @@ def library_address_problem(host: str, port: int = 0) -> str:
 def library_address_allowed(address: Address) -> bool:
     if never_a_server(address):
         return False
-    return is_public(address) or not bool(getattr(settings, "FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY", False))
+    return is_public(address) or not bool(settings.FILIAL_LIBRARY_SYSTEM_PUBLIC_ONLY)
 
 
 # --- a client that connects only to checked addresses ---------------------------------------------------------
