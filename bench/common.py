@@ -25,6 +25,8 @@ def start_django(prefix: str = "filial-bench-") -> Path:
     data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ["FILIAL_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
+    # The emulators listen on loopback ports of their own, not the built-in ones: pages may use them.
+    os.environ.setdefault("FILIAL_EXTRA_API_HOSTS", "127.0.0.1,localhost")
     sys.path.insert(0, str(ROOT))
     import django
 

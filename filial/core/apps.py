@@ -14,6 +14,12 @@ class CoreConfig(AppConfig):
 
         connection_created.connect(on_connection_created, dispatch_uid="filial-sqlite-functions")
 
+        from django.contrib.auth.signals import user_logged_in
+
+        from filial.core.middleware import stamp_session_at_login
+
+        user_logged_in.connect(stamp_session_at_login, dispatch_uid="filial-session-seen")
+
         from filial.core.images import apply_pillow_limit
 
         apply_pillow_limit()

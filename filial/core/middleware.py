@@ -2,6 +2,7 @@
 idle timeout of signed-in sessions."""
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -44,3 +45,10 @@ class IdleSessionMiddleware:
             if not isinstance(seen, int) or now - seen >= SESSION_TOUCH_SECONDS:
                 session[SESSION_SEEN_KEY] = now  # modified: saved with a new expiry, the cookie sent again
         return self.get_response(request)
+
+
+def stamp_session_at_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """Login saves the session anyway: stamp it then, so the first requests after it do not save it again."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SESSION_SEEN_KEY] = int(timezone.now().timestamp())

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(os.environ.setdefault("FILIAL_DATA_DIR", tempfile.mkdtemp(prefix="filial-soak-")))
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "filial.settings")
+    # The emulators listen on loopback ports of their own, not the built-in ones: pages may use them.
+    os.environ.setdefault("FILIAL_EXTRA_API_HOSTS", "127.0.0.1,localhost")
     sys.path.insert(0, str(ROOT))
 
     import django
