@@ -95,7 +95,6 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     serializer_class = ChannelSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = Channel.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Channel]:
         access = access_for(self.request.user)

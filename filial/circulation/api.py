@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from filial.accounts.selectors import access_for, system_timezone
 from filial.circulation import imports, selectors, services
 from filial.circulation.models import ImportJob, Loan, Reader, Renewal
-from filial.core.api import int_param
+from filial.core.api import id_field, int_param
 from filial.core.crypto import SecretUnreadable
 from filial.libraries.models import Unit
 
@@ -175,7 +175,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 class ImportCreateSerializer(serializers.Serializer):
     file = serializers.FileField()
-    unit = serializers.IntegerField()
+    unit = id_field()
     format = serializers.ChoiceField(choices=ImportJob.Format.values, required=False)
     mapping = serializers.JSONField(required=False, help_text='CSV/XLSX: {"card": "Читательский билет", '
                                                               '"due": 5, ...} (header or column index); '

@@ -56,7 +56,6 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = UnitSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = Unit.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Unit]:
         access = access_for(self.request.user)

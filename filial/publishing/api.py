@@ -118,7 +118,6 @@ class MediaViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = MediaSerializer
     parser_classes = [MultiPartParser, FormParser]
     queryset = Media.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Media]:
         # The same photos the UI shows (publishing.views.posts.media_file): the readers of the photo's unit
@@ -360,7 +359,6 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = PostSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     queryset = Post.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Post]:
         qs = _posts(self.request.user)
@@ -492,7 +490,6 @@ class DeliverySerializer(serializers.ModelSerializer):
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = DeliverySerializer
     queryset = Delivery.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Delivery]:
         qs = selectors.deliveries_visible(self.request.user).select_related("channel__unit__system")
@@ -562,7 +559,6 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = EventSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     queryset = Event.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Event]:
         qs = selectors.events_visible(self.request.user).select_related("unit__system")
