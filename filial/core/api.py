@@ -140,7 +140,10 @@ def id_field(**kwargs: Any) -> serializers.IntegerField:
 def choice_params(raw: str, allowed: Iterable[str], name: str) -> list[str]:
     """A comma-separated list of choices (``?state=pending,returned``); an unknown one is a 400."""
     values = [v.strip() for v in raw.split(",") if v.strip()]
-    allowed = set(allowed)
+    allowed = list(allowed)
+    if not values:  # "?state=%09": given, but nothing in it
+        raise exceptions.ValidationError({name: [_("Choose one or more of: %(values)s.") % {
+            "values": ", ".join(allowed)}]})
     unknown = [v for v in values if v not in allowed]
     if unknown:
         raise exceptions.ValidationError(
@@ -154,3 +157,12 @@ class Pagination(LimitOffsetPagination):
     database as a number it cannot hold)."""
 
     max_limit = 1000
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """An object referred to by its id: a whole number 1 … 2^63 - 1 (``1.5``, ``true`` or ``"1e3"`` are refused,
+    not truncated to another object's id)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("pk_field", id_field())
+        super().__init__(**kwargs)

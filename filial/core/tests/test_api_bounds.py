@@ -83,6 +83,12 @@ def test_ill_typed_bodies_are_a_400(admin_api: Any, net: Any) -> None:
         ("/api/v1/posts/", {"kind": "afisha", "text": "x", "publish_at": "0001-01-01T00:00:00"}, "json",
          "publish_at"),
         (f"/api/v1/conversations/{BIG}/assign/", {"assignee": BIG}, "json", None),
+        # an id is a whole number: 1.5 is not truncated into another object's id
+        ("/api/v1/units/", {"name": "X", "kind": "branch", "parent": 1.5}, "json", "parent"),
+        ("/api/v1/units/", {"name": "X", "kind": "branch", "system": True}, "json", "system"),
+        ("/api/v1/posts/", {"kind": "afisha", "text": "x", "channels": [net.channels["children_tg"].pk + 0.5]},
+         "json", "channels"),
+        ("/api/v1/events/", {"title": "x", "starts_at": "2031-01-01T10:00:00", "unit": 1.5}, "json", "unit"),
     ]
     for url, body, fmt, field in cases:
         response = admin_api.post(url, body, format=fmt)
