@@ -147,7 +147,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return Response(ConversationDetailSerializer(self._conversation(pk),
                                                      context=self.get_serializer_context()).data, status=code)
 
-    @extend_schema(request=ReplySerializer, responses=ConversationDetailSerializer,
+    @extend_schema(request=ReplySerializer, responses={201: ConversationDetailSerializer},
                    summary="Reply (sent by the engine; the conversation is answered once the network accepted it)")
     @action(detail=True, methods=["post"])
     def reply(self, request: Request, pk: Any = None) -> Response:
