@@ -159,3 +159,11 @@ def test_every_id_in_a_path_uses_the_bounded_converter() -> None:
     routes = [r for r in _routes(get_resolver().url_patterns) if not r.startswith("admin/")]
     assert any("<id:pk>" in r for r in routes)
     assert [r for r in routes if "<int:" in r or "(?P<" in r] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["abc", BIG, "1.5"])
+def test_deleting_a_quick_reply_by_a_bad_id_is_a_404(client: Any, net: Any, value: str) -> None:
+    client.force_login(net.users["admin"])
+    response = _quiet(client).post("/inbox/quick-replies/", {"delete": value})
+    assert response.status_code == 404

@@ -72,7 +72,7 @@ def fuzz(schema: Any, headers: dict[str, str], examples: dict[str, int],
         operation = result.ok()
         resource = operation.path.split("/")[3] if operation.path.count("/") > 3 else ""
         real = (ids or {}).get(resource, []) if "{id}" in operation.path else []
-        runs = [(name, count, []) for name, count in examples.items()]
+        runs: list[tuple[str, int, list[int]]] = [(name, count, []) for name, count in examples.items()]
         if real:
             runs.append(("existing", examples["positive"], real))
         for mode_name, count, existing in runs:
