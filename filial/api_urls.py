@@ -1,5 +1,7 @@
 """/api/v1/: every app registers its viewsets here. These paths are a contract outside tools rely on."""
 
+from typing import Any
+
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
@@ -14,10 +16,17 @@ app_name = "api"
 
 
 class Router(DefaultRouter):
-    include_format_suffixes = False  # no ".json" twins: one URL per resource
+    """No ".json" twins (one URL per resource); every object's id in a path is an ``<id:pk>`` (1 … 2^63 - 1,
+    filial/core/params.py): a word or a too large number there is a 404, never a failed database lookup."""
+
+    include_format_suffixes = False
+
+    def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
+        lookup = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+        return f"<id:{lookup_prefix}{lookup}>"
 
 
-router = Router(use_regex_path=False)  # plain path() routes with <int:pk>
+router = Router(use_regex_path=False)
 router.register("units", UnitViewSet, basename="unit")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("media", MediaViewSet, basename="media")

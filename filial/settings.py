@@ -286,8 +286,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # One request content type per operation: JSON; multipart only where a file is uploaded (photos, imports).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "filial.core.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "filial.core.api.exception_handler",
     # Any DRF throttle keys on the connecting address, or on the address our trusted proxy appended (never on what
@@ -306,6 +309,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",  # operation ids "posts_create", not "v1_posts_create"
+    # Every operation's error answers (400/401/403/404/409/429) as shared components: filial/core/schema.py.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "filial.core.schema.error_responses"],
 }
 
 LOGGING = {

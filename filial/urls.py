@@ -30,3 +30,6 @@ urlpatterns = [
     path("inbox/", include("filial.inbox.urls")),
     path("circulation/", include("filial.circulation.urls")),
 ]
+
+handler400 = "filial.core.views.bad_request"
+handler404 = "filial.core.views.page_not_found"

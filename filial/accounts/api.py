@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -21,6 +21,7 @@ from filial.accounts.services import api_token_issue
 from filial.accounts.throttle import is_locked_out, lockout_message, retry_after_seconds
 
 
+@extend_schema_serializer(component_name="Token")  # published as "TokenRequest" (the body), not "TokenRequestRequest"
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})

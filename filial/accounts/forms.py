@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from filial.accounts.models import Role
 from filial.accounts.throttle import LOCKED_CODE, is_locked_out, lockout_message
+from filial.core.params import DayField
 from filial.libraries.models import Unit
 
 
@@ -147,8 +148,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), required=False)
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
     actor = forms.ChoiceField(label=_("User"), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = DayField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = DayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, actions: list[str], object_types: list[str], actors: list[str],
                  **kwargs: Any) -> None:

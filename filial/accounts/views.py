@@ -56,6 +56,7 @@ from filial.accounts.services import (
     user_set_password,
     user_update,
 )
+from filial.core.params import id_or_none
 from filial.libraries.models import LibrarySystem
 
 STAFF_PAGE_SIZE = 50
@@ -111,9 +112,9 @@ def user_list(request: HttpRequest) -> HttpResponse:
 def user_create(request: HttpRequest) -> HttpResponse:
     access = _admin_access(request)
     initial: dict[str, Any] = {}
-    unit_id = request.GET.get("unit", "")
-    if unit_id.isdigit():
-        initial["unit"] = int(unit_id)
+    unit_id = id_or_none(request.GET.get("unit"))
+    if unit_id is not None:
+        initial["unit"] = unit_id
     form = StaffCreateForm(request.POST or None, units=units_administered(access), initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from filial.accounts.selectors import access_for
 from filial.channels import services
 from filial.channels.models import Channel, Network
-from filial.core.api import choice_params, int_param, system_units
+from filial.core.api import IdRelatedField, choice_params, int_param, system_units
 from filial.core.crypto import SecretUnreadable, mask
 from filial.libraries.models import Unit
 
@@ -30,7 +30,7 @@ WRITABLE = services.CHANNEL_FIELDS
 
 
 class ChannelSerializer(serializers.ModelSerializer):
-    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.none())
+    unit = IdRelatedField(queryset=Unit.objects.none())
     credentials = serializers.DictField(
         write_only=True, required=False,
         help_text="Tokens and keys for the network, checked against it before they are stored (write-only; on "
@@ -110,7 +110,6 @@ class ChannelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     serializer_class = ChannelSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = Channel.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Channel]:
         access = access_for(self.request.user)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from filial.accounts.forms import unit_choice_field
 from filial.channels.models import Channel, Network
 from filial.channels.services import address_problem
+from filial.core.params import DayField
 from filial.libraries.models import Unit
 
 
@@ -66,7 +67,7 @@ class ChannelForm(forms.Form):
         label=_("External id"), max_length=100, required=False,
         help_text=_("The group, community or chat id on the network."),
     )
-    started_on = forms.DateField(label=_("On the network since"), required=False,
+    started_on = DayField(label=_("On the network since"), required=False,
                                  widget=forms.DateInput(attrs={"type": "date"}))
     api_base_url = forms.URLField(
         label=_("API address"), max_length=300, required=False, assume_scheme="https",

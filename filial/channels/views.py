@@ -30,6 +30,7 @@ from filial.channels.services import (
     channel_verify,
 )
 from filial.core.crypto import SecretUnreadable
+from filial.core.params import id_or_none
 from filial.libraries.models import Unit
 
 PAGE_SIZE = 100
@@ -83,9 +84,9 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 def channel_create_view(request: HttpRequest) -> HttpResponse:
     access = _admin_access(request)
     initial: dict[str, Any] = {}
-    unit_id = request.GET.get("unit", "")
-    if unit_id.isdigit():
-        initial["unit"] = int(unit_id)
+    unit_id = id_or_none(request.GET.get("unit"))
+    if unit_id is not None:
+        initial["unit"] = unit_id
     form = ChannelForm(request.POST or None, units=units_administered(access), initial=initial)
     if request.method == "POST" and form.is_valid():
         fields = form.channel_fields()

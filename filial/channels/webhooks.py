@@ -259,10 +259,10 @@ max_webhook = _endpoint(Network.MAX)
 ok_webhook = _endpoint(Network.OK)
 
 urlpatterns = [
-    path("vk/<int:channel_id>/", vk_webhook, name="vk"),
-    path("telegram/<int:channel_id>/", telegram_webhook, name="telegram"),
-    path("max/<int:channel_id>/", max_webhook, name="max"),
-    path("ok/<int:channel_id>/", ok_webhook, name="ok"),
+    path("vk/<id:channel_id>/", vk_webhook, name="vk"),
+    path("telegram/<id:channel_id>/", telegram_webhook, name="telegram"),
+    path("max/<id:channel_id>/", max_webhook, name="max"),
+    path("ok/<id:channel_id>/", ok_webhook, name="ok"),
 ]
 
 

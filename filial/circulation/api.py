@@ -15,14 +15,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from filial.accounts.selectors import Access, access_for, system_timezone
 from filial.circulation import imports, selectors, services
 from filial.circulation.models import ImportJob, Loan, Reader, Renewal
-from filial.core.api import int_param
+from filial.core.api import id_field, int_param
 from filial.core.crypto import SecretUnreadable
 from filial.libraries.models import Unit
 
@@ -183,7 +183,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 class ImportCreateSerializer(serializers.Serializer):
     file = serializers.FileField()
-    unit = serializers.IntegerField()
+    unit = id_field()
     format = serializers.ChoiceField(choices=ImportJob.Format.values, required=False)
     mapping = serializers.JSONField(required=False, help_text='CSV/XLSX: {"card": "Читательский билет", '
                                                               '"due": 5, ...} (header or column index); '
@@ -213,7 +213,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
 
     serializer_class = ImportJobSerializer
     queryset = ImportJob.objects.none()
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser]  # the export is a file: multipart only
 
     def get_queryset(self) -> QuerySet[ImportJob]:
         return selectors.imports_visible(self.request.user)

@@ -9,6 +9,7 @@ from filial.accounts.forms import UnitChoiceField
 from filial.circulation.models import CirculationLink, ImportJob
 from filial.circulation.parsers.tabular import FIELDS
 from filial.circulation.services import ENCODINGS
+from filial.core.params import DayField
 
 
 class LinkForm(forms.Form):
@@ -79,5 +80,5 @@ class MappingForm(forms.Form):
 
 class DecideForm(forms.Form):
     decision = forms.ChoiceField(choices=[("grant", _("Renew")), ("refuse", _("Refuse"))])
-    new_due = forms.DateField(label=_("New due date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    new_due = DayField(label=_("New due date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Reason for the reader"), required=False, max_length=500)

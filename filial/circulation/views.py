@@ -23,6 +23,7 @@ from filial.circulation.models import ImportJob, Renewal
 from filial.circulation.parsers.rows import ImportFileError
 from filial.circulation.parsers.tabular import FIELDS
 from filial.core.crypto import SecretUnreadable
+from filial.core.params import optional_id
 from filial.libraries.models import Unit
 
 
@@ -211,7 +212,7 @@ def reader_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("You do not work with readers in any unit."))
     unit_id = request.GET.get("unit", "")
     q = request.GET.get("q", "").strip()
-    readers = selectors.readers_visible(request.user, unit_id=int(unit_id) if unit_id.isdigit() else None, q=q)
+    readers = selectors.readers_visible(request.user, unit_id=optional_id(unit_id, "unit"), q=q)
     page = Paginator(readers.order_by("name", "card"), 50).get_page(request.GET.get("page"))
     return render(request, "circulation/reader_list.html", {
         "page_obj": page, "readers": page.object_list, "units": units, "unit_id": unit_id, "q": q})

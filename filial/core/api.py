@@ -14,16 +14,31 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from filial.accounts.selectors import Access, system_timezone
+from filial.core.params import (
+    ID_MAX,
+    ID_MIN,
+    BadParameter,
+    check_day,
+    check_moment,
+    in_range,
+    parse_id,
+    time_message,
+)
 from filial.core.timeutils import local_to_aware
 from filial.libraries.models import Unit
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DjangoValidationError):
+    """Every error answer is an object (see ``filial.core.schema``): ``{"detail": …}``, or for a 400 the fields'
+    messages ``{"field": [...], "non_field_errors": [...]}``."""
+    if isinstance(exc, BadParameter):
+        exc = exceptions.ValidationError({exc.name: [exc.message]})
+    elif isinstance(exc, DjangoValidationError):
         detail: Any
         if hasattr(exc, "error_dict"):
             detail = {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
@@ -34,7 +49,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):  # ValidationError("…") outside a serializer
+        response.data = {"non_field_errors": response.data}
+    return response
 
 
 class LocalDateTimeField(serializers.DateTimeField):
@@ -42,6 +60,8 @@ class LocalDateTimeField(serializers.DateTimeField):
     (with :func:`make_aware`), an aware one is kept as it is."""
 
     def enforce_timezone(self, value: datetime) -> datetime:
+        if not in_range(value.date()):  # year 0182 with local mean time is no library's event
+            raise serializers.ValidationError(time_message())
         if timezone.is_naive(value):
             return value
         return super().enforce_timezone(value)
@@ -97,8 +117,10 @@ def parse_bound(raw: str, tz: zoneinfo.ZoneInfo, *, end: bool, field: str) -> da
     except ValueError:
         moment = day = None
     if moment is not None:
+        check_moment(moment, field)
         return moment if timezone.is_aware(moment) else make_aware(moment, tz, field) or moment
     if day is not None:
+        check_day(day, field)
         if end:  # the whole day, up to its last microsecond
             return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz) - timedelta(microseconds=1)
         return datetime.combine(day, time.min, tzinfo=tz)
@@ -106,20 +128,41 @@ def parse_bound(raw: str, tz: zoneinfo.ZoneInfo, *, end: bool, field: str) -> da
 
 
 def int_param(raw: str, name: str) -> int:
-    """A whole-number query parameter; anything else is a 400 on ``name``."""
-    try:
-        return int(raw)
-    except ValueError:
-        raise exceptions.ValidationError({name: [_("A whole number is expected.")]}) from None
+    """An id in a query parameter (1 … 2^63 - 1); anything else is a 400 on ``name``."""
+    return parse_id(raw, name)
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    """An id in a request body, bounded like every id (filial/core/params.py)."""
+    return serializers.IntegerField(min_value=ID_MIN, max_value=ID_MAX, **kwargs)
 
 
 def choice_params(raw: str, allowed: Iterable[str], name: str) -> list[str]:
     """A comma-separated list of choices (``?state=pending,returned``); an unknown one is a 400."""
     values = [v.strip() for v in raw.split(",") if v.strip()]
-    allowed = set(allowed)
+    allowed = list(allowed)
+    if not values:  # "?state=%09": given, but nothing in it
+        raise exceptions.ValidationError({name: [_("Choose one or more of: %(values)s.") % {
+            "values": ", ".join(allowed)}]})
     unknown = [v for v in values if v not in allowed]
     if unknown:
         raise exceptions.ValidationError(
             {name: [_("Unknown value: %(values)s.") % {"values": ", ".join(unknown)}]}
         )
     return values
+
+
+class Pagination(LimitOffsetPagination):
+    """``?limit=&offset=``; a page is at most ``max_limit`` rows (a larger limit is cut down, never sent to the
+    database as a number it cannot hold)."""
+
+    max_limit = 1000
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """An object referred to by its id: a whole number 1 … 2^63 - 1 (``1.5``, ``true`` or ``"1e3"`` are refused,
+    not truncated to another object's id)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("pk_field", id_field())
+        super().__init__(**kwargs)

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from filial.accounts.models import User
 from filial.channels.models import Network
-from filial.core.api import choice_params, int_param
+from filial.core.api import choice_params, id_field, int_param
 from filial.inbox import selectors, services
 from filial.inbox.models import Conversation, InboxItem, Note
 
@@ -87,11 +87,11 @@ class ConversationDetailSerializer(ConversationSerializer):
 
 class ReplySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=4096)
-    item = serializers.IntegerField(required=False, help_text="The reader's item to answer (default: the newest).")
+    item = id_field(required=False, help_text="The reader's item to answer (default: the newest).")
 
 
 class AssignSerializer(serializers.Serializer):
-    assignee = serializers.IntegerField(allow_null=True, help_text="A user id, or null for nobody.")
+    assignee = id_field(allow_null=True, help_text="A user id, or null for nobody.")
 
 
 class StateSerializer(serializers.Serializer):
@@ -113,7 +113,6 @@ FILTERS = [
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ConversationSerializer
     queryset = Conversation.objects.none()
-    lookup_value_converter = "int"
 
     def get_serializer_class(self) -> Any:
         return ConversationDetailSerializer if self.action != "list" else ConversationSerializer
@@ -148,7 +147,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return Response(ConversationDetailSerializer(self._conversation(pk),
                                                      context=self.get_serializer_context()).data, status=code)
 
-    @extend_schema(request=ReplySerializer, responses=ConversationDetailSerializer,
+    @extend_schema(request=ReplySerializer, responses={201: ConversationDetailSerializer},
                    summary="Reply (sent by the engine; the conversation is answered once the network accepted it)")
     @action(detail=True, methods=["post"])
     def reply(self, request: Request, pk: Any = None) -> Response:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from filial.accounts.selectors import access_for
+from filial.core.params import id_or_none
 from filial.inbox import privacy, selectors, services
 from filial.inbox.forms import (
     AssignForm,
@@ -199,7 +200,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
     form = TemplateForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if "delete" in request.POST:
-            template = ReplyTemplate.objects.filter(pk=request.POST.get("delete") or 0,
+            template = ReplyTemplate.objects.filter(pk=id_or_none(request.POST.get("delete")) or 0,
                                                     unit_id__in=access.read_units).select_related("unit").first()
             if template is None:
                 raise Http404

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from filial.accounts.selectors import access_for
 from filial.circulation.api import CirculationLinkField, unit_link_update
-from filial.core.api import system_units
+from filial.core.api import IdRelatedField, system_units
 from filial.libraries import services
 from filial.libraries.models import LibrarySystem, Unit
 
@@ -22,10 +22,11 @@ WRITABLE = ("name", "short_name", "kind", "timezone", "address", "approval_requi
 
 
 class UnitSerializer(serializers.ModelSerializer):
+    serializer_related_field = IdRelatedField  # "parent"
     tz_name = serializers.CharField(read_only=True, help_text="The time zone in effect (own or the system's).")
     depth = serializers.IntegerField(read_only=True)
     circulation = CirculationLinkField()
-    system = serializers.PrimaryKeyRelatedField(
+    system = IdRelatedField(
         queryset=LibrarySystem.objects.none(), required=False,
         help_text="Needed only by an administrator of several library systems.",
     )
@@ -56,7 +57,6 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = UnitSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset = Unit.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Unit]:
         access = access_for(self.request.user)

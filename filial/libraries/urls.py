@@ -11,5 +11,5 @@ urlpatterns: list = [
 urlpatterns += [
     path("units/", views_manage.unit_list, name="unit_list"),
     path("units/new/", views_manage.unit_create, name="unit_create"),
-    path("units/<int:pk>/edit/", views_manage.unit_edit, name="unit_edit"),
+    path("units/<id:pk>/edit/", views_manage.unit_edit, name="unit_edit"),
 ]

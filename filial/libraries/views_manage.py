@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from filial.accounts.forms import add_service_errors
 from filial.accounts.selectors import Access, access_for
+from filial.core.params import id_or_none
 from filial.libraries.forms import UnitForm
 from filial.libraries.models import LibrarySystem, Unit
 from filial.libraries.services import unit_create_checked, unit_update_checked
@@ -76,9 +77,9 @@ def unit_create(request: HttpRequest) -> HttpResponse:
     access = _admin_access(request)
     systems = LibrarySystem.objects.filter(pk__in=access.admin_systems)
     initial: dict[str, Any] = {}
-    parent_id = request.GET.get("parent", "")
-    if parent_id.isdigit():
-        initial["parent"] = int(parent_id)
+    parent_id = id_or_none(request.GET.get("parent"))
+    if parent_id is not None:
+        initial["parent"] = parent_id
     form = UnitForm(request.POST or None, systems=systems, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

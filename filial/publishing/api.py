@@ -18,13 +18,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from filial.accounts.selectors import Access, access_for
 from filial.channels.models import Channel, Network
 from filial.core.api import (
+    IdRelatedField,
     LocalDateTimeField,
     choice_params,
     first_writable_unit,
@@ -84,7 +85,7 @@ class MediaSerializer(serializers.ModelSerializer):
 
 class MediaUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A JPEG, PNG or WebP photo.")
-    unit = serializers.PrimaryKeyRelatedField(
+    unit = IdRelatedField(
         queryset=Unit.objects.none(), required=False,
         help_text="The unit the photo belongs to; by default the first unit you write for.",
     )
@@ -116,9 +117,8 @@ class MediaViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Photos for posts: checked, oriented, stripped of EXIF (location included), resized by the worker."""
 
     serializer_class = MediaSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a photo is a file: multipart only
     queryset = Media.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Media]:
         # The same photos the UI shows (publishing.views.posts.media_file): the readers of the photo's unit
@@ -170,7 +170,7 @@ class PostSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     state = serializers.ChoiceField(choices=Post.State.choices, read_only=True)
-    unit = serializers.PrimaryKeyRelatedField(
+    unit = IdRelatedField(
         queryset=Unit.objects.none(), required=False,
         help_text="By default the unit of the first page if you write for it, else your first unit.",
     )
@@ -180,12 +180,12 @@ class PostSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     text = serializers.CharField(max_length=16000, allow_blank=True, trim_whitespace=False)
     link = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.none(), required=False, allow_null=True)
+    event = IdRelatedField(queryset=Event.objects.none(), required=False, allow_null=True)
     publish_at = LocalDateTimeField(required=False, allow_null=True, help_text=LOCAL_TIME_HELP)
-    channels = serializers.PrimaryKeyRelatedField(
+    channels = IdRelatedField(
         many=True, queryset=Channel.objects.none(), required=False, help_text="Ids of the pages."
     )
-    media = serializers.PrimaryKeyRelatedField(
+    media = IdRelatedField(
         many=True, queryset=Media.objects.none(), required=False, help_text="Ids of uploaded photos, in order."
     )
     poll = PollSerializer(required=False, allow_null=True)
@@ -360,7 +360,6 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = PostSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     queryset = Post.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Post]:
         qs = _posts(self.request.user)
@@ -468,31 +467,30 @@ class DeliverySerializer(serializers.ModelSerializer):
         fields = ["id", "post", "channel", "channel_name", "network", "state", "due_at", "external_id", "url",
                   "attempts", "last_error", "published_at"]
         read_only_fields = fields
+        extra_kwargs = {"url": {"allow_null": True}}
 
     def to_representation(self, instance: Delivery) -> dict[str, Any]:
         data = dict(super().to_representation(instance))
         localize_fields(data, instance, instance.channel.unit.tz, ("due_at", "published_at"))
+        data["url"] = instance.url or None  # not yet on the network: no address (the schema's "uri" or null)
         return data
 
 
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("post", OpenApiTypes.INT,
-                             description="Deliveries of this post; the answer is then a plain list."),
+            OpenApiParameter("post", OpenApiTypes.INT, description="Deliveries of this post."),
             OpenApiParameter("channel", OpenApiTypes.INT),
             OpenApiParameter("state", OpenApiTypes.STR, description="One or more states, comma-separated: "
                              + ", ".join(Delivery.State.values)),
         ],
-        description="Where each post goes out: state, page, the network's id of the post, the last error. "
-                    "With `?post=` the answer is a plain list, otherwise it is paged.",
+        description="Where each post goes out: state, page, the network's id of the post, the last error.",
     ),
 )
 @extend_schema(tags=["deliveries"])
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = DeliverySerializer
     queryset = Delivery.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Delivery]:
         qs = selectors.deliveries_visible(self.request.user).select_related("channel__unit__system")
@@ -506,17 +504,12 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
                 qs = qs.filter(state__in=choice_params(params["state"], Delivery.State.values, "state"))
         return qs.order_by("due_at", "id")
 
-    def paginate_queryset(self, queryset: Any) -> Any:
-        if self.request.query_params.get("post"):
-            return None  # one post has a handful of deliveries: the contract is a plain list
-        return super().paginate_queryset(queryset)
-
 
 # --- Events -------------------------------------------------------------------------------------
 
 
 class EventSerializer(serializers.ModelSerializer):
-    unit = serializers.PrimaryKeyRelatedField(
+    unit = IdRelatedField(
         queryset=Unit.objects.none(), required=False, help_text="By default your first unit."
     )
     starts_at = LocalDateTimeField(help_text=LOCAL_TIME_HELP)
@@ -562,7 +555,6 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = EventSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     queryset = Event.objects.none()
-    lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[Event]:
         qs = selectors.events_visible(self.request.user).select_related("unit__system")

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from filial.accounts.selectors import Access, access_for
 from filial.channels.models import Channel, Network
+from filial.core.params import DayField, validate_day
 from filial.core.timeutils import local_to_aware
 from filial.libraries.models import Unit
 from filial.publishing.models import (
@@ -44,6 +45,8 @@ LOCAL_INPUT_FORMATS = [LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-
 
 class LocalDateTimeField(forms.DateTimeField):
     """A ``datetime-local`` input kept naive: the view/form decides the zone (the unit's), not Django."""
+
+    default_validators = [validate_day]  # within the bounds of filial/core/params.py
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_FORMAT)
 
@@ -142,7 +145,7 @@ class PostForm(forms.Form):
     repeat_month_day = forms.IntegerField(label=_("Day of the month"), required=False, min_value=1, max_value=31,
                                           help_text=_("In shorter months: their last day."))
     repeat_interval = forms.IntegerField(label=_("Every N days"), required=False, min_value=1, max_value=365)
-    repeat_until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    repeat_until = DayField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     repeat_count = forms.IntegerField(label=_("Number of posts"), required=False, min_value=2, max_value=1000,
                                       help_text=_("Or a date: whichever comes first ends the series."))
 
@@ -437,8 +440,8 @@ class PostFilterForm(forms.Form):
 class PostListFilterForm(PostFilterForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=200,
                         widget=forms.TextInput(attrs={"type": "search"}))
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = DayField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = DayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     field_order: Iterable[str] | None = ["q", "unit", "channel", "network", "kind", "state", "date_from",
                                          "date_to"]

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from filial.core.params import validate_day
 from filial.core.timeutils import local_to_aware
 from filial.libraries.models import Unit
 from filial.publishing.models import Event
@@ -21,6 +22,8 @@ WIDGET_FORMAT = "%Y-%m-%dT%H:%M"
 
 class LocalDateTimeField(forms.Field):
     """A naive wall-clock date and time (``<input type="datetime-local">``); the form makes it aware."""
+
+    default_validators = [validate_day]  # within the bounds of filial/core/params.py
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=WIDGET_FORMAT)
     default_error_messages = {"invalid": gettext_lazy("Enter a valid date and time.")}

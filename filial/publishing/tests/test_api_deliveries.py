@@ -1,4 +1,4 @@
-"""/api/v1/deliveries/: read-only; a plain list for one post, paged otherwise; scoped like the posts."""
+"""/api/v1/deliveries/: read-only; paged like every list (the published schema); scoped like the posts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ def test_deliveries_of_a_post_and_filters(net: Any) -> None:
     w.scheduled_ch.deliveries.filter(channel=net.channels["children_tg"]).update(
         state=Delivery.State.FAILED, attempts=3, last_error="Forbidden: bot was kicked", external_id="")
     client = client_for(net, "editor_branch4")
-    rows = client.get(f"/api/v1/deliveries/?post={w.scheduled_ch.pk}").json()
-    assert isinstance(rows, list)
+    page = client.get(f"/api/v1/deliveries/?post={w.scheduled_ch.pk}").json()
+    assert page["count"] == 2 and page["next"] is None  # paged like every list, as the schema says
+    rows = page["results"]
     by_channel = {r["channel"]: r for r in rows}
     failed = by_channel[net.channels["children_tg"].pk]
     assert (failed["state"], failed["attempts"], failed["last_error"], failed["network"]) == (
@@ -46,3 +47,9 @@ def test_deliveries_query_count(net: Any, django_assert_max_num_queries: Any) ->
         response = client.get("/api/v1/deliveries/")
     assert response.json()["count"] == 4
     assert compose_more.scheduled_ch.pk in {r["post"] for r in response.json()["results"]}
+
+
+def test_a_delivery_not_yet_out_has_no_address(net: Any) -> None:
+    w = world(net)
+    rows = client_for(net, "editor_branch4").get(f"/api/v1/deliveries/?post={w.scheduled_ch.pk}").json()["results"]
+    assert rows and all(r["url"] is None for r in rows)  # never "", which is no URI

@@ -269,7 +269,7 @@ def test_worker_burst_publishes_due_posts_and_the_api_shows_them(net: Net, queue
         assert cli.main(["worker", "--burst"]) == 0
         assert "executed 4 task(s), 0 failed" in capsys.readouterr().out
 
-        rows = client_for(net, "viewer").get(f"/api/v1/deliveries/?post={post.pk}").json()
+        rows = client_for(net, "viewer").get(f"/api/v1/deliveries/?post={post.pk}").json()["results"]
         assert {r["state"] for r in rows} == {"published"}
         assert all(r["external_id"] and r["url"].startswith("http") and r["published_at"] for r in rows)
         vk = next(r for r in rows if r["network"] == "vk")

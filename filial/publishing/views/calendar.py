@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from filial.accounts.selectors import access_for, system_timezone
+from filial.core.params import check_day
 from filial.publishing import services
 from filial.publishing.forms import PostFilterForm, local_to_aware_day
 from filial.publishing.models import Post
@@ -34,11 +35,13 @@ STATE_MARKS: dict[str, str] = {
 
 
 def _parse_anchor(raw: str, today: date) -> date:
+    """``?date=`` as a day or a month (``2031-06``); garbage shows today, a date outside the bounds is a 400."""
     for parse in (date.fromisoformat, lambda s: date.fromisoformat(f"{s}-01")):
         try:
-            return parse(raw)
+            day = parse(raw)
         except (TypeError, ValueError):
             continue
+        return check_day(day, "date")
     return today
 
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from filial.accounts.selectors import access_for, units_for
+from filial.core.params import id_or_none
 from filial.libraries.models import LibrarySystem, Unit
 from filial.publishing import event_services
 from filial.publishing.forms_events import EventFilterForm, EventForm
@@ -187,9 +188,9 @@ def event_create(request: HttpRequest) -> HttpResponse:
     if not access_for(request.user).write_units:
         raise PermissionDenied(_("You cannot create events."))
     initial: dict[str, Any] = {}
-    wanted_unit = request.GET.get("unit", "")
-    if wanted_unit.isdigit() and units.filter(pk=int(wanted_unit)).exists():
-        initial["unit"] = int(wanted_unit)
+    wanted_unit = id_or_none(request.GET.get("unit"))
+    if wanted_unit is not None and units.filter(pk=wanted_unit).exists():
+        initial["unit"] = wanted_unit
     form = EventForm(request.POST or None, units=units, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

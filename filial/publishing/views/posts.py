@@ -7,7 +7,7 @@ Views stay thin: they parse the request, call ``filial.publishing.services`` and
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from filial.accounts.models import AuditEntry
 from filial.accounts.selectors import Access, access_for, system_timezone
+from filial.core.params import day_or_none, id_or_none
 from filial.publishing import edits, previews, services, slots
 from filial.publishing import series as series_services
 from filial.publishing.forms import LOCAL_FORMAT, PostForm, PostListFilterForm, ReviewForm
@@ -139,25 +140,21 @@ def _initial_from_query(request: HttpRequest, access: Access) -> dict[str, Any]:
     kind = request.GET.get("kind", "")
     if kind in Post.Kind.values:
         initial["kind"] = kind
-    event_id = request.GET.get("event", "")
-    if event_id.isdigit():
+    event_id = id_or_none(request.GET.get("event"))
+    if event_id is not None:
         from filial.publishing.selectors import events_visible
 
-        event = events_visible(request.user).filter(pk=int(event_id)).first()
+        event = events_visible(request.user).filter(pk=event_id).first()
         if event is not None:
             initial["event"] = event.pk
             if access.can_write(event.unit_id):
                 initial["unit"] = event.unit_id
-    raw_date = request.GET.get("date", "")
-    try:
-        day = date.fromisoformat(raw_date) if raw_date else None
-    except ValueError:
-        day = None
+    day = day_or_none(request.GET.get("date"))
     if day is not None:
         initial["publish_at"] = datetime.combine(day, time(10, 0))
-    unit_id = request.GET.get("unit", "")
-    if unit_id.isdigit() and access.can_write(int(unit_id)):
-        initial["unit"] = int(unit_id)
+    unit_id = id_or_none(request.GET.get("unit"))
+    if unit_id is not None and access.can_write(unit_id):
+        initial["unit"] = unit_id
     return initial
 
 
