@@ -11,11 +11,12 @@ class CoreConfig(AppConfig):
         from django.urls import register_converter
 
         from filial.core import startup  # noqa: F401 - registers the system check
-        from filial.core.params import IdConverter
+        from filial.core.params import IdConverter, IndexConverter
         from filial.core.sqlite import on_connection_created
 
         connection_created.connect(on_connection_created, dispatch_uid="filial-sqlite-functions")
         register_converter(IdConverter, "id")  # <id:pk>: every id in a URL, bounded (filial/core/params.py)
+        register_converter(IndexConverter, "index")
 
         from django.contrib.auth.signals import user_logged_in
 

@@ -112,6 +112,15 @@ class IdConverter:
         return str(value)
 
 
+class IndexConverter(IdConverter):
+    """``<index:n>`` in a URL: a position in a short list, 0 … 9999 (an attachment of an inbox item)."""
+
+    regex = "[0-9]{1,4}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+
 def id_or_none(raw: object) -> int | None:
     """A prefill from a link (``/posts/new/?unit=3``): an id, or None for anything else (nothing to prefill)."""
     try:
