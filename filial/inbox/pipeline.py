@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from filial.channels.connections import close, connector_for
 from filial.channels.models import Channel, InboundEvent
 from filial.inbox import handlers, workhours
 from filial.inbox.attachments import source_of
@@ -507,7 +508,7 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
     token = _lease_token()
     if not claim_page(channel_id, token):
         return "busy"
-    from filial.publishing.engine import _close, connector_for, limiter
+    from filial.publishing.engine import limiter
 
     connector = None
     error = ""
@@ -534,7 +535,7 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
         log.warning("%s", exc)
         return "lease_lost"
     finally:
-        _close(connector)
+        close(connector)
         release_page(channel_id, token, error)
     return f"error: {error}" if error else f"ok: {total} new"
 

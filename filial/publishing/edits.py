@@ -10,9 +10,9 @@ What each network can change is said before and after saving (:func:`edit_plan`)
 a Telegram poll (cannot be edited), photos added to a Telegram text message or changed on a Telegram post (only
 the text or caption is edited), VK photos replaced by as many others (VK keeps them) and a VK poll (kept).
 
-Errors: needs re-authorisation → the page is paused (``engine.mark_needs_reauth``) and the edit waits for it;
-"retry after" → waits that long; other temporary errors → bounded retries with ``engine.backoff``; permanent →
-the edit failed (shown on the post's page).
+Errors: needs re-authorisation → the page is paused (``channels.services.channel_needs_reauth``) and the edit
+waits for it; "retry after" → waits that long; other temporary errors → bounded retries with ``engine.backoff``;
+permanent → the edit failed (shown on the post's page).
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
+from filial.channels.connections import close, connector_for, refresh_if_due
 from filial.channels.models import Channel
+from filial.channels.services import channel_needs_reauth
 from filial.networks import registry
 from filial.networks.base import Connector, NetworkError, PostPayload
 from filial.networks.ratelimit import WouldWait, publish_claims
@@ -371,8 +373,8 @@ def run_edit(edit_id: int) -> str:
         except engine.PayloadError as exc:
             raise NetworkError(str(exc), network=channel.network, code="payload", permanent=True) from exc
         t.request = {**engine.request_summary(delivery, payload), "method": "edit"}
-        channel = engine.refresh_if_due(channel)
-        connector = engine.connector_for(channel)
+        channel = refresh_if_due(channel)
+        connector = connector_for(channel)
         claims = edit_claims(channel, payload)
         shared = engine.limiter()
         try:
@@ -396,7 +398,7 @@ def run_edit(edit_id: int) -> str:
     except NetworkError as exc:
         error = exc
     finally:
-        engine._close(connector)
+        close(connector)
     if error is None:
         with transaction.atomic():
             _end(edit, token, state=DeliveryEdit.State.DONE, finished_at=timezone.now(), last_error="")
@@ -411,7 +413,7 @@ def _edit_error(edit: DeliveryEdit, token: str, t: engine.Try, error: NetworkErr
         _record(edit, t, Attempt.Outcome.EDIT_FAILED, error)
         if error.needs_reauth:
             _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=None, last_error=str(error)[:2000])
-            engine.mark_needs_reauth(edit.delivery.channel_id, error, edit.delivery)
+            channel_needs_reauth(edit.delivery.channel_id, error, delivery_id=edit.delivery_id)
             return "needs_reauth"
         if error.permanent:
             _end(edit, token, state=DeliveryEdit.State.FAILED, finished_at=now, last_error=str(error)[:2000])

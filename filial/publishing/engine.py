@@ -77,8 +77,9 @@ from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Su
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from filial.accounts.services import audit_record
+from filial.channels.connections import close, connector_for, refresh_if_due
 from filial.channels.models import Channel
+from filial.channels.services import channel_needs_reauth
 from filial.networks import registry
 from filial.networks.base import Connector, InboundItem, NetworkError, Photo, PollSpec, PostPayload, Published
 from filial.networks.ratelimit import (
@@ -566,102 +567,6 @@ def request_summary(delivery: Delivery, payload: PostPayload | None) -> dict[str
     return summary
 
 
-# --- credentials ------------------------------------------------------------------------------------------
-def store_credentials(channel_id: int, credentials: dict[str, Any]) -> None:
-    """Save refreshed credentials at once (VK's refresh token rotates: losing the new one loses the page)."""
-    channel = Channel.objects.get(pk=channel_id)
-    channel.set_credentials(dict(credentials))
-    channel.save(update_fields=["credentials_encrypted"])
-    log.info("stored refreshed credentials of page %s", channel_id)
-
-
-def connector_for(channel: Channel) -> Connector:
-    connector = registry.connector_for_channel(channel)
-    if hasattr(connector, "on_credentials"):
-        channel_id = channel.pk
-        connector.on_credentials = lambda creds: store_credentials(channel_id, creds)
-    return connector
-
-
-def _close(connector: Connector | None) -> None:
-    close = getattr(connector, "close", None)
-    if callable(close):
-        try:
-            close()
-        except Exception:  # closing an HTTP client must never hide the outcome
-            log.warning("closing the connector failed", exc_info=True)
-
-
-def refresh_if_due(channel: Channel, *, margin: float | None = None) -> Channel:
-    """Refresh a VK user token before it expires, one worker at a time per page.
-
-    The "lock" is a rate-limit budget (``vk.refresh``, 1 per minute per page) in the shared limiter storage:
-    the worker that gets it refreshes and stores the new pair; the others wait and read the stored one.
-    """
-    if channel.network != "vk":
-        return channel
-    from filial.networks.vk.oauth import can_refresh, expires_at_of
-
-    margin_s = _setting("FILIAL_VK_REFRESH_MARGIN", 900) if margin is None else margin
-
-    def due(ch: Channel) -> bool:
-        creds = ch.credentials
-        expires = expires_at_of(creds)
-        return (expires is not None and can_refresh(creds)
-                and expires - timezone.now() <= timedelta(seconds=margin_s))
-
-    if not due(channel):
-        return channel
-    shared = limiter()
-    lock = [Claim("vk.refresh", f"page:{channel.pk}")]
-    deadline = time.monotonic() + 2 * float(settings.FILIAL_NETWORK_TIMEOUT) + 1
-    while not shared.try_acquire(lock):
-        if time.monotonic() > deadline:
-            return channel  # the other worker is slow: the connector refreshes by itself if it must
-        time.sleep(0.1)
-        channel.refresh_from_db(fields=["credentials_encrypted"])
-        if not due(channel):
-            return channel
-    connector = connector_for(channel)
-    try:
-        connector.refresh_credentials()  # type: ignore[attr-defined]
-    finally:
-        _close(connector)
-    channel.refresh_from_db(fields=["credentials_encrypted"])
-    return channel
-
-
-def refresh_expiring_credentials() -> int:
-    """Periodic: refresh the VK tokens of active pages that expire soon, even where nothing is being published."""
-    refreshed = 0
-    for channel in Channel.objects.filter(network="vk", status=Channel.Status.ACTIVE).exclude(credentials_encrypted=""):
-        before = channel.credentials_encrypted
-        try:
-            channel = refresh_if_due(channel, margin=2 * _setting("FILIAL_VK_REFRESH_MARGIN", 900))
-        except NetworkError as exc:
-            if exc.needs_reauth:
-                mark_needs_reauth(channel.pk, exc, delivery=None)
-            log.warning("refreshing the token of page %s failed: %s", channel.pk, exc)
-            continue
-        refreshed += channel.credentials_encrypted != before
-    return refreshed
-
-
-def mark_needs_reauth(channel_id: int, error: NetworkError, delivery: Delivery | None) -> None:
-    """The page's credentials were refused: pause its work and tell its unit (an audit entry for now)."""
-    with transaction.atomic():
-        changed = Channel.objects.filter(pk=channel_id, status=Channel.Status.ACTIVE).update(
-            status=Channel.Status.NEEDS_REAUTH)
-        if changed:
-            channel = Channel.objects.select_related("unit").get(pk=channel_id)
-            audit_record(None, "channel.needs_reauth", channel, {
-                "network": channel.network, "error": str(error)[:500], "code": str(error.code or ""),
-                "delivery": delivery.pk if delivery is not None else None,
-            }, system_id=channel.unit.system_id)
-            log.warning("page %s needs re-authorisation: %s", channel_id, error)
-            __import__("filial.channels.services").channels.services.channel_reauth_alert(channel, error)
-
-
 # --- one row --------------------------------------------------------------------------------------------------
 @dataclass
 class Try:
@@ -921,7 +826,7 @@ def _run_batch(job: Job, rows: list[Any], token: str, results: Counter[str], con
                 _hand_back(job, channel.pk, rest, token, until or timezone.now() + timedelta(seconds=backoff(1)))
             return False
     finally:
-        _close(context.connector)
+        close(context.connector)
     return True
 
 
@@ -1014,7 +919,7 @@ def _run_claimed(job: Job, pk: int, token: str, row: Any = None,
         error = exc
     finally:
         if lane is None:
-            _close(connector)
+            close(connector)
     if published is not None:
         _record_done(job, pk, published, t, row=row)
         return job.done, None
@@ -1025,7 +930,7 @@ def _run_claimed(job: Job, pk: int, token: str, row: Any = None,
 
 
 def _needs_reauth(job: Job, channel_id: int, error: NetworkError, row: Any) -> None:
-    mark_needs_reauth(channel_id, error, row if job is DELIVERY else None)
+    channel_needs_reauth(channel_id, error, delivery_id=row.pk if job is DELIVERY else None)
 
 
 def _handle_error(job: Job, row: Any, t: Try, error: NetworkError) -> tuple[str, datetime | None]:
@@ -1098,10 +1003,10 @@ def lookup_uncertain(delivery_id: int) -> str:
                                                                          code="payload", permanent=True)
         _attempt(job, delivery_id, t, Outcome.LOOKUP_FAILED, error=error, kind=Attempt.Kind.LOOKUP)
         if error.needs_reauth:
-            mark_needs_reauth(channel.pk, error, row)
+            channel_needs_reauth(channel.pk, error, delivery_id=row.pk)
         return "lookup_failed"
     finally:
-        _close(connector)
+        close(connector)
     if found is None:
         _attempt(job, delivery_id, t, Outcome.NOT_FOUND, kind=Attempt.Kind.LOOKUP,
                  message="not found on the page: a person must look and choose “it is there” or “send again”")

@@ -7,6 +7,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from filial.channels import connections
 from filial.publishing import engine
 from filial.publishing.media import make_renditions
 from filial.publishing.models import Media
@@ -57,6 +58,6 @@ def sweep_deliveries() -> None:
 
 @db_periodic_task(crontab(minute="*/10"))
 def refresh_page_tokens() -> None:
-    refreshed = engine.refresh_expiring_credentials()
+    refreshed = connections.refresh_expiring_credentials()
     if refreshed:
         log.info("refreshed the tokens of %d page(s)", refreshed)

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from filial.accounts.models import AuditEntry
+from filial.channels import connections
 from filial.channels.models import Channel
 from filial.conftest import Net
 from filial.publishing import engine, services
@@ -324,9 +325,9 @@ def test_the_periodic_refresh_renews_tokens_of_idle_pages(world: World) -> None:
     credentials["expires_at"] = int(timezone.now().timestamp()) + 600
     channel.set_credentials(credentials)
     channel.save()
-    assert engine.refresh_expiring_credentials() == 1
+    assert connections.refresh_expiring_credentials() == 1
     assert Channel.objects.get(pk=channel.pk).credentials["refresh_token"] != credentials["refresh_token"]
-    assert engine.refresh_expiring_credentials() == 0  # the new token is good for an hour
+    assert connections.refresh_expiring_credentials() == 0  # the new token is good for an hour
 
 
 def test_a_missing_photo_file_fails_the_delivery_clearly(world: World) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from huey.storage import MemoryStorage
 
 from filial.accounts.models import AuditEntry
+from filial.channels import connections
 from filial.conftest import PASSWORD, Net, race
 from filial.core.tests.test_api_support import client_for
 from filial.publishing import engine
@@ -131,7 +132,7 @@ def test_the_sweeper_resends_with_the_same_key_where_the_network_deduplicates(wo
     post = world.post("Работник упал после отправки")
     d = world.delivery(post)
     # The worker made the post on VK and died before recording it.
-    connector = engine.connector_for(world.channels["vk"])
+    connector = connections.connector_for(world.channels["vk"])
     made = connector.publish(engine.build_payload(d))
     _expire(d, sent=True)
     assert engine.sweep().recovered == 1
@@ -142,7 +143,7 @@ def test_the_sweeper_resends_with_the_same_key_where_the_network_deduplicates(wo
 def test_the_sweeper_marks_a_sent_row_uncertain_and_finds_it(world: World) -> None:
     post = world.post("Работник упал после отправки в ОК", pages=("ok",))
     d = world.delivery(post, "ok")
-    made = engine.connector_for(world.channels["ok"]).publish(engine.build_payload(d))
+    made = connections.connector_for(world.channels["ok"]).publish(engine.build_payload(d))
     _expire(d, sent=True)
     assert engine.sweep().uncertain == 1
     d.refresh_from_db()

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from filial.accounts.models import AuditEntry
+from filial.channels import connections
 from filial.channels.models import Channel
 from filial.conftest import Net, race
 from filial.networks.base import InboundItem
@@ -61,7 +62,7 @@ def reader(world: World, page: str) -> str:
 
 def inbound(world: World, page: str, text: str) -> InboundItem:
     """A reader writes to the page; the item as the inbox would read it."""
-    connector = engine.connector_for(world.channels[page])
+    connector = connections.connector_for(world.channels[page])
     uid = next(_readers)
     cursor = connector.fetch_updates(None).cursor if page == "vk" else None  # VK's inbox starts from now
     if page == "vk":
@@ -74,7 +75,7 @@ def inbound(world: World, page: str, text: str) -> InboundItem:
     else:
         world.mx.simulate("message", {"bot_token": world.seeds["max"]["token"], "first_name": "Ира", "text": text})
     items = [i for i in connector.fetch_updates(cursor).items if i.kind == "message" and i.text == text]
-    engine._close(connector)
+    connections.close(connector)
     if page == "ok":
         time.sleep(1.05)  # reading took some of the emulator's 5/s for the token (the inbox's calls are not ours)
     assert len(items) == 1, items
@@ -409,7 +410,7 @@ def _expire(message: OutgoingMessage, *, sent: bool, owner: str = "dead-worker")
 
 def test_the_sweeper_sends_again_with_the_same_random_id_on_vk(world: World) -> None:
     message = send(world, "vk", "Работник упал после отправки")
-    engine.connector_for(world.channels["vk"]).send_message(message.recipient_id, message.text, message.key)
+    connections.connector_for(world.channels["vk"]).send_message(message.recipient_id, message.text, message.key)
     _expire(message, sent=True)
     assert engine.sweep().recovered == 1
     message = fresh(message)
