@@ -42,6 +42,7 @@ from filial.inbox.attachments import source_of
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, ItemRevision, MessagingConsent, OpeningHours
 from filial.networks.base import ConsentChange, InboundItem, NetworkError
 from filial.networks.ratelimit import Claim, WouldWait, fingerprint
+from filial.outbox.limits import limiter
 
 log = logging.getLogger("filial.inbox")
 
@@ -508,8 +509,6 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
     token = _lease_token()
     if not claim_page(channel_id, token):
         return "busy"
-    from filial.publishing.engine import limiter
-
     connector = None
     error = ""
     total = 0

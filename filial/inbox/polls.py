@@ -50,7 +50,8 @@ from filial.inbox.models import PollCount, PollTally
 from filial.networks import registry
 from filial.networks.base import NetworkError, PollResults, Published
 from filial.networks.ratelimit import Claim, WouldWait, fingerprint
-from filial.publishing import engine
+from filial.outbox.claims import worker_name
+from filial.outbox.limits import limiter
 from filial.publishing.models import Delivery, Poll, Post
 
 log = logging.getLogger("filial.polls")
@@ -217,7 +218,7 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
     delivery = tally.delivery
     channel = delivery.channel
     ended = poll.ends_at is not None and poll.ends_at <= now
-    token = f"{engine.worker_name()}:{uuid.uuid4().hex[:10]}"
+    token = f"{worker_name()}:{uuid.uuid4().hex[:10]}"
     if not _claim(tally.pk, token, now):
         return "busy"
     if channel.network == "telegram" and not ended:
@@ -232,7 +233,7 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
         connector = connections.connector_for(channel)
         claims = poll_claims(channel.network, channel.credentials)
         try:
-            engine.limiter().acquire(claims, max_wait=_seconds("FILIAL_RATE_LIMIT_MAX_SLEEP", 10))
+            limiter().acquire(claims, max_wait=_seconds("FILIAL_RATE_LIMIT_MAX_SLEEP", 10))
         except WouldWait as wait:
             _release(tally.pk, token, next_fetch_at=now + timedelta(seconds=wait.seconds))
             return "deferred"
