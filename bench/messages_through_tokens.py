@@ -63,8 +63,10 @@ def main() -> int:
     from filial.networks.emulator_base import ServedEmulator
     from filial.networks.vk.connector import random_id_for
     from filial.networks.vk.emulator import VKEmulator
-    from filial.publishing import engine
-    from filial.publishing.models import Attempt, OutgoingMessage
+    from filial.outbox import lanes
+    from filial.outbox.models import Attempt
+    from filial.publishing.jobs import MESSAGE
+    from filial.publishing.models import OutgoingMessage
 
     backend = prepare_database()
 
@@ -105,7 +107,7 @@ def main() -> int:
         OutgoingMessage.objects.filter(pk__in=sample_ids).update(due_at=timezone.now() - timedelta(seconds=1))
         with CaptureQueriesContext(connection) as captured:
             for ch in pages:
-                engine.run_lane(engine.MESSAGE, ch.pk)
+                lanes.run_lane(MESSAGE, ch.pk)
         queries_per_message = len(captured) / SAMPLE
         sample_sent = OutgoingMessage.objects.filter(pk__in=sample_ids, state=S.SENT).count()
         time.sleep(1.2)  # the sample's budget window passes before the run

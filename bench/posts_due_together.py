@@ -74,7 +74,8 @@ def main() -> int:
     from filial.networks.ok.emulator import OKEmulator
     from filial.networks.telegram.emulator import TelegramEmulator
     from filial.networks.vk.emulator import VKEmulator
-    from filial.publishing.models import Attempt, Delivery, Post
+    from filial.outbox.models import Attempt
+    from filial.publishing.models import Delivery, Post
     from filial.publishing.services import PostData, post_create, post_submit
 
     backend = prepare_database()

@@ -67,7 +67,7 @@ def main() -> int:
     from filial.libraries.services import system_create, unit_create
     from filial.networks.emulator_base import ServedEmulator
     from filial.networks.vk.emulator import VKEmulator
-    from filial.publishing import engine
+    from filial.publishing import message_services
     from filial.publishing.models import OutgoingMessage
 
     backend = prepare_database()
@@ -117,8 +117,8 @@ def main() -> int:
         setup_s = time.monotonic() - t_setup
 
         # Planning: the engine's queueing on commit is left out (the workers' sweeper picks the rows up at T0).
-        real_enqueue = engine.enqueue_messages_on_commit
-        engine.enqueue_messages_on_commit = lambda ids: None  # type: ignore[assignment]
+        real_enqueue = message_services.messages_on_commit
+        message_services.messages_on_commit = lambda ids: None  # type: ignore[assignment]
         t = time.monotonic()
         if os.environ.get("FILIAL_BENCH_PROFILE"):
             import cProfile
@@ -133,7 +133,7 @@ def main() -> int:
         t = time.monotonic()
         second = reminders.plan()
         replan_ms = (time.monotonic() - t) * 1000
-        engine.enqueue_messages_on_commit = real_enqueue  # type: ignore[assignment]
+        message_services.messages_on_commit = real_enqueue  # type: ignore[assignment]
         planned = OutgoingMessage.objects.filter(purpose="reminder")
         result: dict[str, Any] = {
             "benchmark": "reminders", "backend": backend,

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "filial.accounts",
     "filial.libraries",
     "filial.channels",
+    "filial.outbox",
     "filial.publishing",
     "filial.inbox",
     "filial.circulation",

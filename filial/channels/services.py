@@ -15,12 +15,15 @@ from django.utils.translation import gettext as _
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel, ChannelSnapshot, Network
+from filial.channels.signals import page_resumed
 from filial.libraries.models import Unit
 from filial.networks import egress
 from filial.networks.base import ChannelInfo, NetworkError
 from filial.networks.registry import base_url, connector_for
 
 log = logging.getLogger("filial.channels")
+
+log = logging.getLogger("filial.engine")
 
 CHANNEL_FIELDS = ("unit", "network", "kind", "name", "url", "external_id", "status", "started_on",
                   "api_base_url", "audience")
@@ -144,10 +147,8 @@ def _reactivate(channel: Channel) -> None:
         return
     channel.status = Channel.Status.ACTIVE
     if channel.pk:
-        from filial.publishing.engine import channel_resumed
-
         channel_id = channel.pk
-        transaction.on_commit(lambda: channel_resumed(channel_id))
+        transaction.on_commit(lambda: page_resumed.send(sender=Channel, channel_id=channel_id))
 
 
 def channel_verify(*, actor: Any, channel: Channel) -> Channel:
@@ -373,6 +374,23 @@ def channel_credentials_clear(*, actor: Any, channel: Channel) -> Channel:
         channel.save(update_fields=["credentials_encrypted"])
         audit_record(actor, "channel.credentials_clear", channel, {}, system_id=channel.unit.system_id)
     return channel
+
+
+# --- re-authorisation -----------------------------------------------------------------------------------------
+def channel_needs_reauth(channel_id: int, error: NetworkError, *, delivery_id: int | None = None) -> None:
+    """The page's credentials were refused: pause its work (status "needs re-authorisation", audit entry) and tell
+    its unit (:func:`channel_reauth_alert`). ``delivery_id``: the delivery whose try was refused, for the audit."""
+    with transaction.atomic():
+        changed = Channel.objects.filter(pk=channel_id, status=Channel.Status.ACTIVE).update(
+            status=Channel.Status.NEEDS_REAUTH)
+        if changed:
+            channel = Channel.objects.select_related("unit").get(pk=channel_id)
+            audit_record(None, "channel.needs_reauth", channel, {
+                "network": channel.network, "error": str(error)[:500], "code": str(error.code or ""),
+                "delivery": delivery_id,
+            }, system_id=channel.unit.system_id)
+            log.warning("page %s needs re-authorisation: %s", channel_id, error)
+            channel_reauth_alert(channel, error)
 
 
 # --- re-authorisation alerts -----------------------------------------------------------------------------------

@@ -35,12 +35,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from filial.channels.connections import close, connector_for
 from filial.channels.models import Channel, InboundEvent
 from filial.inbox import handlers, workhours
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, ItemRevision, MessagingConsent, OpeningHours
 from filial.networks.base import ConsentChange, InboundItem, NetworkError
 from filial.networks.ratelimit import Claim, WouldWait, fingerprint
 from filial.networks.registry import picture_source as source_of
+from filial.outbox.limits import limiter
 
 log = logging.getLogger("filial.inbox")
 
@@ -535,8 +537,6 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
     token = _lease_token()
     if not claim_page(channel_id, token):
         return "busy"
-    from filial.publishing.engine import _close, connector_for, limiter
-
     connector = None
     error = ""
     total = 0
@@ -562,7 +562,7 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
         log.warning("%s", exc)
         return "lease_lost"
     finally:
-        _close(connector)
+        close(connector)
         release_page(channel_id, token, error)
     return f"error: {error}" if error else f"ok: {total} new"
 

@@ -43,12 +43,15 @@ from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
+from filial.channels import connections
 from filial.channels.models import Channel
+from filial.channels.services import channel_needs_reauth
 from filial.inbox.models import PollCount, PollTally
 from filial.networks import registry
 from filial.networks.base import NetworkError, PollResults, Published
 from filial.networks.ratelimit import Claim, WouldWait, fingerprint
-from filial.publishing import engine
+from filial.outbox.claims import worker_name
+from filial.outbox.limits import limiter
 from filial.publishing.models import Delivery, Poll, Post
 
 log = logging.getLogger("filial.polls")
@@ -211,7 +214,7 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
     delivery = tally.delivery
     channel = delivery.channel
     ended = poll.ends_at is not None and poll.ends_at <= now
-    token = f"{engine.worker_name()}:{uuid.uuid4().hex[:10]}"
+    token = f"{worker_name()}:{uuid.uuid4().hex[:10]}"
     if not _claim(tally.pk, token, now):
         return "busy"
     if channel.network == "telegram" and not ended:
@@ -222,11 +225,11 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
                      % {"status": channel.get_status_display().lower()}, now, ended=ended)
     connector = None
     try:
-        channel = engine.refresh_if_due(channel)
-        connector = engine.connector_for(channel)
+        channel = connections.refresh_if_due(channel)
+        connector = connections.connector_for(channel)
         claims = poll_claims(channel.network, channel.credentials)
         try:
-            engine.limiter().acquire(claims, max_wait=float(settings.FILIAL_RATE_LIMIT_MAX_SLEEP))
+            limiter().acquire(claims, max_wait=float(settings.FILIAL_RATE_LIMIT_MAX_SLEEP))
         except WouldWait as wait:
             _release(tally.pk, token, next_fetch_at=now + timedelta(seconds=wait.seconds))
             return "deferred"
@@ -241,7 +244,7 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
             results = connector.poll_results(Published(external_id=delivery.external_id, url=delivery.url))
         except NetworkError as exc:
             if exc.needs_reauth:
-                engine.mark_needs_reauth(channel.pk, exc, delivery=None)
+                channel_needs_reauth(channel.pk, exc)
             if stopping and not exc.outcome_unknown and not exc.permanent:
                 PollTally.objects.filter(pk=tally.pk).update(stop_sent_at=None)  # nothing was applied: try again
             already_closed = stopping and "already been closed" in str(exc)
@@ -256,13 +259,13 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
                          close=already_closed or unknown)
     except NetworkError as exc:  # refreshing the token or building the connector
         if exc.needs_reauth:
-            engine.mark_needs_reauth(channel.pk, exc, delivery=None)
+            channel_needs_reauth(channel.pk, exc)
         return _fail(tally, token, str(exc), now, ended=ended, retry_after=exc.retry_after)
     except Exception as exc:
         log.exception("counting the poll of delivery %s failed unexpectedly", delivery_id)
         return _fail(tally, token, f"unexpected error: {exc!r}", now, ended=ended)
     finally:
-        engine._close(connector)
+        connections.close(connector)
     if results is None:
         return _fail(tally, token, _("The network shows no poll in this post."), now, ended=ended)
     _store(tally, results, timezone.now(), close=ended,

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from filial.accounts.models import User
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
+from filial.channels.connections import connection
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, Note, OpeningHours, ReplyTemplate
 from filial.inbox.pipeline import item_as_dict
 from filial.libraries.models import LibrarySystem, Unit
@@ -206,19 +207,15 @@ def can_remove(item: InboxItem) -> bool:
 
 def item_remove(*, actor: Any, item: InboxItem) -> InboxItem:
     """Delete a reader's comment on the network (where the connector can), and mark it removed here."""
-    from filial.publishing.engine import _close, connector_for
-
     conversation = item.conversation
     _writable(actor, conversation)
     if not can_remove(item):
         raise ValidationError(_("This network does not let the page delete this comment."))
-    connector = connector_for(item.channel)
     try:
-        connector.delete_comment(item_as_dict(item))  # type: ignore[attr-defined]
+        with connection(item.channel) as connector:
+            connector.delete_comment(item_as_dict(item))  # type: ignore[attr-defined]
     except NetworkError as exc:
         raise ValidationError(_("The network refused: %(error)s") % {"error": exc.reason}) from exc
-    finally:
-        _close(connector)
     with transaction.atomic():
         item.removed_at = timezone.now()
         item.save(update_fields=["removed_at"])

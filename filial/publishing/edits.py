@@ -10,9 +10,9 @@ What each network can change is said before and after saving (:func:`edit_plan`)
 a Telegram poll (cannot be edited), photos added to a Telegram text message or changed on a Telegram post (only
 the text or caption is edited), VK photos replaced by as many others (VK keeps them) and a VK poll (kept).
 
-Errors: needs re-authorisation → the page is paused (``engine.mark_needs_reauth``) and the edit waits for it;
-"retry after" → waits that long; other temporary errors → bounded retries with ``engine.backoff``; permanent →
-the edit failed (shown on the post's page).
+Errors: needs re-authorisation → the page is paused (``channels.services.channel_needs_reauth``) and the edit
+waits for it; "retry after" → waits that long; other temporary errors → bounded retries with ``outbox.policy.backoff``;
+permanent → the edit failed (shown on the post's page).
 """
 
 from __future__ import annotations
@@ -33,12 +33,21 @@ from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
+from filial.channels.connections import close, connector_for, refresh_if_due
 from filial.channels.models import Channel
+from filial.channels.services import channel_needs_reauth
 from filial.networks import registry
 from filial.networks.base import Connector, NetworkError, PostPayload
-from filial.networks.ratelimit import WouldWait, publish_claims
-from filial.publishing import engine, services
-from filial.publishing.models import Attempt, Delivery, DeliveryEdit, Poll, Post, PostChannel, PostMedia
+from filial.networks.ratelimit import WouldWait
+from filial.outbox import policy
+from filial.outbox.claims import lease_token
+from filial.outbox.jobs import PayloadError, Try
+from filial.outbox.limits import limiter
+from filial.outbox.models import Attempt
+from filial.publishing import services
+from filial.publishing.jobs import edit_claims
+from filial.publishing.models import Delivery, DeliveryEdit, Poll, Post, PostChannel, PostMedia
+from filial.publishing.payloads import build_payload, request_summary
 
 log = logging.getLogger("filial.engine")
 
@@ -311,21 +320,11 @@ def enqueue(edit_id: int, eta: Any = None) -> None:
 
 
 def _requeue(edit_id: int, eta: Any) -> None:
-    if eta <= timezone.now() + engine.horizon():
+    if eta <= timezone.now() + policy.horizon():
         transaction.on_commit(lambda: enqueue(edit_id, eta))
 
 
-def edit_claims(channel: Channel, payload: PostPayload, credentials: dict[str, Any] | None = None) -> list[Any]:
-    """The budget of one edit: as a publication of the same content, plus VK's read of the post (``wall.getById``,
-    to keep its photos and poll). ``credentials``: the page's, when the caller has them decrypted already."""
-    claims = publish_claims(channel.network, channel.external_id,
-                            channel.credentials if credentials is None else credentials, payload)
-    if channel.network == "vk":
-        claims = [dataclasses.replace(c, cost=c.cost + 1) if c.budget == "vk.user" else c for c in claims]
-    return claims
-
-
-def _record(edit: DeliveryEdit, t: engine.Try, outcome: str, error: NetworkError | None = None) -> None:
+def _record(edit: DeliveryEdit, t: Try, outcome: str, error: NetworkError | None = None) -> None:
     """The try as an ``Attempt`` of the delivery (kind ``edit``): what was sent (sizes, never text or tokens)."""
     actor = edit.requested_by
     Attempt.objects.create(
@@ -356,27 +355,27 @@ def run_edit(edit_id: int) -> str:
         return "paused"
     if edit.next_attempt_at is not None and edit.next_attempt_at > now:
         return "not_due"
-    token = engine._lease_token()
+    token = lease_token()
     if not DeliveryEdit.objects.filter(pk=edit_id, state=DeliveryEdit.State.PENDING).update(
             state=DeliveryEdit.State.EDITING, lease_owner=token,
-            lease_until=now + timedelta(seconds=engine.lease_seconds())):
+            lease_until=now + timedelta(seconds=policy.lease_seconds())):
         return "taken"
-    t = engine.Try(started_at=now, token=token, request=engine.request_summary(delivery, None))
+    t = Try(started_at=now, token=token, request=request_summary(delivery, None))
     t.request["method"] = "edit"
     connector: Connector | None = None
     error: NetworkError | None = None
     try:
         try:
-            payload = engine.build_payload(delivery)
-        except engine.PayloadError as exc:
+            payload = build_payload(delivery)
+        except PayloadError as exc:
             raise NetworkError(str(exc), network=channel.network, code="payload", permanent=True) from exc
-        t.request = {**engine.request_summary(delivery, payload), "method": "edit"}
-        channel = engine.refresh_if_due(channel)
-        connector = engine.connector_for(channel)
+        t.request = {**request_summary(delivery, payload), "method": "edit"}
+        channel = refresh_if_due(channel)
+        connector = connector_for(channel)
         claims = edit_claims(channel, payload)
-        shared = engine.limiter()
+        shared = limiter()
         try:
-            shared.acquire(claims, max_wait=engine.max_sleep())
+            shared.acquire(claims, max_wait=policy.max_sleep())
         except WouldWait as wait:
             until = timezone.now() + timedelta(seconds=wait.seconds)
             if _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=until):
@@ -396,7 +395,7 @@ def run_edit(edit_id: int) -> str:
     except NetworkError as exc:
         error = exc
     finally:
-        engine._close(connector)
+        close(connector)
     if error is None:
         with transaction.atomic():
             _end(edit, token, state=DeliveryEdit.State.DONE, finished_at=timezone.now(), last_error="")
@@ -405,13 +404,13 @@ def run_edit(edit_id: int) -> str:
     return _edit_error(edit, token, t, error)
 
 
-def _edit_error(edit: DeliveryEdit, token: str, t: engine.Try, error: NetworkError) -> str:
+def _edit_error(edit: DeliveryEdit, token: str, t: Try, error: NetworkError) -> str:
     now = timezone.now()
     with transaction.atomic():
         _record(edit, t, Attempt.Outcome.EDIT_FAILED, error)
         if error.needs_reauth:
             _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=None, last_error=str(error)[:2000])
-            engine.mark_needs_reauth(edit.delivery.channel_id, error, edit.delivery)
+            channel_needs_reauth(edit.delivery.channel_id, error, delivery_id=edit.delivery_id)
             return "needs_reauth"
         if error.permanent:
             _end(edit, token, state=DeliveryEdit.State.FAILED, finished_at=now, last_error=str(error)[:2000])
@@ -423,11 +422,11 @@ def _edit_error(edit: DeliveryEdit, token: str, t: engine.Try, error: NetworkErr
                 _requeue(edit.pk, until)
             return "retry_later"
         failures = edit.failures + 1
-        if failures >= engine.max_attempts():
+        if failures >= policy.max_attempts():
             _end(edit, token, state=DeliveryEdit.State.FAILED, failures=failures, finished_at=now,
                  last_error=str(error)[:2000])
             return "failed"
-        until = now + timedelta(seconds=engine.backoff(failures))
+        until = now + timedelta(seconds=policy.backoff(failures))
         if _end(edit, token, state=DeliveryEdit.State.PENDING, failures=failures, next_attempt_at=until,
                 last_error=str(error)[:2000]):
             _requeue(edit.pk, until)

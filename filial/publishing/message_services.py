@@ -1,5 +1,5 @@
 """Writes for outgoing messages: a direct message to a person, or a reply to a comment or message, sent through a
-page by the publishing engine (``engine.py``, the same guarantees as deliveries). The inbox (replies) and the
+page by the outbox (``filial/outbox/``, the same guarantees as deliveries). The inbox (replies) and the
 debtors' reminders (direct messages) call :func:`message_send`; people act on messages the engine could not
 finish with :func:`message_retry`, :func:`message_confirm`, :func:`message_resend` and :func:`message_cancel`.
 
@@ -22,8 +22,10 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel
 from filial.networks import registry
-from filial.publishing import engine
-from filial.publishing.models import Attempt, OutgoingMessage
+from filial.outbox.jobs import fresh_start, human_attempt
+from filial.outbox.models import Attempt
+from filial.publishing.jobs import MESSAGE, messages_on_commit
+from filial.publishing.models import OutgoingMessage
 
 MState = OutgoingMessage.State
 PURPOSE_RE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
@@ -112,7 +114,7 @@ def message_send(*, channel: Channel, recipient_id: str, text: str, purpose: str
         if actor is not None:
             audit_record(actor, "message.send", row, {"channel": channel.pk, "kind": kind, "purpose": purpose,
                                                       "recipient": recipient_id}, system_id=channel.unit.system_id)
-        engine.enqueue_messages_on_commit([row.pk])
+        messages_on_commit([row.pk])
     return row
 
 
@@ -128,12 +130,12 @@ def _reopen(actor: Any, row: OutgoingMessage, outcome: str, action: str, **field
     """Back to ``scheduled`` for the engine, due now."""
     before = row.state
     now = timezone.now()
-    OutgoingMessage.objects.filter(pk=row.pk).update(**engine.fresh_start(now), due_at=now, **fields)
-    engine.human_attempt(engine.MESSAGE, row.pk, actor, outcome)
+    OutgoingMessage.objects.filter(pk=row.pk).update(**fresh_start(now), due_at=now, **fields)
+    human_attempt(MESSAGE, row.pk, actor, outcome)
     audit_record(actor, action, row, {"channel": row.channel_id, "state": [before, MState.SCHEDULED],
                                       **{k: v for k, v in fields.items() if isinstance(v, int | str)}},
                  system_id=row.channel.unit.system_id)
-    engine.enqueue_messages_on_commit([row.pk])
+    messages_on_commit([row.pk])
     row.refresh_from_db()
     return row
 
@@ -169,7 +171,7 @@ def message_confirm(*, actor: Any, message: OutgoingMessage, external_id: str = 
     OutgoingMessage.objects.filter(pk=row.pk).update(
         state=MState.SENT, external_id=external_id or row.external_id, delivered_at=now, lease_owner="",
         lease_until=None, sent_at=None, last_error="", last_error_code="", updated_at=now)
-    engine.human_attempt(engine.MESSAGE, row.pk, actor, Attempt.Outcome.CONFIRMED, external_id=external_id)
+    human_attempt(MESSAGE, row.pk, actor, Attempt.Outcome.CONFIRMED, external_id=external_id)
     audit_record(actor, "message.confirm", row, {"channel": row.channel_id, "external_id": external_id},
                  system_id=row.channel.unit.system_id)
     row.refresh_from_db()

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from filial.outbox.models import EngineRow
+
 
 class Event(models.Model):
     """A library or city event: its poster and photo report are posts attached to it."""
@@ -185,49 +187,6 @@ class PollAnswer(models.Model):
         return self.text
 
 
-class EngineRow(models.Model):
-    """What the publishing engine keeps on every row it sends (``Delivery``, ``OutgoingMessage``): when it is due,
-    the claim's lease, the retry and wait counters, the network's id and the last error. ``engine.py`` runs both
-    kinds with the same machinery."""
-
-    due_at = models.DateTimeField(_("due"), db_index=True)
-    external_id = models.CharField(max_length=100, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    # The publishing engine's bookkeeping (filial/publishing/engine.py).
-    next_attempt_at = models.DateTimeField(null=True, blank=True)  # a retry or a rate-limit wait: not before
-    lease_owner = models.CharField(max_length=100, blank=True)  # the claim's token while ``sending``
-    last_error_code = models.CharField(max_length=50, blank=True)
-    failures = models.PositiveIntegerField(default=0)  # temporary errors counted against the retry bound
-    deferrals = models.PositiveIntegerField(default=0)  # "retry after" waits (rate limits, captcha)
-    generation = models.PositiveIntegerField(default=0)  # +1 on each explicit "send again": a new key
-    enqueued_eta = models.DateTimeField(null=True, blank=True)  # when the last queued task for it runs
-    sent_at = models.DateTimeField(null=True, blank=True)  # the current attempt's request may have left since
-
-    KEY_PREFIX = "filial-x"
-
-    class Meta:
-        abstract = True
-
-    @property
-    def key(self) -> str:
-        """The idempotency key sent to the network: stable per row, new after an explicit "send again"."""
-        suffix = f"-g{self.generation}" if self.generation else ""
-        return f"{self.KEY_PREFIX}{self.pk}{suffix}"
-
-    @property
-    def needs_attention(self) -> bool:
-        return str(getattr(self, "state", "")) in ("failed", "uncertain")
-
-    @property
-    def attention_rank(self) -> int:
-        """0 for failed and uncertain rows (listed first), 1 for the rest."""
-        return 0 if self.needs_attention else 1
-
-
 class Delivery(EngineRow):
     """One post on one page: what the worker publishes, with its state and the network's id."""
 
@@ -307,70 +266,6 @@ class OutgoingMessage(EngineRow):
 
     def __str__(self) -> str:
         return f"m{self.pk} → {self.recipient_id} via {self.channel_id}: {self.state}"
-
-
-class Attempt(models.Model):
-    """One try of a delivery or an outgoing message (or a check of it): when, how long, what was sent (no
-    secrets), what came back. Exactly one of ``delivery`` and ``message`` is set."""
-
-    class Kind(models.TextChoices):
-        PUBLISH = "publish", _("Publication")
-        SEND = "send", pgettext_lazy("sending a message", "Sending")
-        LOOKUP = "lookup", _("Check on the network")
-        SWEEPER = "sweeper", _("Recovery")
-        HUMAN = "human", pgettext_lazy("who made a delivery attempt", "Person")
-        EDIT = "edit", _("Edit on the network")
-
-    class Outcome(models.TextChoices):
-        PUBLISHED = "published", _("Published")
-        SENT = "sent", pgettext_lazy("a message", "Sent")
-        FOUND = "found", _("Found on the network")
-        NOT_FOUND = "not_found", _("Not found on the network")
-        CONFIRMED = "confirmed", _("Confirmed by a person")
-        RESEND = "resend", _("Sent again by a person")
-        RETRY = "retry", _("Retried by a person")
-        RETRY_LATER = "retry_later", _("Waiting for the network's limit")
-        TRANSIENT = "transient", _("Temporary error")
-        FAILED = "failed", _("Failed")
-        NEEDS_REAUTH = "needs_reauth", _("Needs re-authorisation")
-        UNCERTAIN = "uncertain", _("Outcome unknown")
-        LOOKUP_FAILED = "lookup_failed", _("Check failed")
-        LEASE_EXPIRED = "lease_expired", _("Worker lost")
-        DUPLICATE = "duplicate", _("Published twice")
-        EDITED = "edited", _("Edited on the network")
-        EDIT_FAILED = "edit_failed", _("Edit failed")
-
-    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="attempt_log")
-    message = models.ForeignKey(OutgoingMessage, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="attempt_log")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PUBLISH)
-    started_at = models.DateTimeField(_("started"), db_index=True)
-    duration_ms = models.PositiveIntegerField(_("duration, ms"), default=0)
-    request = models.JSONField(_("request"), default=dict, blank=True)  # a summary: never tokens or secrets
-    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
-    error_code = models.CharField(_("error code"), max_length=50, blank=True)
-    error_message = models.TextField(_("error"), blank=True)
-    external_id = models.CharField(max_length=100, blank=True)
-    worker = models.CharField(max_length=100, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-
-    class Meta:
-        verbose_name = _("attempt")
-        verbose_name_plural = _("attempts")
-        ordering = ["started_at", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(models.Q(delivery__isnull=False, message__isnull=True)
-                           | models.Q(delivery__isnull=True, message__isnull=False)),
-                name="attempt_delivery_or_message",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        owner = f"d{self.delivery_id}" if self.delivery_id else f"m{self.message_id}"
-        return f"{owner} {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
 
 
 # --- edits of published posts, recurring posts, posting slots (filial/publishing/edits.py, series.py, slots.py) ---

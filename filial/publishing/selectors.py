@@ -8,7 +8,8 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.db.models.functions import Lower
 
 from filial.accounts.selectors import access_for
-from filial.publishing.models import Attempt, Delivery, Event, Media, OutgoingMessage, Post, PostMedia
+from filial.outbox.models import Attempt
+from filial.publishing.models import Delivery, Event, Media, OutgoingMessage, Post, PostMedia
 
 # Posts in these states are visible to everyone in the library system; the rest (drafts, posts awaiting
 # approval or returned) only to those who may read the post's unit.

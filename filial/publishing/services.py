@@ -16,9 +16,10 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel
 from filial.libraries.models import Unit
-from filial.publishing import engine
+from filial.outbox.jobs import fresh_start, human_attempt
+from filial.outbox.models import Attempt
+from filial.publishing.jobs import DELIVERY, complete_post, deliveries_on_commit, post_on_commit
 from filial.publishing.models import (
-    Attempt,
     Delivery,
     Event,
     Media,
@@ -320,7 +321,7 @@ def _sync_deliveries(post: Post) -> None:
     Delivery.objects.bulk_create(
         [Delivery(post=post, channel_id=c, due_at=post.publish_at) for c in sorted(wanted - set(live))]
     )
-    engine.enqueue_post_on_commit(post)  # those due within the sweep horizon go to the queue with their time
+    post_on_commit(post)  # those due within the sweep horizon go to the queue with their time
 
 
 def _cancel_deliveries(post: Post) -> None:
@@ -342,12 +343,12 @@ def _reopen(actor: Any, row: Delivery, outcome: str, action: str, **fields: Any)
     if row.post.state == Post.State.CANCELLED:
         raise ValidationError(_("The post is cancelled."))
     before = row.state
-    Delivery.objects.filter(pk=row.pk).update(**engine.fresh_start(timezone.now()), **fields)
-    engine.human_attempt(engine.DELIVERY, row.pk, actor, outcome)
+    Delivery.objects.filter(pk=row.pk).update(**fresh_start(timezone.now()), **fields)
+    human_attempt(DELIVERY, row.pk, actor, outcome)
     audit_record(actor, action, row, {"post": row.post_id, "channel": row.channel_id, "state": [before, "scheduled"],
                                       **{k: v for k, v in fields.items() if isinstance(v, int | str)}},
                  system_id=row.post.unit.system_id)
-    engine.enqueue_on_commit([row.pk])
+    deliveries_on_commit([row.pk])
     row.refresh_from_db()
     return row
 
@@ -391,10 +392,10 @@ def delivery_confirm_uncertain(*, actor: Any, delivery: Delivery, url: str = "",
         state=Delivery.State.PUBLISHED, url=url[:500] or row.url, external_id=external_id or row.external_id,
         published_at=now, lease_owner="", lease_until=None, sent_at=None, last_error="", last_error_code="",
         updated_at=now)
-    engine.human_attempt(engine.DELIVERY, row.pk, actor, Attempt.Outcome.CONFIRMED, external_id=external_id,
+    human_attempt(DELIVERY, row.pk, actor, Attempt.Outcome.CONFIRMED, external_id=external_id,
                          url=url)
     audit_record(actor, "delivery.confirm", row, {"post": row.post_id, "channel": row.channel_id, "url": url,
                                                   "external_id": external_id}, system_id=row.post.unit.system_id)
-    engine.complete_post(row.post_id)
+    complete_post(row.post_id)
     row.refresh_from_db()
     return row

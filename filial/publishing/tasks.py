@@ -1,13 +1,19 @@
-"""Background work of the publishing app (Huey). Tasks carry ids only; the database is the truth."""
+"""Background work of the publishing app (Huey). Tasks carry ids only; the database is the truth.
+
+The outbox sends deliveries and messages (``filial/outbox/tasks.py``). The tasks below under their old names are
+kept registered so that what a queue filled by an older release still holds runs: a lane is run as the outbox's
+lane, a single-row task (from before lanes) queues its row's lane, a look-up runs as the outbox's look-up.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_task
 
-from filial.publishing import engine
+from filial.outbox import lanes, queue
+from filial.outbox.jobs import job_named
+from filial.publishing.jobs import DELIVERY, MESSAGE
 from filial.publishing.media import make_renditions
 from filial.publishing.models import Media
 
@@ -21,42 +27,28 @@ def media_make_renditions(media_id: int) -> None:
         make_renditions(media)
 
 
-# No Huey retries for the engine's tasks: a delivery's or a message's retries are decided from its row (and the
-# sweeper queues whatever a lost or crashed task left behind). They return None: Huey keeps non-None results until
-# read.
+# --- old names: what an older release's queue may still hold --------------------------------------------------
 @db_task()
 def run_lane(kind: str, channel_id: int) -> None:
-    """Send a page's due deliveries (``kind`` "delivery") or outgoing messages ("message"), see engine.run_lane."""
-    results = engine.run_lane(engine.JOB_BY_NAME[kind], channel_id)
-    log.debug("lane %s of page %s: %s", kind, channel_id, dict(results))
+    """Queued before the outbox existed: the page's lane, run as ``outbox.tasks.run_lane`` runs it."""
+    results = lanes.run_lane(job_named(kind), channel_id)
+    log.debug("lane %s of page %s (old task name): %s", kind, channel_id, dict(results))
 
 
-# Single-row tasks: what a queue filled before lanes existed may still hold (and tests that run one row).
 @db_task()
 def publish_delivery(delivery_id: int) -> None:
-    outcome = engine.publish_one(delivery_id)
-    log.debug("delivery %s: %s", delivery_id, outcome)
+    """Queued before lanes existed: queue the delivery's lane."""
+    queue.enqueue(DELIVERY, delivery_id)
 
 
 @db_task()
 def send_message(message_id: int) -> None:
-    outcome = engine.send_one(message_id)
-    log.debug("message %s: %s", message_id, outcome)
+    """Queued before lanes existed: queue the message's lane."""
+    queue.enqueue(MESSAGE, message_id)
 
 
 @db_task()
 def lookup_delivery(delivery_id: int) -> None:
-    outcome = engine.lookup_uncertain(delivery_id)
+    """Queued before the outbox existed: the look-up of an uncertain delivery."""
+    outcome = lanes.lookup_uncertain(DELIVERY, delivery_id)
     log.info("delivery %s looked up: %s", delivery_id, outcome)
-
-
-@db_periodic_task(crontab(minute="*"))
-def sweep_deliveries() -> None:
-    engine.sweep()  # deliveries and outgoing messages
-
-
-@db_periodic_task(crontab(minute="*/10"))
-def refresh_page_tokens() -> None:
-    refreshed = engine.refresh_expiring_credentials()
-    if refreshed:
-        log.info("refreshed the tokens of %d page(s)", refreshed)

@@ -221,7 +221,7 @@ def test_patch_checks_new_secrets_and_a_refusal_changes_nothing(net: Net, vk: Pa
         fresh = vk.app._new_token("user", user_id=501)  # type: ignore[attr-defined]
     Channel.objects.filter(pk=channel.pk).update(status=Channel.Status.NEEDS_REAUTH)
     resumed: list[int] = []
-    monkeypatch.setattr("filial.publishing.engine.channel_resumed", resumed.append)
+    monkeypatch.setattr("filial.outbox.queue.channel_resumed", resumed.append)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.patch(f"/api/v1/channels/{channel.pk}/", {"credentials": {"access_token": fresh}},
                                 format="json")

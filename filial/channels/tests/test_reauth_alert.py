@@ -12,10 +12,9 @@ from django.urls import reverse
 
 from filial.accounts.models import AuditEntry
 from filial.channels.models import Channel
-from filial.channels.services import channel_reauth_alert
+from filial.channels.services import channel_needs_reauth, channel_reauth_alert
 from filial.conftest import PASSWORD, Net
 from filial.networks.base import NetworkError
-from filial.publishing import engine
 from filial.publishing.models import Delivery
 from filial.publishing.services import PostData, post_create, post_submit
 
@@ -35,8 +34,8 @@ def test_one_alert_per_episode(net: Net, settings: Any, django_capture_on_commit
     emails(net)
     channel = net.channels["children_ok"]
     with django_capture_on_commit_callbacks(execute=True):
-        engine.mark_needs_reauth(channel.pk, revoked(), None)
-        engine.mark_needs_reauth(channel.pk, revoked(), None)  # more failed calls in the same episode
+        channel_needs_reauth(channel.pk, revoked())
+        channel_needs_reauth(channel.pk, revoked())  # more failed calls in the same episode
         assert channel_reauth_alert(channel, revoked()) is False
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -49,7 +48,7 @@ def test_one_alert_per_episode(net: Net, settings: Any, django_capture_on_commit
     # Connected again, then refused again: a new episode, a new alert.
     Channel.objects.filter(pk=channel.pk).update(status=Channel.Status.ACTIVE)
     with django_capture_on_commit_callbacks(execute=True):
-        engine.mark_needs_reauth(channel.pk, revoked(), None)
+        channel_needs_reauth(channel.pk, revoked())
     assert len(mail.outbox) == 2
     assert AuditEntry.objects.filter(action="channel.reauth_alert", object_id=str(channel.pk)).count() == 2
 
@@ -62,7 +61,7 @@ def test_no_alert_for_an_active_page_and_a_mail_failure_does_not_break_the_worke
     channel = net.channels["central_vk"]
     assert channel_reauth_alert(channel, revoked()) is False
     with django_capture_on_commit_callbacks(execute=True):
-        engine.mark_needs_reauth(channel.pk, revoked(), None)
+        channel_needs_reauth(channel.pk, revoked())
     assert Channel.objects.get(pk=channel.pk).status == Channel.Status.NEEDS_REAUTH
     assert AuditEntry.objects.filter(action="channel.reauth_alert").count() == 1
 

@@ -25,7 +25,8 @@ from filial.conftest import Net
 from filial.inbox import pipeline
 from filial.inbox.models import Conversation, InboxItem
 from filial.inbox.tests.world import VK_GROUP, World, message
-from filial.publishing import engine
+from filial.outbox import lanes
+from filial.publishing.jobs import MESSAGE
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import engine_world
 
@@ -74,7 +75,7 @@ def drain(seconds: float = 10) -> None:
             return
         assert time.monotonic() < deadline, "messages stay unsent"
         for pk in waiting:
-            engine.send_one(pk)
+            lanes.run_one(MESSAGE, pk)
         time.sleep(0.1)
 
 

@@ -69,8 +69,8 @@ def test_code_reads_filial_settings_without_hidden_defaults() -> None:
 
 
 @pytest.mark.parametrize(("variable", "value", "expression", "expected"), [
-    ("FILIAL_LANE_BATCH", "7", "engine.lane_batch()", 7),
-    ("FILIAL_LANE_SLICE", "3.5", "engine.lane_slice()", 3.5),
+    ("FILIAL_LANE_BATCH", "7", "policy.lane_batch()", 7),
+    ("FILIAL_LANE_SLICE", "3.5", "policy.lane_slice()", 3.5),
     ("FILIAL_RATE_LIMIT_MARGIN", "0.2", "ratelimit.margins()[0]", 0.2),
     ("FILIAL_RATE_LIMIT_MARGIN_FRACTION", "0.03", "ratelimit.margins()[1]", 0.03),
     ("FILIAL_INBOX_POLL_LEASE_SECONDS", "33", "pipeline._lease_seconds()", 33.0),
@@ -84,7 +84,7 @@ def test_variables_from_the_environment_reach_the_code(variable: str, value: str
         "import django, json\n"
         "django.setup()\n"
         "from django.conf import settings\n"
-        "from filial.publishing import engine\n"
+        "from filial.outbox import policy\n"
         "from filial.networks import ratelimit\n"
         "from filial.inbox import pipeline, attachments\n"
         "from filial.circulation import linking\n"

@@ -17,7 +17,8 @@ from filial.inbox.models import PollTally
 from filial.inbox.poll_selectors import Status, poll_report
 from filial.networks.ratelimit import get_limiter
 from filial.networks.telegram.connector import parse_external_id
-from filial.publishing import engine
+from filial.outbox import lanes, limits
+from filial.publishing.jobs import DELIVERY
 from filial.publishing.models import Delivery, Poll, Post
 from filial.publishing.tests.test_engine_world import FAULT_DELAY, VK_GROUP, World, engine_world
 
@@ -41,7 +42,7 @@ def publish_poll(world: World, pages: tuple[str, ...] = ("vk", "ok", "tg", "max"
     if ends_in is not None:
         Poll.objects.filter(post=post).update(ends_at=timezone.now() + ends_in)
     for page in pages:
-        engine.publish_one(world.delivery(post, page).pk)
+        lanes.run_one(DELIVERY, world.delivery(post, page).pk)
     return post
 
 
@@ -254,7 +255,7 @@ def test_a_failed_fetch_on_one_network_keeps_the_others_and_says_so(world: World
 def test_counts_draw_on_the_pages_rate_limit_budget(world: World, settings: Any) -> None:
     post = publish_poll(world, pages=("vk",))
     claims = polls.poll_claims("vk", world.channels["vk"].credentials)
-    limiter = engine.limiter()
+    limiter = limits.limiter()
     while limiter.try_acquire(claims):  # someone else used the page's whole budget just now
         pass
     settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 0

@@ -7,7 +7,8 @@ from typing import Any
 
 from filial.channels.models import Channel
 from filial.inbox.models import Conversation, InboxItem
-from filial.publishing import engine
+from filial.outbox import lanes
+from filial.publishing.jobs import DELIVERY
 from filial.publishing.models import Post
 from filial.publishing.tests.test_engine_world import OK_GID, VK_GROUP, World
 
@@ -18,7 +19,7 @@ def publish(world: World, page: str, text: str = "Открытый вопрос:
     """A post published on one page through the engine; returns it and its network id."""
     post = world.post(text, pages=(page,))
     delivery = world.delivery(post, page)
-    assert engine.publish_one(delivery.pk) == "published"
+    assert lanes.run_one(DELIVERY, delivery.pk) == "published"
     delivery.refresh_from_db()
     return post, delivery.external_id
 

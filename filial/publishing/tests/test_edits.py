@@ -14,9 +14,13 @@ from filial.accounts.models import AuditEntry
 from filial.channels.models import Channel
 from filial.conftest import Net
 from filial.networks import registry
-from filial.publishing import edits, engine
+from filial.outbox import lanes, policy
+from filial.outbox.models import Attempt
+from filial.publishing import edits, payloads
+from filial.publishing import jobs as publishing_jobs
+from filial.publishing.jobs import DELIVERY
 from filial.publishing.media import media_upload
-from filial.publishing.models import Attempt, Delivery, DeliveryEdit, Post
+from filial.publishing.models import Delivery, DeliveryEdit, Post
 from filial.publishing.services import PollData, PostData
 from filial.publishing.tests.test_engine_world import World, engine_world, jpeg
 
@@ -27,14 +31,14 @@ E = DeliveryEdit.State
 
 @pytest.fixture
 def world(net: Net, settings: Any, monkeypatch: Any) -> Iterator[World]:
-    monkeypatch.setattr(engine, "patient", True)  # as ``filial worker --burst``: wait for the budgets
+    monkeypatch.setattr(policy, "patient", True)  # as ``filial worker --burst``: wait for the budgets
     yield from engine_world(net, settings)
 
 
 def published(world: World, pages: tuple[str, ...], **kwargs: Any) -> Post:
     post = world.post(pages=pages, **kwargs)
     for page in pages:
-        assert engine.publish_one(world.delivery(post, page).pk) == "published", page
+        assert lanes.run_one(DELIVERY, world.delivery(post, page).pk) == "published", page
     post.refresh_from_db()
     assert post.state == Post.State.PUBLISHED
     return post
@@ -239,7 +243,7 @@ def test_a_newer_edit_replaces_a_waiting_one(world: World) -> None:
 def test_scheduled_deliveries_take_the_new_text_and_failed_ones_are_untouched(world: World) -> None:
     admin = world.net.users["admin"]
     post = world.post("Первый вариант", pages=("vk", "ok", "max"))
-    assert engine.publish_one(world.delivery(post, "vk").pk) == "published"
+    assert lanes.run_one(DELIVERY, world.delivery(post, "vk").pk) == "published"
     Delivery.objects.filter(pk=world.delivery(post, "max").pk).update(state=Delivery.State.FAILED)
     post = Post.objects.get(pk=post.pk)
     assert post.state == Post.State.SCHEDULED
@@ -249,7 +253,7 @@ def test_scheduled_deliveries_take_the_new_text_and_failed_ones_are_untouched(wo
     assert DeliveryEdit.objects.count() == 1
     run_all(post)
     world.make_due(post)
-    assert engine.publish_one(world.delivery(post, "ok").pk) == "published"
+    assert lanes.run_one(DELIVERY, world.delivery(post, "ok").pk) == "published"
     ok_texts = [b.get("text") for b in world.ok_topics()[0]["media"] if b.get("type") == "text"]
     assert ok_texts == ["Второй вариант"] and world.vk_wall()[0]["text"] == "Второй вариант"
     assert world.delivery(post, "max").state == Delivery.State.FAILED and world.max_posts() == []
@@ -273,8 +277,8 @@ def test_edits_wait_for_the_networks_rate_limit(world: World, monkeypatch: Any) 
     admin = world.net.users["admin"]
     post = published(world, ("tg",), text="Сразу")
     edits.post_update_published(actor=admin, post=post, data=data_of(post, text="Сразу исправлено"))
-    monkeypatch.setattr(engine, "patient", False)
-    monkeypatch.setattr(engine, "max_sleep", lambda: 0.0)
+    monkeypatch.setattr(policy, "patient", False)
+    monkeypatch.setattr(policy, "max_sleep", lambda: 0.0)
     edit = DeliveryEdit.objects.get()
     assert edits.run_edit(edit.pk) == "deferred"
     edit.refresh_from_db()
@@ -283,8 +287,8 @@ def test_edits_wait_for_the_networks_rate_limit(world: World, monkeypatch: Any) 
     import time
 
     time.sleep(max(0.0, (edit.next_attempt_at - timezone.now()).total_seconds()) + 0.05)
-    monkeypatch.setattr(engine, "patient", True)
-    monkeypatch.setattr(engine, "max_sleep", lambda: None)
+    monkeypatch.setattr(policy, "patient", True)
+    monkeypatch.setattr(policy, "max_sleep", lambda: None)
     assert edits.run_edit(edit.pk) == "edited"
     assert world.tg_messages()[0]["text"].startswith("Сразу исправлено")
 
@@ -324,8 +328,8 @@ def test_an_edit_draws_on_the_pages_budget(world: World) -> None:
     for page in ("vk", "tg"):
         delivery = world.delivery(post, page)
         channel = delivery.channel
-        payload = engine.build_payload(delivery)
+        payload = payloads.build_payload(delivery)
         base = {c.budget: c.cost for c in publish_claims(channel.network, channel.external_id, channel.credentials,
                                                          payload)}
-        got = {c.budget: c.cost for c in edits.edit_claims(channel, payload)}
+        got = {c.budget: c.cost for c in publishing_jobs.edit_claims(channel, payload)}
         assert got == ({"vk.user": base["vk.user"] + 1} if page == "vk" else base)

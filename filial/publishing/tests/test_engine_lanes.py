@@ -18,21 +18,24 @@ from huey.storage import MemoryStorage
 
 from filial.channels.models import Channel
 from filial.conftest import Net, race
-from filial.publishing import engine
-from filial.publishing.models import Attempt, OutgoingMessage
+from filial.outbox import jobs as outbox_jobs
+from filial.outbox import lanes, policy, queue, sweeper
+from filial.outbox.models import Attempt
+from filial.outbox.waker import Waker
+from filial.publishing.jobs import MESSAGE
+from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import VK_GROUP, World, engine_world
 from filial.publishing.tests.test_messages import reader, send, sent_texts
-from filial.publishing.waker import Waker
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 S = OutgoingMessage.State
-MESSAGE = engine.MESSAGE
+MESSAGE = MESSAGE
 
 
 @pytest.fixture
 def world(net: Net, settings: Any) -> Iterator[World]:
-    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = engine.RATE_LIMIT_MAX_SLEEP  # the production default: long waits hand back
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = policy.RATE_LIMIT_MAX_SLEEP  # the production default: long waits hand back
     settings.FILIAL_LANE_BATCH = 5
     yield from engine_world(net, settings)
 
@@ -46,8 +49,8 @@ def states(messages: list[OutgoingMessage]) -> list[str]:
 def resumed(monkeypatch: Any) -> list[tuple[str, int, Any]]:
     """Lanes queued to go on later: (kind, page, eta) instead of Huey's schedule or the waker."""
     calls: list[tuple[str, int, Any]] = []
-    monkeypatch.setattr(engine, "_lane_at", lambda job, channel_id, at: calls.append((job.name, channel_id, at)))
-    monkeypatch.setattr(engine.transaction, "on_commit", lambda fn, *a, **k: fn())
+    monkeypatch.setattr(queue, "lane_at", lambda job, channel_id, at: calls.append((job.name, channel_id, at)))
+    monkeypatch.setattr(queue.transaction, "on_commit", lambda fn, *a, **k: fn())
     return calls
 
 
@@ -57,7 +60,7 @@ def test_a_lane_sends_the_pages_due_messages_in_batches_with_few_statements(worl
     later = send(world, "vk", "Завтра", due_at=timezone.now() + timedelta(days=1))
     other_page = send(world, "max", "Другая страница")
     with CaptureQueriesContext(connection) as queries:
-        results = engine.run_lane(MESSAGE, world.channels["vk"].pk)
+        results = lanes.run_lane(MESSAGE, world.channels["vk"].pk)
     assert results == {S.SENT: 12}
     assert states(due) == [S.SENT] * 12 and states([later, other_page]) == [S.SCHEDULED, S.SCHEDULED]
     assert sorted(sent_texts(world, "vk")) == sorted(f"Книга {i} ждёт вас" for i in range(12))
@@ -70,14 +73,14 @@ def test_a_lane_sends_the_pages_due_messages_in_batches_with_few_statements(worl
 def test_rows_of_a_page_whose_network_has_no_key_are_stamped_one_by_one(world: World, monkeypatch: Any) -> None:
     messages = [send(world, "max", f"Сообщение {i}") for i in range(3)]
     stamped: list[int] = []
-    original = engine._mark_sent
+    original = lanes.mark_sent
 
-    def mark_sent(job: engine.Job, pk: int, token: str) -> bool:
+    def mark_sent(job: outbox_jobs.Job, pk: int, token: str) -> bool:
         stamped.append(pk)
         return original(job, pk, token)
 
-    monkeypatch.setattr(engine, "_mark_sent", mark_sent)
-    assert engine.run_lane(MESSAGE, world.channels["max"].pk) == {S.SENT: 3}
+    monkeypatch.setattr(lanes, "mark_sent", mark_sent)
+    assert lanes.run_lane(MESSAGE, world.channels["max"].pk) == {S.SENT: 3}
     assert stamped == [m.pk for m in messages]  # MAX has no idempotency key: "may have left" is known per row
 
 
@@ -87,7 +90,7 @@ def test_a_long_rate_wait_gives_the_rest_of_the_batch_back_at_once(world: World,
     person = reader(world, "tg")
     one, two, three = (send(world, "tg", text, to=person) for text in ("Раз", "Два", "Три"))
     resumed.clear()  # what creating them queued
-    results = engine.run_lane(MESSAGE, world.channels["tg"].pk)
+    results = lanes.run_lane(MESSAGE, world.channels["tg"].pk)
     assert results == {S.SENT: 1, "deferred": 2}
     assert states([one, two, three]) == [S.SENT, S.SCHEDULED, S.SCHEDULED]
     rest = OutgoingMessage.objects.filter(pk__in=[two.pk, three.pk])
@@ -98,7 +101,7 @@ def test_a_long_rate_wait_gives_the_rest_of_the_batch_back_at_once(world: World,
     assert timedelta(seconds=0.3) < at - timezone.now() <= timedelta(seconds=1.2)
     assert {m.next_attempt_at for m in rest} == {at}
     time.sleep(max(0.0, (at - timezone.now()).total_seconds()) + 0.05)
-    assert engine.run_lane(MESSAGE, world.channels["tg"].pk) == {S.SENT: 1, "deferred": 1}
+    assert lanes.run_lane(MESSAGE, world.channels["tg"].pk) == {S.SENT: 1, "deferred": 1}
     assert sent_texts(world, "tg") == ["Раз", "Два"]
 
 
@@ -108,20 +111,20 @@ def test_one_readers_refusal_does_not_stop_the_batch_but_a_revoked_token_does(wo
     first = send(world, "vk", "Первому")
     refused = send(world, "vk", "Не разрешил", to="9951")
     last = send(world, "vk", "Последнему")
-    assert engine.run_lane(MESSAGE, world.channels["vk"].pk) == {S.SENT: 2, S.FAILED: 1}
+    assert lanes.run_lane(MESSAGE, world.channels["vk"].pk) == {S.SENT: 2, S.FAILED: 1}
     assert states([first, refused, last]) == [S.SENT, S.FAILED, S.SENT]
 
     waiting = [send(world, "vk", f"После отзыва {i}") for i in range(3)]
     resumed.clear()  # what creating them queued
     world.vk.add_fault("messages.send", "revoke_token")
-    assert engine.run_lane(MESSAGE, world.channels["vk"].pk) == {"needs_reauth": 1}
+    assert lanes.run_lane(MESSAGE, world.channels["vk"].pk) == {"needs_reauth": 1}
     assert Channel.objects.get(pk=world.channels["vk"].pk).status == Channel.Status.NEEDS_REAUTH
     rows = OutgoingMessage.objects.filter(pk__in=[m.pk for m in waiting]).order_by("pk")
     assert [(m.state, m.attempts, m.next_attempt_at) for m in rows] == [(S.SCHEDULED, 1, None),
                                                                         (S.SCHEDULED, 0, None),
                                                                         (S.SCHEDULED, 0, None)]
     assert resumed == []  # the page waits for its re-authorisation, which queues it again
-    assert engine.run_lane(MESSAGE, world.channels["vk"].pk) == {}  # a paused page's rows are not claimed
+    assert lanes.run_lane(MESSAGE, world.channels["vk"].pk) == {}  # a paused page's rows are not claimed
 
 
 @pytest.mark.django_db(transaction=True)
@@ -135,7 +138,7 @@ def test_lanes_of_one_page_running_at_once_never_take_the_same_row(net: Net, set
     page = world.channels["vk"].pk
     messages = [send(world, "vk", f"Поток {i}") for i in range(30)]
     try:
-        race(lambda _n: engine.run_lane(MESSAGE, page), 4)
+        race(lambda _n: lanes.run_lane(MESSAGE, page), 4)
         assert states(messages) == [S.SENT] * 30
         assert sorted(sent_texts(world, "vk")) == sorted(f"Поток {i}" for i in range(30))
         assert Attempt.objects.filter(message__in=messages).count() == 30
@@ -182,20 +185,20 @@ def test_a_stopping_waker_hands_back_what_has_not_fired() -> None:
 def test_a_worker_resumes_waiting_lanes_through_its_waker_and_schedules_them_when_it_stops(
         world: World, monkeypatch: Any) -> None:
     queued: list[tuple[str, int, Any]] = []
-    monkeypatch.setattr(engine, "_queue_lane", lambda job, channel_id, eta: queued.append((job.name, channel_id, eta)))
-    engine.start_waker()
+    monkeypatch.setattr(queue, "queue_lane", lambda job, channel_id, eta: queued.append((job.name, channel_id, eta)))
+    queue.start_waker()
     try:
         soon = timezone.now() + timedelta(seconds=0.2)
-        engine._resume_lane(MESSAGE, 11, soon)
-        engine._resume_lane(MESSAGE, 12, timezone.now() + timedelta(seconds=30))  # long: Huey's schedule at once
-        engine._resume_lane(MESSAGE, 13, timezone.now() + timedelta(seconds=5))
+        queue.resume_lane(MESSAGE, 11, soon)
+        queue.resume_lane(MESSAGE, 12, timezone.now() + timedelta(seconds=30))  # long: Huey's schedule at once
+        queue.resume_lane(MESSAGE, 13, timezone.now() + timedelta(seconds=5))
         assert queued[0][:2] == ("message", 12) and len(queued) == 1
         time.sleep(0.4)
         assert queued[1] == ("message", 11, None)  # fired by the waker: queued to run now
     finally:
-        engine.stop_waker()
+        queue.stop_waker()
     assert queued[2][:2] == ("message", 13) and queued[2][2] is not None  # still waiting: on Huey's schedule
-    assert engine.waker is None
+    assert queue.waker is None
 
 
 # --- what a starting worker finds in the queue ----------------------------------------------------------------
@@ -206,11 +209,11 @@ def test_a_starting_worker_queues_the_due_rows_no_queued_lane_covers(world: Worl
     monkeypatch.setattr(HUEY, "storage", MemoryStorage("filial-lanes-test-queue"))
     covered = send(world, "vk", "В очереди")
     lost = send(world, "max", "Потерянная")
-    engine._queue_lane(MESSAGE, world.channels["vk"].pk, None)  # the vk page's lane waits in the queue
-    engine._queue_lane(MESSAGE, world.channels["max"].pk, timezone.now() + timedelta(minutes=5))  # later: no cover
-    found = engine.queued_work(HUEY)
+    queue.queue_lane(MESSAGE, world.channels["vk"].pk, None)  # the vk page's lane waits in the queue
+    queue.queue_lane(MESSAGE, world.channels["max"].pk, timezone.now() + timedelta(minutes=5))  # later: no cover
+    found = queue.queued_work(HUEY)
     assert found.covers(MESSAGE, covered.pk, world.channels["vk"].pk)
     assert not found.covers(MESSAGE, lost.pk, world.channels["max"].pk)
-    assert engine.sweep(queued=found).requeued == 1
+    assert sweeper.sweep(queued=found).requeued == 1
     lanes = [(t.args, t.eta) for t in HUEY.pending() if t.name.endswith("run_lane")]
     assert (("message", world.channels["max"].pk), None) in lanes

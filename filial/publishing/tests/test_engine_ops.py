@@ -13,10 +13,14 @@ from django.utils import timezone
 from huey.storage import MemoryStorage
 
 from filial.accounts.models import AuditEntry
+from filial.channels import connections
 from filial.conftest import PASSWORD, Net, race
 from filial.core.tests.test_api_support import client_for
-from filial.publishing import engine
-from filial.publishing.models import Attempt, Delivery, Post
+from filial.outbox import claims, lanes, limits, sweeper
+from filial.outbox.models import Attempt
+from filial.publishing import payloads
+from filial.publishing.jobs import DELIVERY
+from filial.publishing.models import Delivery, Post
 from filial.publishing.tests.test_engine_world import VK_GROUP, World, build_world, engine_world, fast_engine
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -77,7 +81,7 @@ def test_two_workers_claiming_the_same_row_only_one_wins(net: Net) -> None:
     def worker(n: int) -> None:
         for pk in ids:
             token = f"worker-{n}"
-            if engine.claim(pk, token):
+            if claims.claim_one(DELIVERY, pk, token):
                 wins[pk].append(token)
 
     race(worker, 6)
@@ -91,20 +95,20 @@ def test_two_workers_claiming_the_same_row_only_one_wins(net: Net) -> None:
 def test_a_claim_needs_a_due_scheduled_row(world: World) -> None:
     post = world.post(due_now=False)
     d = world.delivery(post)
-    assert not engine.claim(d.pk, "w1")
+    assert not claims.claim_one(DELIVERY, d.pk, "w1")
     world.make_due(post)
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=1))
-    assert not engine.claim(d.pk, "w1")
+    assert not claims.claim_one(DELIVERY, d.pk, "w1")
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=None)
-    assert engine.claim(d.pk, "w1") and not engine.claim(d.pk, "w2")
+    assert claims.claim_one(DELIVERY, d.pk, "w1") and not claims.claim_one(DELIVERY, d.pk, "w2")
 
 
 def test_a_worker_that_lost_its_lease_does_not_send(world: World) -> None:
     post = world.post()
     d = world.delivery(post)
-    assert engine.claim(d.pk, "slow-worker")
+    assert claims.claim_one(DELIVERY, d.pk, "slow-worker")
     Delivery.objects.filter(pk=d.pk).update(lease_owner="someone-else")  # the sweeper gave it to another worker
-    assert engine._run_job(engine.DELIVERY, d.pk, "slow-worker") == "lease_lost"
+    assert lanes.run_job(DELIVERY, d.pk, "slow-worker") == "lease_lost"
     assert world.vk_wall() == []
 
 
@@ -119,7 +123,7 @@ def test_the_sweeper_recovers_an_expired_lease_nothing_sent(world: World) -> Non
     post = world.post(pages=("tg",))
     d = world.delivery(post, "tg")
     _expire(d, sent=False)
-    report = engine.sweep()
+    report = sweeper.sweep()
     assert (report.recovered, report.uncertain) == (1, 0)
     d.refresh_from_db()  # queued again, and (HUEY immediate in tests) published at once
     assert d.state == S.PUBLISHED and len(world.tg_messages()) == 1
@@ -131,10 +135,10 @@ def test_the_sweeper_resends_with_the_same_key_where_the_network_deduplicates(wo
     post = world.post("Работник упал после отправки")
     d = world.delivery(post)
     # The worker made the post on VK and died before recording it.
-    connector = engine.connector_for(world.channels["vk"])
-    made = connector.publish(engine.build_payload(d))
+    connector = connections.connector_for(world.channels["vk"])
+    made = connector.publish(payloads.build_payload(d))
     _expire(d, sent=True)
-    assert engine.sweep().recovered == 1
+    assert sweeper.sweep().recovered == 1
     d.refresh_from_db()
     assert d.state == S.PUBLISHED and d.external_id == made.external_id and len(world.vk_wall()) == 1
 
@@ -142,9 +146,9 @@ def test_the_sweeper_resends_with_the_same_key_where_the_network_deduplicates(wo
 def test_the_sweeper_marks_a_sent_row_uncertain_and_finds_it(world: World) -> None:
     post = world.post("Работник упал после отправки в ОК", pages=("ok",))
     d = world.delivery(post, "ok")
-    made = engine.connector_for(world.channels["ok"]).publish(engine.build_payload(d))
+    made = connections.connector_for(world.channels["ok"]).publish(payloads.build_payload(d))
     _expire(d, sent=True)
-    assert engine.sweep().uncertain == 1
+    assert sweeper.sweep().uncertain == 1
     d.refresh_from_db()
     assert (d.state, d.external_id) == (S.PUBLISHED, made.external_id)
     assert [a.outcome for a in d.attempt_log.all()] == [Attempt.Outcome.LEASE_EXPIRED, Attempt.Outcome.FOUND]
@@ -160,9 +164,9 @@ def test_the_leases_of_a_killed_local_worker_are_recovered_at_once(world: World)
     post = world.post(pages=("max",))
     d = world.delivery(post, "max")
     Delivery.objects.filter(pk=d.pk).update(
-        state=S.SENDING, lease_owner=f"{engine.worker_name().split(':')[0]}:{gone.stdout.strip()}:1:abc",
+        state=S.SENDING, lease_owner=f"{claims.worker_name().split(':')[0]}:{gone.stdout.strip()}:1:abc",
         lease_until=timezone.now() + timedelta(minutes=4))
-    assert engine.sweep().recovered == 1
+    assert sweeper.sweep().recovered == 1
     d.refresh_from_db()
     assert d.state == S.PUBLISHED
     assert "worker process is gone" in d.attempt_log.order_by("id")[0].error_message
@@ -171,8 +175,8 @@ def test_the_leases_of_a_killed_local_worker_are_recovered_at_once(world: World)
 def test_a_live_lease_is_left_alone(world: World) -> None:
     post = world.post()
     d = world.delivery(post)
-    assert engine.claim(d.pk, "busy-worker")
-    assert engine.sweep().as_dict() == {"recovered": 0, "uncertain": 0, "requeued": 0, "upcoming": 0}
+    assert claims.claim_one(DELIVERY, d.pk, "busy-worker")
+    assert sweeper.sweep().as_dict() == {"recovered": 0, "uncertain": 0, "requeued": 0, "upcoming": 0}
     assert Delivery.objects.get(pk=d.pk).lease_owner == "busy-worker"
 
 
@@ -182,7 +186,7 @@ def test_the_sweeper_queues_lost_and_upcoming_rows_with_their_time(world: World,
     later = world.post("Через час", due_now=False)
     in_30s = timezone.now() + timedelta(seconds=30)
     soon.deliveries.update(due_at=in_30s)
-    report = engine.sweep()
+    report = sweeper.sweep()
     assert (report.requeued, report.upcoming) == (1, 1)
     etas = queued(queue)
     assert sorted(etas) == sorted([world.delivery(lost).pk, world.delivery(soon).pk])
@@ -190,10 +194,10 @@ def test_the_sweeper_queues_lost_and_upcoming_rows_with_their_time(world: World,
     assert abs((etas[world.delivery(soon).pk] - in_30s.replace(tzinfo=None)).total_seconds()) < 0.01
     assert world.delivery(later).enqueued_eta is None
     # A second sweep a moment later queues nothing twice.
-    assert engine.sweep().as_dict() == {"recovered": 0, "uncertain": 0, "requeued": 0, "upcoming": 0}
+    assert sweeper.sweep().as_dict() == {"recovered": 0, "uncertain": 0, "requeued": 0, "upcoming": 0}
     # A row whose queued task vanished (the queue was lost) is queued again after FILIAL_SWEEP_REQUEUE_AFTER.
     Delivery.objects.filter(pk=world.delivery(lost).pk).update(enqueued_eta=timezone.now() - timedelta(minutes=3))
-    assert engine.sweep().requeued == 1
+    assert sweeper.sweep().requeued == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -229,7 +233,7 @@ def test_a_restarted_worker_remembers_the_last_minute_of_sends(world: World, set
     reset_limiter()  # as in a new worker process
     post = world.post("После перезапуска", pages=("tg",))
     d = world.delivery(post, "tg")
-    assert engine.publish_one(d.pk) == "deferred"
+    assert lanes.run_one(DELIVERY, d.pk) == "deferred"
     d.refresh_from_db()
     assert d.state == S.SCHEDULED and d.attempts == 0 and d.next_attempt_at is not None
     assert timedelta(seconds=15) < d.next_attempt_at - timezone.now() < timedelta(seconds=64)
@@ -246,7 +250,7 @@ def test_a_restarted_worker_remembers_recent_edits_too(world: World, settings: A
                            started_at=timezone.now() - timedelta(milliseconds=200),
                            request={"text_chars": 10, "photos": 0, "method": "edit"})
     reset_limiter()  # as in a new worker process
-    limiter = engine.limiter()
+    limiter = limits.limiter()
     token = world.channels["vk"].credentials["access_token"]
     from filial.networks.ratelimit import Claim, fingerprint
 
@@ -289,7 +293,7 @@ def _login(client: Any, world: World, role: str) -> None:
 def test_post_detail_lists_failed_and_uncertain_first_with_their_actions(world: World, client: Any) -> None:
     post = world.post(pages=("vk", "ok", "tg", "max"))
     rows = {p: world.delivery(post, p) for p in ("vk", "ok", "tg", "max")}
-    assert engine.publish_one(rows["vk"].pk) == "published"
+    assert lanes.run_one(DELIVERY, rows["vk"].pk) == "published"
     Delivery.objects.filter(pk=rows["max"].pk).update(state=S.FAILED, last_error="MAX said no")
     Delivery.objects.filter(pk=rows["tg"].pk).update(state=S.UNCERTAIN, last_error="no answer")
     _login(client, world, "admin")
@@ -322,7 +326,7 @@ def test_retry_a_failed_delivery(world: World, client: Any) -> None:
     d.refresh_from_db()
     assert (d.state, d.failures, d.last_error) == (S.SCHEDULED, 0, "")
     assert AuditEntry.objects.filter(action="delivery.retry", object_id=str(d.pk)).exists()
-    assert engine.publish_one(d.pk) == "published"
+    assert lanes.run_one(DELIVERY, d.pk) == "published"
     # Retry is for failed deliveries only.
     client.post(url)
     assert Delivery.objects.get(pk=d.pk).state == S.PUBLISHED
@@ -343,7 +347,7 @@ def test_it_is_there_and_send_again(world: World, client: Any) -> None:
     client.post(f"/posts/{post.pk}/deliveries/{mx.pk}/resend/")
     mx.refresh_from_db()
     assert (mx.state, mx.generation) == (S.SCHEDULED, 1)
-    assert engine.publish_one(mx.pk) == "published"
+    assert lanes.run_one(DELIVERY, mx.pk) == "published"
     assert Post.objects.get(pk=post.pk).state == Post.State.PUBLISHED
     assert set(AuditEntry.objects.filter(object_type="publishing.delivery").values_list("action", flat=True)) == {
         "delivery.confirm", "delivery.resend"}

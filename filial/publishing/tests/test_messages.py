@@ -14,13 +14,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from filial.accounts.models import AuditEntry
+from filial.channels import connections
 from filial.channels.models import Channel
 from filial.conftest import Net, race
 from filial.networks.base import InboundItem
 from filial.networks.ratelimit import Claim, fingerprint, message_claims, reset_limiter
 from filial.networks.vk.connector import random_id_for
-from filial.publishing import engine, message_services
-from filial.publishing.models import Attempt, OutgoingMessage
+from filial.outbox import claims, lanes, policy, queue, sweeper
+from filial.outbox.models import Attempt
+from filial.publishing import message_services
+from filial.publishing.jobs import MESSAGE
+from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import VK_GROUP, World, engine_world
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -61,7 +65,7 @@ def reader(world: World, page: str) -> str:
 
 def inbound(world: World, page: str, text: str) -> InboundItem:
     """A reader writes to the page; the item as the inbox would read it."""
-    connector = engine.connector_for(world.channels[page])
+    connector = connections.connector_for(world.channels[page])
     uid = next(_readers)
     cursor = connector.fetch_updates(None).cursor if page == "vk" else None  # VK's inbox starts from now
     if page == "vk":
@@ -74,7 +78,7 @@ def inbound(world: World, page: str, text: str) -> InboundItem:
     else:
         world.mx.simulate("message", {"bot_token": world.seeds["max"]["token"], "first_name": "Ира", "text": text})
     items = [i for i in connector.fetch_updates(cursor).items if i.kind == "message" and i.text == text]
-    engine._close(connector)
+    connections.close(connector)
     if page == "ok":
         time.sleep(1.05)  # reading took some of the emulator's 5/s for the token (the inbox's calls are not ours)
     assert len(items) == 1, items
@@ -125,7 +129,7 @@ def fresh(message: OutgoingMessage) -> OutgoingMessage:
 def test_a_direct_message_and_a_reply_are_sent_and_stored_with_the_networks_id(world: World, page: str) -> None:
     dm = send(world, page, f"Ваша книга ждёт вас ({page})")
     assert (dm.state, dm.key) == (S.SCHEDULED, f"filial-m{dm.pk}")
-    assert engine.send_one(dm.pk) == "sent"
+    assert lanes.run_one(MESSAGE, dm.pk) == "sent"
     dm = fresh(dm)
     assert dm.state == S.SENT and dm.external_id and dm.delivered_at and dm.attempts == 1
     assert (dm.lease_owner, dm.lease_until, dm.sent_at) == ("", None, None)
@@ -135,17 +139,17 @@ def test_a_direct_message_and_a_reply_are_sent_and_stored_with_the_networks_id(w
 
     question = inbound(world, page, f"Когда вы открыты? ({page})")
     answer = send(world, page, f"С 10 до 19 ({page})", reply=question)
-    assert engine.send_one(answer.pk) == "sent"
+    assert lanes.run_one(MESSAGE, answer.pk) == "sent"
     answer = fresh(answer)
     assert answer.state == S.SENT and answer.external_id and answer.external_id != dm.external_id
     assert sent_texts(world, page) == [f"Ваша книга ждёт вас ({page})", f"С 10 до 19 ({page})"]
     # A sent row is never claimed again.
-    assert engine.send_one(dm.pk) == "skipped" and len(sent_texts(world, page)) == 2
+    assert lanes.run_one(MESSAGE, dm.pk) == "skipped" and len(sent_texts(world, page)) == 2
 
 
 def test_vk_sends_one_messages_send_call_with_the_random_id_of_the_key(world: World) -> None:
     message = send(world, "vk", "Одна попытка — один вызов")
-    assert engine.send_one(message.pk) == "sent"
+    assert lanes.run_one(MESSAGE, message.pk) == "sent"
     calls = [r for r in world.vk.requests if r.get("kind") == "api"]
     assert [c["method"] for c in calls] == ["messages.send"]
     (stored,) = [m for m in world.vk.state["groups"][str(VK_GROUP)]["messages"] if m["out"]]
@@ -154,14 +158,14 @@ def test_vk_sends_one_messages_send_call_with_the_random_id_of_the_key(world: Wo
 
 def test_not_due_cancelled_and_paused_messages_are_left_alone(world: World) -> None:
     later = send(world, "tg", "Позже", due_at=timezone.now() + timedelta(hours=1))
-    assert engine.send_one(later.pk) == "not_due"
+    assert lanes.run_one(MESSAGE, later.pk) == "not_due"
     cancelled = send(world, "tg", "Отменено")
     message_services.message_cancel(actor=world.net.users["admin"], message=cancelled)
-    assert engine.send_one(cancelled.pk) == "skipped"
+    assert lanes.run_one(MESSAGE, cancelled.pk) == "skipped"
     paused = send(world, "tg", "На паузе")
     Channel.objects.filter(pk=world.channels["tg"].pk).update(status=Channel.Status.PAUSED)
-    assert engine.send_one(paused.pk) == "paused"
-    assert sent_texts(world, "tg") == [] and engine.send_one(10**9) == "missing"
+    assert lanes.run_one(MESSAGE, paused.pk) == "paused"
+    assert sent_texts(world, "tg") == [] and lanes.run_one(MESSAGE, 10**9) == "missing"
 
 
 # --- errors -------------------------------------------------------------------------------------------------
@@ -169,10 +173,10 @@ def test_not_due_cancelled_and_paused_messages_are_left_alone(world: World) -> N
 def test_a_server_error_before_the_message_was_applied_is_retried_and_sent_once(world: World, page: str) -> None:
     message = send(world, page, f"Пятисотая ({page})")
     fault(world, page, "http_500")
-    assert engine.send_one(message.pk) == "retry"
+    assert lanes.run_one(MESSAGE, message.pk) == "retry"
     message = fresh(message)
     assert (message.state, message.failures) == (S.SCHEDULED, 1) and message.next_attempt_at is not None
-    assert engine.send_one(message.pk) == "sent"
+    assert lanes.run_one(MESSAGE, message.pk) == "sent"
     assert outcomes(message) == [O.TRANSIENT, O.SENT]
     assert sent_texts(world, page) == [f"Пятисотая ({page})"]
 
@@ -181,9 +185,9 @@ def test_vk_timeout_after_the_message_was_sent_is_retried_with_the_same_random_i
     """VK de-duplicates messages.send by random_id: the repeat returns the message it already has."""
     message = send(world, "vk", "Ровно одно сообщение")
     fault(world, "vk", "timeout_after")
-    assert engine.send_one(message.pk) == "retry"
+    assert lanes.run_one(MESSAGE, message.pk) == "retry"
     assert sent_texts(world, "vk") == ["Ровно одно сообщение"]  # VK has it; we did not hear back
-    assert engine.send_one(message.pk) == "sent"
+    assert lanes.run_one(MESSAGE, message.pk) == "sent"
     message = fresh(message)
     sends = [r for r in world.vk.requests if r.get("method") == "messages.send"]
     assert len(sends) == 2 and len({r["params"]["random_id"] for r in sends}) == 1
@@ -195,11 +199,11 @@ def test_vk_timeout_after_the_message_was_sent_is_retried_with_the_same_random_i
 def test_a_timeout_after_apply_without_a_key_is_uncertain_and_never_resent_blindly(world: World, page: str) -> None:
     message = send(world, page, f"Может быть, ушло ({page})")
     fault(world, page, "timeout_after")
-    assert engine.send_one(message.pk) == "uncertain"
+    assert lanes.run_one(MESSAGE, message.pk) == "uncertain"
     message = fresh(message)
     assert message.state == S.UNCERTAIN and outcomes(message) == [O.UNCERTAIN]
-    assert engine.send_one(message.pk) == "skipped"
-    assert engine.sweep().as_dict() == {"recovered": 0, "uncertain": 0, "requeued": 0, "upcoming": 0}
+    assert lanes.run_one(MESSAGE, message.pk) == "skipped"
+    assert sweeper.sweep().as_dict() == {"recovered": 0, "uncertain": 0, "requeued": 0, "upcoming": 0}
     assert sent_texts(world, page) == [f"Может быть, ушло ({page})"]  # it did go out, once
 
     # A person looks in the dialogue and says "it is there".
@@ -213,11 +217,11 @@ def test_a_timeout_after_apply_without_a_key_is_uncertain_and_never_resent_blind
 def test_an_uncertain_message_that_is_not_there_is_sent_again_under_a_new_key(world: World) -> None:
     message = send(world, "tg", "Сбой до отправки")
     fault(world, "tg", "timeout_before")  # never applied, but the client cannot know that
-    assert engine.send_one(message.pk) == "uncertain"
+    assert lanes.run_one(MESSAGE, message.pk) == "uncertain"
     assert sent_texts(world, "tg") == []
     message = message_services.message_resend(actor=world.net.users["editor_central"], message=fresh(message))
     assert (message.state, message.generation, message.key) == (S.SCHEDULED, 1, f"filial-m{message.pk}-g1")
-    assert engine.send_one(message.pk) == "sent"
+    assert lanes.run_one(MESSAGE, message.pk) == "sent"
     assert sent_texts(world, "tg") == ["Сбой до отправки"]
     assert outcomes(message) == [O.UNCERTAIN, O.RESEND, O.SENT]
 
@@ -228,13 +232,13 @@ def test_a_rate_limit_answer_waits_and_nothing_is_lost(world: World, page: str) 
     fault(world, page, "rate_limit", times=2)
     results: list[str] = []
     for _ in range(4):
-        results.append(engine.send_one(message.pk))
+        results.append(lanes.run_one(MESSAGE, message.pk))
         if results[-1] != "retry_later":
             break
         message = fresh(message)
         assert (message.state, message.failures) == (S.SCHEDULED, 0)
         assert message.next_attempt_at is not None and message.next_attempt_at > timezone.now()
-        assert engine.send_one(message.pk) == "not_due"
+        assert lanes.run_one(MESSAGE, message.pk) == "not_due"
         OutgoingMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
     # (VK's client waits out one "too many requests" answer itself, so it may need one round less.)
     assert results[-1] == "sent" and set(results[:-1]) == {"retry_later"}
@@ -255,7 +259,7 @@ def test_a_vk_rate_limit_storm_is_waited_out_and_every_message_goes_once(world: 
     deadline = time.monotonic() + 40
     while OutgoingMessage.objects.filter(state=S.SCHEDULED).exists() and time.monotonic() < deadline:
         for m in OutgoingMessage.objects.filter(state=S.SCHEDULED).order_by("pk"):
-            engine.send_one(m.pk)
+            lanes.run_one(MESSAGE, m.pk)
         time.sleep(0.05)
     rows = OutgoingMessage.objects.filter(pk__in=[m.pk for m in messages])
     assert {r.state for r in rows} == {S.SENT} and {r.failures for r in rows} == {0}
@@ -267,34 +271,34 @@ def test_a_vk_rate_limit_storm_is_waited_out_and_every_message_goes_once(world: 
 def test_a_vk_captcha_waits_and_is_not_a_failure(world: World) -> None:
     message = send(world, "vk", "Капча")
     fault(world, "vk", "captcha")
-    assert engine.send_one(message.pk) == "retry_later"
+    assert lanes.run_one(MESSAGE, message.pk) == "retry_later"
     message = fresh(message)
     assert (message.state, message.failures, message.deferrals, message.last_error_code) == (S.SCHEDULED, 0, 1, "14")
     assert message.next_attempt_at is not None and message.next_attempt_at - timezone.now() > timedelta(seconds=50)
     OutgoingMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    assert engine.send_one(message.pk) == "sent" and sent_texts(world, "vk") == ["Капча"]
+    assert lanes.run_one(MESSAGE, message.pk) == "sent" and sent_texts(world, "vk") == ["Капча"]
 
 
 def test_endless_waits_are_bounded(world: World, settings: Any) -> None:
     settings.FILIAL_DELIVERY_MAX_DEFERRALS = 1
     message = send(world, "max", "Ждать вечно нельзя")
     fault(world, "max", "rate_limit", times=2)
-    assert engine.send_one(message.pk) == "retry_later"
+    assert lanes.run_one(MESSAGE, message.pk) == "retry_later"
     OutgoingMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    assert engine.send_one(message.pk) == "failed"
+    assert lanes.run_one(MESSAGE, message.pk) == "failed"
 
 
 @pytest.mark.parametrize("page", ["vk", "tg"])
 def test_a_revoked_token_pauses_the_page_and_messages_resume_after_reauthorisation(world: World, page: str) -> None:
     first, second = send(world, page, "Первое"), send(world, page, "Второе")
     fault(world, page, "revoke_token")
-    assert engine.send_one(first.pk) == "needs_reauth"
+    assert lanes.run_one(MESSAGE, first.pk) == "needs_reauth"
     channel = Channel.objects.get(pk=world.channels[page].pk)
     assert channel.status == Channel.Status.NEEDS_REAUTH
     first = fresh(first)
     assert (first.state, first.failures) == (S.SCHEDULED, 0) and outcomes(first) == [O.NEEDS_REAUTH]
     assert AuditEntry.objects.filter(action="channel.needs_reauth", object_id=str(channel.pk)).exists()
-    assert engine.send_one(second.pk) == "paused" and engine.sweep().requeued == 0
+    assert lanes.run_one(MESSAGE, second.pk) == "paused" and sweeper.sweep().requeued == 0
 
     # Re-authorised: new credentials, the page active again; the waiting messages go out.
     credentials = channel.credentials
@@ -308,7 +312,7 @@ def test_a_revoked_token_pauses_the_page_and_messages_resume_after_reauthorisati
     channel.set_credentials(credentials)
     channel.status = Channel.Status.ACTIVE
     channel.save()
-    assert engine.channel_resumed(channel.pk) == 2  # HUEY is immediate in tests: sent right away
+    assert queue.channel_resumed(channel.pk) == 2  # HUEY is immediate in tests: sent right away
     states = {m.state for m in OutgoingMessage.objects.filter(pk__in=[first.pk, second.pk])}
     if page == "tg":  # Telegram allows one message a second per chat: different chats here, both at once
         assert states == {S.SENT}
@@ -320,10 +324,10 @@ def test_a_revoked_token_pauses_the_page_and_messages_resume_after_reauthorisati
 def test_a_reader_who_did_not_allow_messages_fails_permanently_without_retries(world: World) -> None:
     world.vk.simulate("deny_messages", {"group_id": VK_GROUP, "user_id": 9901})
     message = send(world, "vk", "Вам письмо", to="9901")
-    assert engine.send_one(message.pk) == "failed"
+    assert lanes.run_one(MESSAGE, message.pk) == "failed"
     message = fresh(message)
     assert (message.state, message.last_error_code, message.attempts) == (S.FAILED, "901", 1)
-    assert engine.send_one(message.pk) == "skipped" and engine.sweep().requeued == 0
+    assert lanes.run_one(MESSAGE, message.pk) == "skipped" and sweeper.sweep().requeued == 0
     assert [r["method"] for r in world.vk.requests if r.get("kind") == "api"] == ["messages.send"]
     assert sent_texts(world, "vk") == []
 
@@ -333,7 +337,7 @@ def test_the_same_dedupe_key_gives_one_row_and_one_message(world: World) -> None
     first = send(world, "max", "Напоминание о книге", to=person, dedupe_key="reminder:42:rule-1:2026-11-25")
     again = send(world, "max", "Напоминание о книге", to=person, dedupe_key="reminder:42:rule-1:2026-11-25")
     assert again.pk == first.pk and OutgoingMessage.objects.count() == 1
-    assert engine.send_one(first.pk) == "sent"
+    assert lanes.run_one(MESSAGE, first.pk) == "sent"
     third = send(world, "max", "Напоминание о книге", to=person, dedupe_key="reminder:42:rule-1:2026-11-25")
     assert third.pk == first.pk and third.state == S.SENT
     assert sent_texts(world, "max") == ["Напоминание о книге"]
@@ -344,29 +348,29 @@ def test_a_hand_back_for_the_rate_limit_is_not_a_deferral(world: World, settings
     """Telegram allows one message a second in a chat: the second message to the same person is handed back
     (released, due at the budget's time) instead of holding the worker; no attempt, no deferral."""
     settings.FILIAL_DELIVERY_MAX_DEFERRALS = 0  # a single counted wait would fail the message
-    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = engine.RATE_LIMIT_MAX_SLEEP
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = policy.RATE_LIMIT_MAX_SLEEP
     person = reader(world, "tg")
     one, two = send(world, "tg", "Раз", to=person), send(world, "tg", "Два", to=person)
-    assert engine.send_one(one.pk) == "sent"
-    assert engine.send_one(two.pk) == "deferred"
+    assert lanes.run_one(MESSAGE, one.pk) == "sent"
+    assert lanes.run_one(MESSAGE, two.pk) == "deferred"
     two = fresh(two)
     assert (two.state, two.deferrals, two.attempts, two.lease_owner) == (S.SCHEDULED, 0, 0, "")
     assert two.next_attempt_at is not None and two.next_attempt_at - timezone.now() <= timedelta(seconds=1.2)
     assert outcomes(two) == []
     time.sleep(max(0.0, (two.next_attempt_at - timezone.now()).total_seconds()) + 0.05)
-    assert engine.send_one(two.pk) == "sent" and sent_texts(world, "tg") == ["Раз", "Два"]
+    assert lanes.run_one(MESSAGE, two.pk) == "sent" and sent_texts(world, "tg") == ["Раз", "Два"]
 
 
 def test_the_default_rate_limit_sleep_is_short(world: World, settings: Any) -> None:
     from filial import settings as defaults
 
     settings.FILIAL_RATE_LIMIT_MAX_SLEEP = defaults.FILIAL_RATE_LIMIT_MAX_SLEEP
-    assert 0.2 <= engine.max_sleep() <= 0.5  # type: ignore[operator]
-    engine.patient = True
+    assert 0.2 <= policy.max_sleep() <= 0.5  # type: ignore[operator]
+    policy.patient = True
     try:
-        assert engine.max_sleep() is None
+        assert policy.max_sleep() is None
     finally:
-        engine.patient = False
+        policy.patient = False
 
 
 def test_what_a_message_costs_on_each_network() -> None:
@@ -382,20 +386,20 @@ def test_what_a_message_costs_on_each_network() -> None:
 
 
 def test_a_restarted_worker_remembers_recent_messages(world: World, settings: Any) -> None:
-    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = engine.RATE_LIMIT_MAX_SLEEP
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = policy.RATE_LIMIT_MAX_SLEEP
     person = reader(world, "tg")
     first = send(world, "tg", "До перезапуска", to=person)
-    assert engine.send_one(first.pk) == "sent"
+    assert lanes.run_one(MESSAGE, first.pk) == "sent"
     reset_limiter()  # as in a new worker process: the in-memory budget is primed from the attempts
     second = send(world, "tg", "После перезапуска", to=person)
-    assert engine.send_one(second.pk) == "deferred"  # the chat's 1/s still counts the message sent before
+    assert lanes.run_one(MESSAGE, second.pk) == "deferred"  # the chat's 1/s still counts the message sent before
 
 
 def test_rows_due_together_are_queued_interleaved_across_pages() -> None:
     now = timezone.now()
     rows = [(1, now, "a"), (2, now, "a"), (3, now, "a"), (4, now, "b"), (5, now - timedelta(seconds=5), "b"),
             (6, now + timedelta(seconds=9), "a"), (7, now + timedelta(seconds=9), "c"), (8, now, "c")]
-    order = [pk for pk, *_ in engine.interleave(rows, now)]
+    order = [pk for pk, *_ in queue.interleave(rows, now)]
     # Overdue and due-now rows form one group, round-robin by page (each page's own order kept); later rows follow.
     assert order == [5, 1, 8, 4, 2, 3, 6, 7]
 
@@ -409,9 +413,9 @@ def _expire(message: OutgoingMessage, *, sent: bool, owner: str = "dead-worker")
 
 def test_the_sweeper_sends_again_with_the_same_random_id_on_vk(world: World) -> None:
     message = send(world, "vk", "Работник упал после отправки")
-    engine.connector_for(world.channels["vk"]).send_message(message.recipient_id, message.text, message.key)
+    connections.connector_for(world.channels["vk"]).send_message(message.recipient_id, message.text, message.key)
     _expire(message, sent=True)
-    assert engine.sweep().recovered == 1
+    assert sweeper.sweep().recovered == 1
     message = fresh(message)
     assert message.state == S.SENT and sent_texts(world, "vk") == ["Работник упал после отправки"]
     assert outcomes(message) == [O.LEASE_EXPIRED, O.SENT]
@@ -422,7 +426,7 @@ def test_the_sweeper_marks_a_sent_message_uncertain_where_there_is_no_key(world:
     nothing = send(world, "max", "Упал до отправки")
     _expire(message, sent=True)
     _expire(nothing, sent=False)
-    report = engine.sweep()
+    report = sweeper.sweep()
     assert (report.recovered, report.uncertain) == (1, 1)
     message = fresh(message)
     assert message.state == S.UNCERTAIN and "person must check" in message.attempt_log.get().error_message
@@ -438,17 +442,17 @@ def test_the_leases_of_a_killed_local_worker_are_recovered_at_once(world: World)
                           check=True)
     message = send(world, "tg", "Работник убит")
     OutgoingMessage.objects.filter(pk=message.pk).update(
-        state=S.SENDING, lease_owner=f"{engine.worker_name().split(':')[0]}:{gone.stdout.strip()}:1:abc",
+        state=S.SENDING, lease_owner=f"{claims.worker_name().split(':')[0]}:{gone.stdout.strip()}:1:abc",
         lease_until=timezone.now() + timedelta(minutes=4))
-    assert engine.sweep().recovered == 1
+    assert sweeper.sweep().recovered == 1
     assert fresh(message).state == S.SENT
 
 
 def test_a_worker_that_lost_its_lease_does_not_send(world: World) -> None:
     message = send(world, "vk", "Медленный работник")
-    assert engine.claim_message(message.pk, "slow-worker")
+    assert claims.claim_one(MESSAGE, message.pk, "slow-worker")
     OutgoingMessage.objects.filter(pk=message.pk).update(lease_owner="someone-else")
-    assert engine._run_job(engine.MESSAGE, message.pk, "slow-worker") == "lease_lost"
+    assert lanes.run_job(MESSAGE, message.pk, "slow-worker") == "lease_lost"
     assert sent_texts(world, "vk") == []
 
 
@@ -462,7 +466,7 @@ def test_two_workers_claiming_the_same_message_only_one_wins(net: Net) -> None:
 
     def worker(n: int) -> None:
         for pk in ids:
-            if engine.claim_message(pk, f"worker-{n}"):
+            if claims.claim_one(MESSAGE, pk, f"worker-{n}"):
                 wins[pk].append(f"worker-{n}")
 
     race(worker, 6)
@@ -514,10 +518,10 @@ def test_retry_cancel_and_their_permissions(world: World) -> None:
     retried = message_services.message_retry(actor=world.net.users["editor_central"], message=message)
     assert (retried.state, retried.failures, retried.last_error) == (S.SCHEDULED, 0, "")
     assert AuditEntry.objects.filter(action="message.retry", object_id=str(message.pk)).exists()
-    assert engine.send_one(message.pk) == "sent"
+    assert lanes.run_one(MESSAGE, message.pk) == "sent"
     with pytest.raises(ValidationError):
         message_services.message_cancel(actor=world.net.users["admin"], message=message)
     other = send(world, "max", "Не отправлять")
     cancelled = message_services.message_cancel(actor=world.net.users["admin"], message=other)
-    assert cancelled.state == S.CANCELLED and engine.send_one(other.pk) == "skipped"
+    assert cancelled.state == S.CANCELLED and lanes.run_one(MESSAGE, other.pk) == "skipped"
     assert sent_texts(world, "max") == ["Сбой"]

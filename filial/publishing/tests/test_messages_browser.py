@@ -9,7 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from filial.conftest import ARTIFACTS, PASSWORD, Net
-from filial.publishing.models import Attempt, OutgoingMessage
+from filial.outbox.models import Attempt
+from filial.publishing.models import OutgoingMessage
 
 S = OutgoingMessage.State
 

@@ -93,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     from filial.networks.tests.conformance import problems
     from filial.networks.vk.connector import random_id_for
     from filial.networks.vk.emulator import VKEmulator
+    from filial.outbox.models import Attempt
     from filial.publishing import message_services
-    from filial.publishing.models import Attempt, OutgoingMessage
+    from filial.publishing.models import OutgoingMessage
 
     t_start = time.monotonic()
     call_command("migrate", interactive=False, verbosity=0)

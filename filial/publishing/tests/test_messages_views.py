@@ -13,7 +13,10 @@ from huey.storage import MemoryStorage
 
 from filial.accounts.models import AuditEntry
 from filial.conftest import PASSWORD, Net
-from filial.publishing import engine, message_services
+from filial.outbox import jobs as outbox_jobs
+from filial.outbox import lanes
+from filial.publishing import message_services
+from filial.publishing.jobs import MESSAGE
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import VK_GROUP, World, build_world, engine_world, fast_engine
 
@@ -86,7 +89,7 @@ def test_retry_then_it_is_sent(world: World, client: Any) -> None:
     row = OutgoingMessage.objects.get(pk=failed.pk)
     assert (row.state, row.failures, row.last_error) == (S.SCHEDULED, 0, "")
     assert AuditEntry.objects.filter(action="message.retry", object_id=str(row.pk)).exists()
-    assert engine.send_one(row.pk) == "sent"
+    assert lanes.run_one(MESSAGE, row.pk) == "sent"
     assert client.get(f"/outgoing/{failed.pk}/retry/").status_code == 405
     # An outside "next" is not followed.
     evil = client.post(f"/outgoing/{failed.pk}/retry/", {"next": "https://evil.example/"})
@@ -126,7 +129,7 @@ def test_the_list_needs_a_login_and_the_deliveries_section_links_to_it(world: Wo
 def test_the_list_has_no_n_plus_one(world: World, client: Any, django_assert_max_num_queries: Any) -> None:
     for i in range(6):
         m = _message(world, ("vk", "ok", "tg", "max")[i % 4], f"Сообщение {i}", S.FAILED)
-        engine._attempt(engine.MESSAGE, m.pk, None, "failed", message="boom")
+        outbox_jobs.record_attempt(MESSAGE, m.pk, None, "failed", message="boom")
     _login(client, world.net, "admin")
     client.get(URL)
     with django_assert_max_num_queries(20):

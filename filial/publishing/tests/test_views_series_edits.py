@@ -13,7 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from filial.conftest import Net
-from filial.publishing import engine, series
+from filial.outbox import lanes, policy
+from filial.publishing import series
+from filial.publishing.jobs import DELIVERY
 from filial.publishing.models import DeliveryEdit, Post, PostSeries, SeriesOccurrence
 from filial.publishing.tests.test_engine_world import World, engine_world
 
@@ -82,7 +84,7 @@ def test_a_repeat_without_days_is_an_error_on_the_field(net: Net) -> None:
 
 @pytest.fixture
 def world(net: Net, settings: Any, monkeypatch: Any) -> Iterator[World]:
-    monkeypatch.setattr(engine, "patient", True)
+    monkeypatch.setattr(policy, "patient", True)
     yield from engine_world(net, settings)
 
 
@@ -96,7 +98,7 @@ def test_editing_a_published_post_in_the_ui_says_where_it_goes(world: World, mon
     monkeypatch.setattr(ok_class, "capabilities", dataclasses.replace(ok_class.capabilities, edit=False))
     post = world.post("Выставка открыта", pages=("vk", "ok"))
     for page in ("vk", "ok"):
-        assert engine.publish_one(world.delivery(post, page).pk) == "published"
+        assert lanes.run_one(DELIVERY, world.delivery(post, page).pk) == "published"
     c = login(world.net, "admin")
     detail = c.get(reverse("publishing:post_detail", args=[post.pk])).content.decode()
     assert "Editing on the networks" in detail and "cannot edit published posts" in detail

@@ -12,6 +12,8 @@ from django.utils.module_loading import autodiscover_modules
 from huey.consumer_options import ConsumerConfig
 from huey.contrib.djhuey.management.commands.run_huey import Command as RunHueyCommand
 
+from filial.outbox import policy, queue, sweeper
+
 logger = logging.getLogger("filial.worker")
 
 # Defaults for the embedded setup: SIGTERM (what ``filial run`` sends) lets running tasks finish, within
@@ -37,20 +39,17 @@ class Command(RunHueyCommand):
         if not options.get("disable_autoload"):
             autodiscover_modules("tasks")
         if options.get("burst"):
-            from filial.publishing import engine
-
-            engine.patient = True  # one run does all due work: rate-limit waits are slept through
+            policy.patient = True  # one run does all due work: rate-limit waits are slept through
             try:
                 sweep_deliveries()  # first: queue the due deliveries (and recover expired leases), then drain
                 executed, failed = burst(HUEY)
             finally:
-                engine.patient = False
+                policy.patient = False
             self.stdout.write(f"filial worker: executed {executed} task(s), {failed} failed.")
             return
         if HUEY.immediate:
             raise CommandError("Huey is in immediate mode (FILIAL_HUEY_IMMEDIATE): there is no queue to consume.")
         from filial.cli import exit_with_supervisor
-        from filial.publishing import engine
 
         consumer_options: dict[str, Any] = dict(WORKER_DEFAULTS)
         huey_settings: Any = settings.HUEY
@@ -63,7 +62,7 @@ class Command(RunHueyCommand):
         consumer = HUEY.create_consumer(**config.values)
         # Pages' lanes that wait a moment (a rate-limit budget, a post due in a few seconds) are queued at that
         # moment by the waker, not at the next of Huey's once-a-second looks at its schedule.
-        engine.start_waker()
+        queue.start_waker()
         try:
             sweep_deliveries()  # what came due while no worker ran goes to the queue (at the rate limits)
             # What start-up made (Django, the apps, the URL conf) stays: set it aside from the garbage collector,
@@ -73,20 +72,18 @@ class Command(RunHueyCommand):
             gc.freeze()
             consumer.run()
         finally:
-            engine.stop_waker()  # what still waits goes on Huey's schedule
+            queue.stop_waker()  # what still waits goes on Huey's schedule
 
 
 def sweep_deliveries() -> None:
-    """The publishing engine's sweeper (also a periodic task every minute), for deliveries and outgoing messages.
+    """The outbox's sweeper (also a periodic task every minute), for every kind of row it sends.
 
     At start it compares the due rows with the tasks in the queue: rows whose task a killed worker had taken off
     the queue (but not yet claimed) are queued again at once."""
     from huey.contrib.djhuey import HUEY
 
-    from filial.publishing.engine import queued_work, sweep
-
     try:
-        report = sweep(queued=None if HUEY.immediate else queued_work(HUEY))
+        report = sweeper.sweep(queued=None if HUEY.immediate else queue.queued_work(HUEY))
     except Exception:  # the queue is still worth draining; the periodic sweep tries again within a minute
         logger.exception("the sweeper failed at worker start")
         return
