@@ -26,7 +26,7 @@ def _walk(patterns: list, prefix: str = "") -> list[str]:
 def _concrete(route: str) -> str | None:
     if route.startswith("^") or "(?P" in route:  # regex routes (DRF format suffixes): covered by their plain twin
         return None
-    path = re.sub(r"<(int|id):\w+>|<\w+>", "1", route)
+    path = re.sub(r"<(int|id|index):\w+>|<\w+>", "1", route)
     path = re.sub(r"<(str|slug|uuid|path):\w+>", "1", path)
     return "/" + path
 

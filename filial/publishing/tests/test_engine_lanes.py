@@ -16,10 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from huey.storage import MemoryStorage
 
+from filial import settings as defaults  # the values settings.py reads (its production defaults)
 from filial.channels.models import Channel
 from filial.conftest import Net, race
 from filial.outbox import jobs as outbox_jobs
-from filial.outbox import lanes, policy, queue, sweeper
+from filial.outbox import lanes, queue, sweeper
 from filial.outbox.models import Attempt
 from filial.outbox.waker import Waker
 from filial.publishing.jobs import MESSAGE
@@ -35,7 +36,7 @@ MESSAGE = MESSAGE
 
 @pytest.fixture
 def world(net: Net, settings: Any) -> Iterator[World]:
-    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = policy.RATE_LIMIT_MAX_SLEEP  # the production default: long waits hand back
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = defaults.FILIAL_RATE_LIMIT_MAX_SLEEP  # long waits hand back
     settings.FILIAL_LANE_BATCH = 5
     yield from engine_world(net, settings)
 
