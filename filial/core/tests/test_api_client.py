@@ -54,9 +54,9 @@ def _api(client_package: Any, module: str) -> Any:
 def test_a_generated_client_runs_the_whole_flow(transactional_db: Any, live_server: Any, net: Any,
                                                 tmp_path: Path) -> None:
     started = time.monotonic()
-    token = httpx.post(f"{live_server.url}/api/v1/auth/token/", timeout=30, json={
+    reader_key = httpx.post(f"{live_server.url}/api/v1/auth/token/", timeout=30, json={
         "username": net.users["editor_central"].username, "password": PASSWORD}).raise_for_status().json()["token"]
-    pkg = generate_client(f"{live_server.url}/api/schema/", tmp_path, {"Authorization": f"Token {token}"})
+    pkg = generate_client(f"{live_server.url}/api/schema/", tmp_path, {"Authorization": f"Token {reader_key}"})
     generated = time.monotonic() - started
     models = importlib.import_module(f"{PACKAGE}.models")
     types = importlib.import_module(f"{PACKAGE}.types")
