@@ -18,14 +18,15 @@ from django.utils import timezone, translation
 
 from filial.channels.models import InboundEvent
 from filial.channels.webhooks import item_event
-from filial.circulation import dialogue, linking
 from filial.circulation.cards import card_key, reader_by_card
 from filial.circulation.imports import import_create, import_run
-from filial.circulation.models import DialogueAction, DialogueState, LinkCode, Reader, ReaderIdentity
+from filial.circulation.models import Reader
 from filial.conftest import Net
 from filial.inbox import pipeline, selectors
 from filial.inbox.models import Conversation, InboxItem, ItemRevision
 from filial.networks.base import InboundItem
+from filial.readers import dialogue, linking
+from filial.readers.models import DialogueAction, DialogueState, LinkCode, ReaderIdentity
 
 pytestmark = pytest.mark.django_db
 _ids = count(1)

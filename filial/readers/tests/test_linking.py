@@ -16,21 +16,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from filial.circulation import dialogue, linking
-from filial.circulation.models import (
-    DialogueAction,
-    LinkCode,
-    Loan,
-    Reader,
-    ReaderConsent,
-    ReaderIdentity,
-    Reminder,
-)
+from filial.circulation.models import Loan, Reader
 from filial.conftest import PASSWORD, Net
 from filial.inbox import pipeline
 from filial.inbox.models import Conversation, InboxItem
 from filial.networks.base import InboundItem
 from filial.publishing.models import OutgoingMessage
+from filial.readers import dialogue, linking
+from filial.readers.models import DialogueAction, LinkCode, ReaderConsent, ReaderIdentity, Reminder
 
 pytestmark = pytest.mark.django_db
 _ids = count(1)
@@ -113,11 +106,11 @@ def test_export_json_and_csv(net: Net) -> None:
     assert rows[0] == ["section", "row", "field", "value"] and ["identities", "1", "person_id", "501"] in rows
     client = Client()
     assert client.login(username="ed_central", password=PASSWORD)
-    response = client.get(reverse("circulation:reader_link_export", args=[r.pk]), {"format": "csv"})
+    response = client.get(reverse("readers:reader_link_export", args=[r.pk]), {"format": "csv"})
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     other = Client()
     assert other.login(username="ed_children", password=PASSWORD)
-    assert other.get(reverse("circulation:reader_link_export", args=[r.pk])).status_code == 404
+    assert other.get(reverse("readers:reader_link_export", args=[r.pk])).status_code == 404
 
 
 def test_csv_export_writes_formula_like_texts_as_text(net: Net) -> None:
@@ -139,16 +132,16 @@ def test_erasure_removes_the_reader_links_and_texts_keeps_counts(net: Net) -> No
                                            channel=channel, recipient_id="501", text="Напоминание: Книга",
                                            purpose="reminder", due_at=timezone.now()))
     messages_before = OutgoingMessage.objects.count()
-    url = reverse("circulation:reader_link_erase", args=[r.pk])
+    url = reverse("readers:reader_link_erase", args=[r.pk])
     editor = Client()  # an editor works with the readers but does not erase them
     assert editor.login(username="ed_central", password=PASSWORD)
-    assert "erase-confirm" not in editor.get(reverse("circulation:reader_link", args=[r.pk])).content.decode()
+    assert "erase-confirm" not in editor.get(reverse("readers:reader_link", args=[r.pk])).content.decode()
     assert editor.post(url, {"confirm": r.card}).status_code == 403
     client = Client()
     assert client.login(username="metodist", password=PASSWORD)
     client.post(url, {"confirm": "wrong"})
     assert ReaderIdentity.objects.exists()  # not confirmed
-    page = client.get(reverse("circulation:reader_link", args=[r.pk]))
+    page = client.get(reverse("readers:reader_link", args=[r.pk]))
     assert page.status_code == 200 and "мои книги" in page.content.decode() and "erase-confirm" in page.content.decode()
     response = client.post(url, {"confirm": r.card})
     assert response.status_code == 302 and response["Location"] == reverse("circulation:reader_list")
@@ -176,22 +169,22 @@ def test_staff_page_shows_links_and_a_printable_code(net: Net) -> None:
     r, _channel = linked(net)
     client = Client()
     assert client.login(username="ed_central", password=PASSWORD)
-    page = client.get(reverse("circulation:reader_link", args=[r.pk])).content.decode()
+    page = client.get(reverse("readers:reader_link", args=[r.pk])).content.decode()
     assert "ЦГБ Медногорска ВКонтакте" in page and "consent v1" in page
-    slip = client.post(reverse("circulation:reader_link_code", args=[r.pk])).content.decode()
+    slip = client.post(reverse("readers:reader_link_code", args=[r.pk])).content.decode()
     assert 'id="link-code"' in slip and "Книга" in slip
     identity = ReaderIdentity.objects.get()
-    client.post(reverse("circulation:reader_link_unlink", args=[r.pk, identity.pk]))
+    client.post(reverse("readers:reader_link_unlink", args=[r.pk, identity.pk]))
     assert not ReaderIdentity.objects.exists()
     viewer = Client()
     assert viewer.login(username="viewer", password=PASSWORD)
-    assert viewer.post(reverse("circulation:reader_link_code", args=[r.pk])).status_code == 403
+    assert viewer.post(reverse("readers:reader_link_code", args=[r.pk])).status_code == 403
 
 
 def test_consent_text_page_for_admins(net: Net) -> None:
     client = Client()
     assert client.login(username="admin", password=PASSWORD)
-    url = reverse("circulation:consent_edit")
+    url = reverse("readers:consent_edit")
     assert client.get(url).status_code == 200
     client.post(url, {"purpose": "Напоминания", "text": "Согласен (v2)"})
     assert linking.consent_text_current(net.system).text == "Согласен (v2)"

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from django.utils import timezone, translation
 
-from filial.circulation import reminders
-from filial.circulation.models import ReaderIdentity, Reminder, ReminderRule
-from filial.circulation.tests.test_dialogue import answers, drain, say
-from filial.circulation.tests.test_reminders import linked_reader
 from filial.conftest import Net
 from filial.inbox import pipeline
 from filial.inbox.models import MessagingConsent
 from filial.inbox.tests.world import VK_GROUP, World
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import engine_world
+from filial.readers import reminders
+from filial.readers.models import ReaderIdentity, Reminder, ReminderRule
+from filial.readers.tests.test_dialogue import answers, drain, say
+from filial.readers.tests.test_reminders import linked_reader
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from filial.circulation import linking, reminders
 from filial.circulation.cards import reader_by_card
-from filial.circulation.models import DialogueAction, DialogueState, Reader, ReaderIdentity, Renewal
+from filial.circulation.models import Reader, Renewal
 from filial.inbox import handlers
+from filial.readers import linking, reminders
+from filial.readers.models import DialogueAction, DialogueState, ReaderIdentity
 
 if TYPE_CHECKING:
     from filial.channels.models import Channel
@@ -130,7 +130,7 @@ def _act(channel: Channel, person_id: str, kind: str, *, heard: str, text: str =
 
 
 def _enqueue(action_id: int) -> None:
-    from filial.circulation.tasks_debtors import dialogue_run
+    from filial.readers.tasks import dialogue_run
 
     dialogue_run(action_id)
 
@@ -356,7 +356,6 @@ def _renew_answer(action: DialogueAction) -> str:
     return "\n".join(lines)
 
 
-@receiver(post_save, sender=Renewal, dispatch_uid="circulation.dialogue.relay")
 def relay_decision(sender: Any, instance: Renewal, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
     """A librarian decided a renewal a reader asked for in the dialogue: tell the reader (through the page the
     reader asked on)."""
@@ -377,4 +376,6 @@ def relay_decision(sender: Any, instance: Renewal, created: bool, update_fields:
 
 
 def register() -> None:
+    """Called once by ``ReadersConfig.ready``: the inbox handler and the renewals' signal."""
     handlers.register(HANDLER_NAME, handle)
+    post_save.connect(relay_decision, sender=Renewal, dispatch_uid="readers.dialogue.relay")

@@ -13,11 +13,13 @@ from django.utils import translation
 from django.utils.translation import trans_real
 
 from filial.channels.models import Channel
-from filial.circulation import linking, reminders, services
-from filial.circulation.models import Loan, Reader, ReaderConsent, ReaderIdentity, Reminder, ReminderRule
+from filial.circulation import services
+from filial.circulation.models import Loan, Reader
 from filial.conftest import Net
 from filial.inbox.models import MessagingConsent
 from filial.publishing.models import OutgoingMessage
+from filial.readers import linking, reminders
+from filial.readers.models import ReaderConsent, ReaderIdentity, Reminder, ReminderRule
 
 UTC = ZoneInfo("UTC")
 

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from filial.circulation.tests import erasure_scenario as scenario
+from filial.readers.tests import erasure_scenario as scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_erasure_leaves_no_byte_of_the_reader_in_the_sqlite_files(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("FILIAL_")}
     env.update(FILIAL_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="filial.settings")
     subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0"], env=env, check=True, timeout=300)
-    done = subprocess.run([sys.executable, "-m", "filial.circulation.tests.erasure_scenario"], env=env,
+    done = subprocess.run([sys.executable, "-m", "filial.readers.tests.erasure_scenario"], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     files = [tmp_path / "filial.sqlite3", tmp_path / "filial.sqlite3-wal"]
@@ -73,9 +73,9 @@ def test_erasure_leaves_no_byte_of_the_reader_in_the_sqlite_files(tmp_path: Path
 
 
 def test_erasure_keeps_a_proof_of_consent_without_the_person() -> None:
-    from filial.circulation import linking
-    from filial.circulation.models import ReaderConsent
     from filial.core.privacy import pseudonym
+    from filial.readers import linking
+    from filial.readers.models import ReaderConsent
 
     state = scenario.build()
     given = ReaderConsent.objects.get()
@@ -101,7 +101,8 @@ def test_pseudonyms_are_keyed_stable_and_per_network(settings: Any) -> None:
 
 # --- retention ------------------------------------------------------------------------------------------------
 def _readers(net: Any) -> dict[str, Any]:
-    from filial.circulation.models import DialogueAction, Loan, Reader
+    from filial.circulation.models import Loan, Reader
+    from filial.readers.models import DialogueAction
 
     today = timezone.now().date()
     old = timezone.now() - timedelta(days=400)
@@ -129,9 +130,10 @@ def _readers(net: Any) -> dict[str, Any]:
 
 def test_retention_erases_idle_readers_without_loans_after_the_period(net: Any, settings: Any) -> None:
     from filial.accounts.models import AuditEntry
-    from filial.circulation import linking
-    from filial.circulation.models import DialogueAction, Reader
-    from filial.circulation.tasks_debtors import erase_expired_readers
+    from filial.circulation.models import Reader
+    from filial.readers import linking
+    from filial.readers.models import DialogueAction
+    from filial.readers.tasks import erase_expired_readers
 
     settings.FILIAL_READER_RETENTION_DAYS = 365
     made = _readers(net)
@@ -152,7 +154,7 @@ def test_retention_erases_idle_readers_without_loans_after_the_period(net: Any, 
 
 
 def test_retention_is_a_daily_periodic_task() -> None:
-    from filial.circulation.tasks_debtors import erase_expired_readers
+    from filial.readers.tasks import erase_expired_readers
 
     assert erase_expired_readers.task_class().validate_datetime(timezone.now().replace(hour=2, minute=40))
     assert not erase_expired_readers.task_class().validate_datetime(timezone.now().replace(hour=3, minute=40))

@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from filial.circulation.models import Loan, Reader, Reminder
+from filial.circulation.models import Loan, Reader
 from filial.conftest import ARTIFACTS, PASSWORD, Net
 from filial.publishing.models import OutgoingMessage
+from filial.readers.models import Reminder
 
 
 def login(page: Any, base: str, username: str) -> None:

@@ -14,11 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from filial.circulation import debtors
-from filial.circulation.models import Loan, Reader, Reminder, Renewal
+from filial.circulation.models import Loan, Reader, Renewal
 from filial.circulation.tests.test_services import make_loan
 from filial.conftest import PASSWORD, Net
 from filial.publishing.models import OutgoingMessage
+from filial.readers import debtors
+from filial.readers.models import Reminder
 
 pytestmark = pytest.mark.django_db
 
@@ -107,14 +108,14 @@ def test_pages_and_who_sees_them(net: Net) -> None:
     debtor(net, "P1", 3)
     client = Client()
     assert client.login(username="admin", password=PASSWORD)
-    url = reverse("circulation:debtors")
+    url = reverse("readers:debtors")
     page = client.get(url, {"unit": net.central.pk})
     assert page.status_code == 200
     body = page.content.decode()
     assert "Reader P1" in body and "<svg" in body and 'style="' not in body
     progress = client.get(url, {"unit": str(net.central.pk), "part": "progress"}, HTTP_HX_REQUEST="true")
     assert progress.status_code == 200 and 'id="reminders-progress"' in progress.content.decode()
-    assert client.post(reverse("circulation:debtors_plan"), {"unit": net.central.pk}).status_code == 302
+    assert client.post(reverse("readers:debtors_plan"), {"unit": net.central.pk}).status_code == 302
     outsider = Client()
     assert outsider.login(username="outsider", password=PASSWORD)
     assert outsider.get(url).status_code == 403
@@ -126,9 +127,9 @@ def test_pages_and_who_sees_them(net: Net) -> None:
 def test_rules_page_saves_and_previews_safely(net: Net) -> None:
     client = Client()
     assert client.login(username="metodist", password=PASSWORD)
-    url = reverse("circulation:reminder_rules")
+    url = reverse("readers:reminder_rules")
     assert client.get(url, {"unit": net.children.pk}).status_code == 200
-    preview = client.post(reverse("circulation:reminder_preview"), {
+    preview = client.post(reverse("readers:reminder_preview"), {
         "unit": net.children.pk, "template": "Hi {name}! <b>{books}</b>\n{loans} {oops}"})
     text = preview.content.decode()
     assert "Hi Anna! &lt;b&gt;2 books&lt;/b&gt;" in text  # escaped, filled
@@ -137,7 +138,7 @@ def test_rules_page_saves_and_previews_safely(net: Net) -> None:
                               "on_due": "on", "overdue_steps": "1,14", "quiet_start": "22:00", "quiet_end": "08:00",
                               "return_window_days": 7, "template": "{name}: {books}\n{loans}"})
     assert saved.status_code == 302, saved.content.decode()[:2000]
-    from filial.circulation.models import ReminderRule
+    from filial.readers.models import ReminderRule
 
     rule = ReminderRule.objects.get(unit=net.children)
     assert rule.steps == [1, 14] and rule.pre_due_days == 2 and rule.template.startswith("{name}")
@@ -150,5 +151,5 @@ def test_without_a_choice_the_dashboard_opens_on_a_unit_that_lends_books(net: Ne
     make_loan(net, unit=net.children, card="7001", days_overdue=5)
     client = Client()
     assert client.login(username="admin", password=PASSWORD)
-    page = client.get(reverse("circulation:debtors"))
+    page = client.get(reverse("readers:debtors"))
     assert page.status_code == 200 and page.context["unit"] == net.children  # not the first unit, which lends none

@@ -24,9 +24,10 @@ from django.utils.translation import ngettext
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
-from filial.circulation.models import Loan, Reader, ReaderIdentity, Reminder, ReminderRule
+from filial.circulation.models import Loan, Reader
 from filial.core.timeutils import local_to_aware
 from filial.libraries.models import LibrarySystem, Unit
+from filial.readers.models import ReaderIdentity, Reminder, ReminderRule
 
 log = logging.getLogger("filial.circulation")
 

@@ -37,14 +37,17 @@ def build() -> dict[str, Any]:
     from filial.accounts.services import membership_set
     from filial.channels.models import Channel, InboundEvent, Network
     from filial.channels.webhooks import item_event, store_events
-    from filial.circulation import dialogue, linking, services
-    from filial.circulation.models import DialogueAction, Loan, Reminder
+    from filial.circulation import services
+    from filial.circulation.models import Loan
     from filial.inbox import pipeline
     from filial.inbox.models import Conversation, InboxItem, Note
     from filial.inbox.services import conversation_reply
     from filial.libraries.services import system_create, unit_create
     from filial.networks.base import InboundItem
-    from filial.publishing.models import Attempt, OutgoingMessage
+    from filial.outbox.models import Attempt
+    from filial.publishing.models import OutgoingMessage
+    from filial.readers import dialogue, linking
+    from filial.readers.models import DialogueAction, Reminder
 
     system = system_create(actor=None, name="ЦБС", timezone="Asia/Yekaterinburg")
     unit = unit_create(actor=None, system=system, name="ЦГБ", kind="central")
@@ -98,7 +101,7 @@ def build() -> dict[str, Any]:
 
 
 def erase(state: dict[str, Any]) -> dict[str, int]:
-    from filial.circulation import linking
+    from filial.readers import linking
 
     return linking.reader_erase(actor=state["admin"], reader=state["reader"])
 

@@ -18,17 +18,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from filial.accounts.selectors import access_for
-from filial.circulation import debtors, linking, reminders, selectors
-from filial.circulation.models import (
-    DialogueAction,
-    Loan,
-    Reader,
-    ReaderConsent,
-    ReaderIdentity,
-    Reminder,
-    ReminderRule,
-)
+from filial.circulation import selectors
+from filial.circulation.models import Loan, Reader
 from filial.libraries.models import Unit
+from filial.readers import debtors, linking, reminders
+from filial.readers.models import DialogueAction, ReaderConsent, ReaderIdentity, Reminder, ReminderRule
 
 
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
@@ -59,8 +53,8 @@ def debtors_dashboard(request: HttpRequest) -> HttpResponse:
     context = {"units": units, "unit": unit, "board": board,
                "can_plan": access.can_write(unit.pk) or access.is_admin_of(unit.system_id)}
     if request.headers.get("HX-Request") and request.GET.get("part") == "progress":
-        return render(request, "circulation/debtors_progress.html", context)
-    return render(request, "circulation/debtors_dashboard.html", context)
+        return render(request, "readers/debtors_progress.html", context)
+    return render(request, "readers/debtors_dashboard.html", context)
 
 
 @login_required
@@ -100,7 +94,7 @@ def reader_link(request: HttpRequest, pk: int) -> HttpResponse:
         "dialogue": DialogueAction.objects.filter(reader=reader).select_related("channel").order_by("-id")[:50],
         "code": None,
     }
-    return render(request, "circulation/reader_link.html", context)
+    return render(request, "readers/reader_link.html", context)
 
 
 @login_required
@@ -109,7 +103,7 @@ def reader_link_code(request: HttpRequest, pk: int) -> HttpResponse:
     reader = _reader(request, pk)
     row, code = linking.code_generate(actor=request.user, reader=reader)
     loans = list(Loan.objects.filter(reader=reader, returned__isnull=True).order_by("due", "id"))
-    return render(request, "circulation/reader_link_code.html", {"reader": reader, "code": code, "row": row,
+    return render(request, "readers/reader_link_code.html", {"reader": reader, "code": code, "row": row,
                                                                 "loans": loans})
 
 
@@ -122,7 +116,7 @@ def reader_link_unlink(request: HttpRequest, pk: int, identity_id: int) -> HttpR
         raise Http404
     linking.identity_unlink(identity, actor=request.user)
     messages.success(request, _("The link was removed."))
-    return redirect("circulation:reader_link", pk=reader.pk)
+    return redirect("readers:reader_link", pk=reader.pk)
 
 
 @login_required
@@ -147,7 +141,7 @@ def reader_link_erase(request: HttpRequest, pk: int) -> HttpResponse:
                                     "messages and %(items)d inbox items. Consent records stay without the "
                                     "person.") % counts)
         return redirect("circulation:reader_list")
-    return redirect("circulation:reader_link", pk=reader.pk)
+    return redirect("readers:reader_link", pk=reader.pk)
 
 
 # --- consent text ---------------------------------------------------------------------------------------------
@@ -174,8 +168,8 @@ def consent_edit(request: HttpRequest) -> HttpResponse:
             _errors(request, exc)
         else:
             messages.success(request, _("Consent text version %(v)d is in use.") % {"v": row.version})
-            return redirect("circulation:consent_edit")
-    return render(request, "circulation/reader_link_consent.html", {"form": form, "current": current,
+            return redirect("readers:consent_edit")
+    return render(request, "readers/reader_link_consent.html", {"form": form, "current": current,
                                                                     "system": system})
 
 
@@ -239,7 +233,7 @@ def reminder_rules(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The reminder rules were saved."))
             return redirect(f"{request.path}?unit={unit.pk}&scope={'unit' if own else 'system'}")
     template = form["template"].value() or ""
-    return render(request, "circulation/reminder_rules.html", {
+    return render(request, "readers/reminder_rules.html", {
         "form": form, "unit": unit, "own": own, "preview": _preview(str(template), unit),
         "placeholders": ["{" + p + "}" for p in reminders.PLACEHOLDERS],
         "units": [u for u in debtors.dashboard_units(request.user)],
@@ -251,5 +245,5 @@ def reminder_rules(request: HttpRequest) -> HttpResponse:
 def reminder_preview(request: HttpRequest) -> HttpResponse:
     unit, _own = _rule_scope(request)
     template = str(request.POST.get("template") or "")
-    return render(request, "circulation/reminder_preview.html", {
+    return render(request, "readers/reminder_preview.html", {
         "preview": _preview(template, unit), "errors": reminders.template_errors(template)})

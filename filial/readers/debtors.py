@@ -11,10 +11,11 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from filial.circulation.models import Loan, ReaderIdentity, Reminder, Renewal
-from filial.circulation.reminders import rule_for
+from filial.circulation.models import Loan, Renewal
 from filial.circulation.selectors import circulation_units, reader_units
 from filial.libraries.models import Unit
+from filial.readers.models import ReaderIdentity, Reminder
+from filial.readers.reminders import rule_for
 
 BUCKETS = (("b1", _("1–7 days"), 1, 7), ("b2", _("8–30 days"), 8, 30), ("b3", _("31 days and more"), 31, None))
 RENEWALS_DAYS = 30

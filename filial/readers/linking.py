@@ -25,22 +25,20 @@ from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
-from filial.circulation.models import (
-    ConsentText,
-    DialogueAction,
-    DialogueState,
-    ImportJob,
-    LinkCode,
-    Loan,
-    Reader,
-    ReaderConsent,
-    ReaderIdentity,
-    Reminder,
-)
+from filial.circulation.models import ImportJob, Loan, Reader
 from filial.circulation.selectors import reader_units
 from filial.core.privacy import database_scrub, is_pseudonym, pseudonym
 from filial.core.spreadsheets import csv_row
 from filial.libraries.models import LibrarySystem
+from filial.readers.models import (
+    ConsentText,
+    DialogueAction,
+    DialogueState,
+    LinkCode,
+    ReaderConsent,
+    ReaderIdentity,
+    Reminder,
+)
 
 CODE_DIGITS = 6
 # Wrong tries are limited per sender and page (the dialogue's lock-out, ``dialogue.MAX_FAILURES``): someone who

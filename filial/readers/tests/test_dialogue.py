@@ -11,16 +11,8 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from filial.circulation import linking, services
-from filial.circulation.models import (
-    DialogueAction,
-    LinkCode,
-    Loan,
-    Reader,
-    ReaderConsent,
-    ReaderIdentity,
-    Renewal,
-)
+from filial.circulation import services
+from filial.circulation.models import Loan, Reader, Renewal
 from filial.conftest import Net
 from filial.inbox import pipeline
 from filial.inbox.models import Conversation, InboxItem
@@ -29,6 +21,8 @@ from filial.outbox import lanes
 from filial.publishing.jobs import MESSAGE
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import engine_world
+from filial.readers import linking
+from filial.readers.models import DialogueAction, LinkCode, ReaderConsent, ReaderIdentity
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
