@@ -85,3 +85,24 @@ def test_tasks_queued_under_the_old_module_run_the_readers_tasks(net: Any, monke
     for name in ("dialogue_run", "plan_reminders_hourly", "sync_reminder_states", "erase_expired_readers"):
         assert HUEY._registry.string_to_task(f"filial.circulation.tasks_debtors.{name}")
         assert getattr(tasks, name)
+
+
+def test_the_dialogue_registers_from_the_apps_ready_not_on_import() -> None:
+    import importlib
+
+    from django.apps import apps
+    from django.db.models.signals import post_save
+
+    from filial.circulation.models import Renewal
+    from filial.inbox import handlers
+    from filial.readers import dialogue
+
+    assert dialogue.HANDLER_NAME in handlers.registered()  # registered at start (ReadersConfig.ready)
+    handlers.unregister(dialogue.HANDLER_NAME)
+    post_save.disconnect(sender=Renewal, dispatch_uid="readers.dialogue.relay")
+    try:
+        importlib.reload(dialogue)  # importing the module registers nothing
+        assert dialogue.HANDLER_NAME not in handlers.registered()
+    finally:
+        apps.get_app_config("readers").ready()
+    assert dialogue.HANDLER_NAME in handlers.registered()

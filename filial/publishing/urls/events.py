@@ -1,4 +1,4 @@
-"""Event URLs (included into the ``publishing`` namespace by ``publishing/urls.py``)."""
+"""Event URLs (included into the ``publishing`` namespace by ``publishing/urls/__init__.py``)."""
 
 from django.urls import path
 

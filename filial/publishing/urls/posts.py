@@ -1,4 +1,4 @@
-"""Posts, approvals and the calendar (namespace "publishing", included by filial/publishing/urls.py)."""
+"""Posts, approvals and the calendar (namespace "publishing", included by filial/publishing/urls/__init__.py)."""
 
 from django.urls import path
 

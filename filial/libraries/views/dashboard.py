@@ -1,4 +1,4 @@
-"""The network overview (dashboard). Unit management lives in ``views_manage.py``."""
+"""The network overview (dashboard). Unit management lives in ``units.py``."""
 
 from __future__ import annotations
 

@@ -5,6 +5,6 @@ from django.urls import include, path
 app_name = "publishing"
 
 urlpatterns = [
-    path("", include("filial.publishing.urls_posts")),
-    path("", include("filial.publishing.urls_events")),
+    path("", include("filial.publishing.urls.posts")),
+    path("", include("filial.publishing.urls.events")),
 ]
