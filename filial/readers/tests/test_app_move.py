@@ -48,7 +48,7 @@ def test_an_installation_from_before_the_move_keeps_its_readers_data(net: Any) -
     executor = _migrate(BEFORE)
     try:
         assert _schema() == after  # the move back changed no table either
-        old = executor.loader.project_state(BEFORE[0]).apps
+        old = executor.loader.project_state(("circulation", "0004_reader_card_key")).apps
         assert ContentType.objects.get(pk=moved_type.pk).app_label == "circulation"
         text = old.get_model("circulation", "ConsentText").objects.create(
             system_id=net.system.pk, version=1, purpose="Напоминания", text="Согласен")
@@ -65,7 +65,8 @@ def test_an_installation_from_before_the_move_keeps_its_readers_data(net: Any) -
         _migrate()
     assert _schema() == after
     identity = ReaderIdentity.objects.select_related("consent__consent_text").get()
-    assert identity.reader_id == reader.pk and identity.consent.consent_text.text == "Согласен"
+    assert identity.reader_id == reader.pk and identity.consent is not None
+    assert identity.consent.consent_text.text == "Согласен"
     assert ReaderConsent.objects.count() == ConsentText.objects.count() == LinkCode.objects.count() == 1
     assert ContentType.objects.get(pk=moved_type.pk).app_label == "readers"
     assert ContentType.objects.get_for_model(ReaderIdentity).pk == moved_type.pk
@@ -78,7 +79,12 @@ def test_tasks_queued_under_the_old_module_run_the_readers_tasks(net: Any, monke
     from filial.readers import reminders, tasks
 
     ran: list[Any] = []
-    monkeypatch.setattr(reminders, "plan", lambda **kw: ran.append(kw["unit_ids"]) or reminders.PlanReport())
+
+    def plan(**kwargs: Any) -> reminders.PlanReport:
+        ran.append(kwargs["unit_ids"])
+        return reminders.PlanReport()
+
+    monkeypatch.setattr(reminders, "plan", plan)
     task_class = HUEY._registry.string_to_task("filial.circulation.tasks_debtors.plan_reminders")
     task_class(([net.central.pk],), {}).execute()
     assert ran == [[net.central.pk]]
