@@ -61,8 +61,9 @@ def main() -> int:
     from django.utils import timezone
 
     from filial.channels.models import Channel
-    from filial.circulation import linking, reminders
-    from filial.circulation.models import Loan, Reader, ReaderConsent, ReaderIdentity, Reminder, ReminderRule
+    from filial.readers import linking, reminders
+    from filial.circulation.models import Loan, Reader
+    from filial.readers.models import ReaderConsent, ReaderIdentity, Reminder, ReminderRule
     from filial.inbox.models import MessagingConsent
     from filial.libraries.services import system_create, unit_create
     from filial.networks.emulator_base import ServedEmulator

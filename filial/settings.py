@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "filial.publishing",
     "filial.inbox",
     "filial.circulation",
+    "filial.readers",
 ]
 
 MIDDLEWARE = [
@@ -378,7 +379,7 @@ FILIAL_VK_REFRESH_MARGIN = float(env("FILIAL_VK_REFRESH_MARGIN", "900"))  # refr
 FILIAL_RATE_LIMIT_MARGIN = float(env("FILIAL_RATE_LIMIT_MARGIN", "0.05"))
 FILIAL_RATE_LIMIT_MARGIN_FRACTION = float(env("FILIAL_RATE_LIMIT_MARGIN_FRACTION", "0.01"))
 
-# --- Inbox, polls, webhooks, readers (filial/inbox/, filial/channels/webhooks.py, filial/circulation/linking.py) --
+# --- Inbox, polls, webhooks, readers (filial/inbox/, filial/channels/webhooks.py, filial/readers/linking.py) --
 FILIAL_INBOX_POLL_LEASE_SECONDS = float(env("FILIAL_INBOX_POLL_LEASE_SECONDS", str(2 * FILIAL_NETWORK_TIMEOUT + 60)))
 FILIAL_INBOX_IMAGE_MAX_BYTES = int(env("FILIAL_INBOX_IMAGE_MAX_BYTES", str(1024 * 1024)))
 FILIAL_POLL_FETCH_INTERVAL = float(env("FILIAL_POLL_FETCH_INTERVAL", "900"))  # seconds between counts of a poll
@@ -399,7 +400,7 @@ FILIAL_SERIES_LATE_GRACE = float(env("FILIAL_SERIES_LATE_GRACE", "120"))
 # How long a posting slot lasts: another post due within it takes the slot.
 FILIAL_SLOT_MINUTES = int(env("FILIAL_SLOT_MINUTES", "60"))
 
-# --- Readers' data (filial/circulation/linking.py: retention_run, daily) ------------------------------------------
+# --- Readers' data (filial/readers/linking.py: retention_run, daily) ------------------------------------------
 # A reader with no loan on hand and nothing happening for this many days (no loan returned or due, no dialogue,
 # no link) is erased with their dialogue texts; 0 turns the job off. A year: libraries re-register readers
 # yearly and report loans by calendar year, and a reader who returned everything may borrow again next season.

@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("filial.publishing.urls")),
     path("inbox/", include("filial.inbox.urls")),
     path("circulation/", include("filial.circulation.urls")),
+    path("circulation/", include("filial.readers.urls")),  # the readers' pages keep their /circulation/ paths
 ]
 
 handler400 = "filial.core.views.bad_request"

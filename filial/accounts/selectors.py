@@ -224,8 +224,8 @@ def audit_entries(user: Any) -> QuerySet[AuditEntry]:
 # Audit entries whose object's name and changes carry readers' personal data (a card number and name, a network
 # person id): an entry has no unit, so only the system's administrators read them in full.
 READER_DATA_TYPES = frozenset({
-    "circulation.reader", "circulation.loan", "circulation.renewal", "circulation.readeridentity",
-    "circulation.readerconsent", "circulation.linkcode", "inbox.conversation", "publishing.outgoingmessage",
+    "circulation.reader", "circulation.loan", "circulation.renewal", "readers.readeridentity",
+    "readers.readerconsent", "readers.linkcode", "inbox.conversation", "publishing.outgoingmessage",
 })
 REDACTED = "—"
 

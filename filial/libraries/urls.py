@@ -1,15 +1,15 @@
 from django.urls import path
 
-from filial.libraries import views, views_manage
+from filial.libraries.views import dashboard, units
 
 app_name = "libraries"
 urlpatterns: list = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
 ]
 
-# Unit management (administrators): filial/libraries/views_manage.py
+# Unit management (administrators): filial/libraries/views/units.py
 urlpatterns += [
-    path("units/", views_manage.unit_list, name="unit_list"),
-    path("units/new/", views_manage.unit_create, name="unit_create"),
-    path("units/<id:pk>/edit/", views_manage.unit_edit, name="unit_edit"),
+    path("units/", units.unit_list, name="unit_list"),
+    path("units/new/", units.unit_create, name="unit_create"),
+    path("units/<id:pk>/edit/", units.unit_edit, name="unit_edit"),
 ]

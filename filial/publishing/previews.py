@@ -19,7 +19,7 @@ from filial.networks.registry import connector_class
 
 if TYPE_CHECKING:
     from filial.channels.models import Channel
-    from filial.publishing.forms import PostForm
+    from filial.publishing.forms.posts import PostForm
 
 NETWORK_NAMES = {"vk": "VK", "ok": "OK", "telegram": "Telegram", "max": "MAX"}
 MAX_NEW_PHOTOS = 100  # a bound for the photo count a browser reports
@@ -196,7 +196,7 @@ def _text(value: Any) -> str:
 
 
 def _answers(value: Any) -> tuple[str, ...]:
-    from filial.publishing.forms import split_answers
+    from filial.publishing.forms.posts import split_answers
 
     return tuple(split_answers(_text(value)))
 

@@ -87,7 +87,7 @@ def test_variables_from_the_environment_reach_the_code(variable: str, value: str
         "from filial.outbox import policy\n"
         "from filial.networks import ratelimit\n"
         "from filial.inbox import pipeline, attachments\n"
-        "from filial.circulation import linking\n"
+        "from filial.readers import linking\n"
         f"print(json.dumps({expression}))\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "filial.settings", "FILIAL_DATA_DIR": str(tmp_path),

@@ -18,7 +18,7 @@ from filial.channels.models import Channel, Network
 from filial.conftest import PASSWORD, Net
 from filial.inbox.models import PollCount, PollTally
 from filial.inbox.poll_selectors import poll_report
-from filial.inbox.poll_views import results_xlsx
+from filial.inbox.views.polls import results_xlsx
 from filial.publishing.models import Delivery, Poll, PollAnswer, Post
 
 ANSWERS = ["Классика", "Фантастика", "Детективы"]

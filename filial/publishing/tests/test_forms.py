@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.datastructures import MultiValueDict
 
 from filial.publishing import services
-from filial.publishing.forms import LocalDateTimeField, PostForm, PostListFilterForm, split_answers
+from filial.publishing.forms.posts import LocalDateTimeField, PostForm, PostListFilterForm, split_answers
 from filial.publishing.models import Post
 from filial.publishing.services import PostData
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from filial.accounts.selectors import access_for, system_timezone
 from filial.core.params import check_day
 from filial.publishing import services
-from filial.publishing.forms import PostFilterForm, local_to_aware_day
+from filial.publishing.forms.posts import PostFilterForm, local_to_aware_day
 from filial.publishing.models import Post
 from filial.publishing.selectors import events_visible
 from filial.publishing.views.posts import post_qs_for_lists

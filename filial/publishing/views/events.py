@@ -26,7 +26,7 @@ from filial.accounts.selectors import access_for, units_for
 from filial.core.params import id_or_none
 from filial.libraries.models import LibrarySystem, Unit
 from filial.publishing import event_services
-from filial.publishing.forms_events import EventFilterForm, EventForm
+from filial.publishing.forms.events import EventFilterForm, EventForm
 from filial.publishing.models import Event, Post
 from filial.publishing.selectors import PUBLIC_STATES, events_visible, posts_visible
 

@@ -31,7 +31,7 @@ from filial.accounts.selectors import Access, access_for, system_timezone
 from filial.core.params import day_or_none, id_or_none
 from filial.publishing import edits, previews, services, slots
 from filial.publishing import series as series_services
-from filial.publishing.forms import LOCAL_FORMAT, PostForm, PostListFilterForm, ReviewForm
+from filial.publishing.forms.posts import LOCAL_FORMAT, PostForm, PostListFilterForm, ReviewForm
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, DeliveryEdit, Media, Poll, Post, PostChannel, PostMedia, PostSeries
 from filial.publishing.selectors import media_visible, post_get, posts_visible

@@ -1,0 +1,1 @@
+"""The libraries' pages: ``dashboard`` (the network overview), ``units`` (unit management, administrators)."""
