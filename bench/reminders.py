@@ -61,15 +61,15 @@ def main() -> int:
     from django.utils import timezone
 
     from filial.channels.models import Channel
-    from filial.readers import linking, reminders
     from filial.circulation.models import Loan, Reader
-    from filial.readers.models import ReaderConsent, ReaderIdentity, Reminder, ReminderRule
     from filial.inbox.models import MessagingConsent
     from filial.libraries.services import system_create, unit_create
     from filial.networks.emulator_base import ServedEmulator
     from filial.networks.vk.emulator import VKEmulator
     from filial.publishing import message_services
     from filial.publishing.models import OutgoingMessage
+    from filial.readers import linking, reminders
+    from filial.readers.models import ReaderConsent, ReaderIdentity, Reminder, ReminderRule
 
     backend = prepare_database()
 
