@@ -220,7 +220,7 @@ def may_edit(actor: Any, post: Post) -> bool:
     if post.state not in EDITABLE_STATES or not access_for(actor).can_write(post.unit_id):
         return False
     if post.state == Post.State.PUBLISHED or post.deliveries.filter(state=Delivery.State.PUBLISHED).exists():
-        return services._can_publish_directly(actor, post)
+        return services.may_publish_directly(actor, post)
     return True
 
 
@@ -257,7 +257,7 @@ def post_update_published(*, actor: Any, post: Post, data: services.PostData) ->
                               % {"state": post.get_state_display().lower()})
     if not post.deliveries.filter(state=Delivery.State.PUBLISHED).exists():
         return EditResult(post=services.post_update(actor=actor, post=post, data=data))
-    if not services._can_publish_directly(actor, post):
+    if not services.may_publish_directly(actor, post):
         raise PermissionDenied(_("Only someone who may publish without approval can change a post that is "
                                  "already on its pages."))
     before = content_of(post)

@@ -170,12 +170,10 @@ def post_create(*, actor: Any, data: PostData) -> Post:
     return post
 
 
-def _can_publish_directly(actor: Any, post: Post) -> bool:
-    access = access_for(actor)
-    units = {post.unit_id, *post.targets.values_list("channel__unit_id", flat=True)}
-    if all(access.can_approve(u) for u in units):
-        return True
-    return not post.unit.approval_required
+def may_publish_directly(actor: Any, post: Post) -> bool:
+    """Whether ``actor`` may put ``post`` on its pages without approval (``Access.may_publish_directly``)."""
+    return access_for(actor).may_publish_directly(
+        post.unit, post.targets.values_list("channel__unit_id", flat=True))
 
 
 @transaction.atomic
@@ -194,7 +192,7 @@ def post_update(*, actor: Any, post: Post, data: PostData) -> Post:
     post.save(update_fields=["unit", "kind", "title", "text", "link", "event", "publish_at", "updated_at"])
     _write_relations(post, data)
     if post.state == Post.State.SCHEDULED:
-        if _can_publish_directly(actor, post) and post.publish_at:
+        if may_publish_directly(actor, post) and post.publish_at:
             _sync_deliveries(post)
         else:
             # A change by someone who may not publish sends the post back through approval.
@@ -228,7 +226,7 @@ def post_submit(*, actor: Any, post: Post) -> Post:
     if post.state not in {Post.State.DRAFT, Post.State.RETURNED}:
         raise ValidationError(_("Only a draft or a returned post can be submitted."))
     _check_ready(post)
-    if _can_publish_directly(actor, post):
+    if may_publish_directly(actor, post):
         return _schedule(actor, post, action="post.submit_publish")
     post.state = Post.State.PENDING
     post.save(update_fields=["state", "updated_at"])

@@ -92,13 +92,9 @@ def _can_approve(access: Access, post: Post, targets: list[PostChannel] | None =
 
 
 def _publishes_directly(access: Access, form: PostForm) -> bool:
-    """Whether "submit" schedules at once for this user and unit (mirrors services._can_publish_directly)."""
+    """Whether "submit" schedules at once for this user and unit, whichever of their pages they choose."""
     unit = form.selected_unit()
-    if unit is None:
-        return False
-    if not unit.approval_required:
-        return True
-    return bool(access.write_units) and access.write_units <= access.approve_units
+    return unit is not None and access.may_publish_directly(unit, access.write_units)
 
 
 def _writable_or_404(request: HttpRequest, pk: int, access: Access) -> Post:
