@@ -262,15 +262,7 @@ def post_update_published(*, actor: Any, post: Post, data: services.PostData) ->
                                  "already on its pages."))
     before = content_of(post)
     if post.state == Post.State.PUBLISHED:
-        current = list(Channel.objects.filter(pk__in=post.targets.values("channel_id")).select_related("unit"))
-        data = dataclasses.replace(data, unit=post.unit, channels=current, publish_at=None,
-                                   text_overrides={k: v for k, v in data.text_overrides.items()
-                                                   if k in {c.pk for c in current}})
-        services._validate(actor, data)
-        post.kind, post.title, post.text = data.kind, data.title.strip(), data.text.strip()
-        post.link, post.event = data.link, data.event
-        post.save(update_fields=["kind", "title", "text", "link", "event", "updated_at"])
-        services._write_relations(post, data)
+        post = services.post_replace_content(actor=actor, post=post, data=data)
     else:
         post = services.post_update(actor=actor, post=post, data=data)
     changes = changed_keys(before, content_of(post))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -202,6 +203,22 @@ def post_update(*, actor: Any, post: Post, data: PostData) -> Post:
     after = _snapshot(post)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     audit_record(actor, "post.update", post, changes, system_id=post.unit.system_id)
+    return post
+
+
+def post_replace_content(*, actor: Any, post: Post, data: PostData) -> Post:
+    """Change what a published post says (kind, title, text, link, event, photos, poll, the pages' own texts),
+    checked as any post's content; its pages, unit and time stay what they were. The caller holds the post's row
+    lock and has checked the right to change a published post (``edits.post_update_published``)."""
+    current = list(Channel.objects.filter(pk__in=post.targets.values("channel_id")).select_related("unit"))
+    data = dataclasses.replace(data, unit=post.unit, channels=current, publish_at=None,
+                               text_overrides={k: v for k, v in data.text_overrides.items()
+                                               if k in {c.pk for c in current}})
+    _validate(actor, data)
+    post.kind, post.title, post.text = data.kind, data.title.strip(), data.text.strip()
+    post.link, post.event = data.link, data.event
+    post.save(update_fields=["kind", "title", "text", "link", "event", "updated_at"])
+    _write_relations(post, data)
     return post
 
 
