@@ -19,7 +19,7 @@ from huey.storage import MemoryStorage
 from filial.channels.models import Channel
 from filial.conftest import Net, race
 from filial.outbox import jobs as outbox_jobs
-from filial.outbox import lanes, policy, queue, sweeper
+from filial.outbox import lanes, queue, sweeper
 from filial.outbox.models import Attempt
 from filial.outbox.waker import Waker
 from filial.publishing.jobs import MESSAGE
@@ -35,7 +35,7 @@ MESSAGE = MESSAGE
 
 @pytest.fixture
 def world(net: Net, settings: Any) -> Iterator[World]:
-    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = policy.RATE_LIMIT_MAX_SLEEP  # the production default: long waits hand back
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 0.3  # the production default: long waits hand back
     settings.FILIAL_LANE_BATCH = 5
     yield from engine_world(net, settings)
 

@@ -348,7 +348,7 @@ def test_a_hand_back_for_the_rate_limit_is_not_a_deferral(world: World, settings
     """Telegram allows one message a second in a chat: the second message to the same person is handed back
     (released, due at the budget's time) instead of holding the worker; no attempt, no deferral."""
     settings.FILIAL_DELIVERY_MAX_DEFERRALS = 0  # a single counted wait would fail the message
-    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = policy.RATE_LIMIT_MAX_SLEEP
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 0.3
     person = reader(world, "tg")
     one, two = send(world, "tg", "Раз", to=person), send(world, "tg", "Два", to=person)
     assert lanes.run_one(MESSAGE, one.pk) == "sent"
@@ -386,7 +386,7 @@ def test_what_a_message_costs_on_each_network() -> None:
 
 
 def test_a_restarted_worker_remembers_recent_messages(world: World, settings: Any) -> None:
-    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = policy.RATE_LIMIT_MAX_SLEEP
+    settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 0.3
     person = reader(world, "tg")
     first = send(world, "tg", "До перезапуска", to=person)
     assert lanes.run_one(MESSAGE, first.pk) == "sent"
