@@ -177,7 +177,8 @@ def erase_person_rows(*, channel_ids: list[int], network: str, person_id: str,
     """Blank and pseudonymise one network identity's rows on ``channel_ids`` (no access check: the callers check;
     run inside their transaction). ``names``: more strings to remove from audit entries (a reader's name, card)."""
     from filial.circulation.models import DialogueAction, DialogueState, ReaderConsent, ReaderIdentity
-    from filial.publishing.models import Attempt, OutgoingMessage
+    from filial.outbox.models import Attempt
+    from filial.publishing.models import OutgoingMessage
 
     person_id = str(person_id or "")
     if not person_id or not channel_ids or person_id.startswith("p:"):

@@ -44,7 +44,8 @@ def build() -> dict[str, Any]:
     from filial.inbox.services import conversation_reply
     from filial.libraries.services import system_create, unit_create
     from filial.networks.base import InboundItem
-    from filial.publishing.models import Attempt, OutgoingMessage
+    from filial.outbox.models import Attempt
+    from filial.publishing.models import OutgoingMessage
 
     system = system_create(actor=None, name="ЦБС", timezone="Asia/Yekaterinburg")
     unit = unit_create(actor=None, system=system, name="ЦГБ", kind="central")
