@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,14 @@ class Access:
 
     def is_admin_of(self, system_id: int) -> bool:
         return system_id in self.admin_systems
+
+    def may_publish_directly(self, unit: Unit, page_units: Iterable[int] = ()) -> bool:
+        """Whether a post of ``unit`` for pages of ``page_units`` (unit ids) is scheduled without approval: the
+        unit does not require approval, or the user approves for the unit and for every page's unit. The one place
+        this is decided (the services, the composer's button and the edits of published posts ask here)."""
+        if not unit.approval_required:
+            return True
+        return self.can_approve(unit.pk) and all(self.can_approve(u) for u in page_units)
 
     def can_erase(self, unit_id: int) -> bool:
         """Export and erase a person's data (a reader's, or someone who only wrote to a page): the unit's

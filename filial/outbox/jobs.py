@@ -42,6 +42,7 @@ class Job:
     task: str  # the single-row Huey task of before lanes (``filial.publishing.tasks``) a queue may still hold
     related: tuple[str, ...] = ("channel__unit",)  # select_related when a row is run
     can_lookup = False  # an uncertain row can be looked for on the network
+    safe_to_repeat = False  # sending twice does no harm (an edit): a try whose outcome is unknown is tried again
 
     def __str__(self) -> str:
         return self.name
@@ -73,6 +74,22 @@ class Job:
         """The outcome hook: called once the network accepted the row, in the transaction that records it (a post is
         published when its last delivery is; a reply answers its conversation). The one way the outbox tells the
         producing app of an outcome; failures, waits and uncertain rows stay on the row for people and selectors."""
+
+    def attempt_columns(self, pk: int, row: Any = None) -> dict[str, Any]:
+        """The ``Attempt`` columns that say whose try it is (the row's own foreign key by default)."""
+        return {self.attempt_fk: pk}
+
+    def error_outcome(self, outcome: str) -> str:
+        """The ``Attempt`` outcome recorded for a failed try that the policy names ``outcome``."""
+        return outcome
+
+    def end_fields(self, state: str, now: datetime) -> dict[str, Any]:
+        """Columns of this kind set when a try ends the row in ``state`` (besides the outbox's own)."""
+        return {}
+
+    def delivery_of(self, row: Any) -> int | None:
+        """The delivery a page's pause is noted on when this row finds the page needs re-authorisation."""
+        return None
 
     def prime_claims(self, attempt: Attempt, credentials: dict[str, Any]) -> list[Claim]:
         """What a recorded attempt drew on the budgets (a fresh limiter takes that again)."""
@@ -124,15 +141,17 @@ class Try:
 
 def record_attempt(job: Job, pk: int, t: Try | None, outcome: str, *, error: NetworkError | None = None,
              kind: str = "", external_id: str = "", message: str = "",
-             actor: Any = None, request: dict[str, Any] | None = None) -> Attempt:
-    return Attempt.objects.create(
-        **{job.attempt_fk: pk}, kind=kind or job.send_kind, started_at=t.started_at if t else timezone.now(),
-        duration_ms=t.duration_ms if t else 0, request=request if request is not None else (t.request if t else {}),
-        outcome=outcome, error_code=str(error.code if error is not None and error.code is not None else "")[:50],
-        error_message=message or (str(error) if error is not None else ""), external_id=external_id[:100],
-        worker=(t.token if t else "")[:100],
-        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
-    )
+             actor: Any = None, request: dict[str, Any] | None = None, row: Any = None) -> Attempt:
+    columns: dict[str, Any] = {
+        "kind": kind or job.send_kind, "started_at": t.started_at if t else timezone.now(),
+        "duration_ms": t.duration_ms if t else 0,
+        "request": request if request is not None else (t.request if t else {}), "outcome": outcome,
+        "error_code": str(error.code if error is not None and error.code is not None else "")[:50],
+        "error_message": message or (str(error) if error is not None else ""), "external_id": external_id[:100],
+        "worker": (t.token if t else "")[:100],
+        "actor": actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+    }
+    return Attempt.objects.create(**{**columns, **job.attempt_columns(pk, row)})
 
 
 def fresh_start(now: datetime) -> dict[str, Any]:
@@ -172,21 +191,21 @@ def record_done(job: Job, pk: int, published: Published, t: Try | None, *, row: 
             kept = job.objects().filter(pk=pk).values_list("external_id", flat=True).first()
             record_attempt(job, pk, t, Outcome.DUPLICATE, kind=kind, external_id=published.external_id,
                      message=f"the network accepted this {job.name} again as {published.external_id}; the "
-                             f"{job.name} keeps {kept}: delete the copy on the page")
+                             f"{job.name} keeps {kept}: delete the copy on the page", row=row)
             return False
-        record_attempt(job, pk, t, outcome, kind=kind, external_id=published.external_id)
+        record_attempt(job, pk, t, outcome, kind=kind, external_id=published.external_id, row=row)
         job.on_done(row if row is not None else job.objects().get(pk=pk))
     return True
 
 
-def finish(job: Job, pk: int, t: Try, outcome: str, error: NetworkError, **fields: Any) -> bool:
+def finish(job: Job, pk: int, t: Try, outcome: str, error: NetworkError, *, row: Any = None, **fields: Any) -> bool:
     """A fenced end of an attempt: only the lease holder moves the row; the attempt is recorded either way."""
     now = timezone.now()
     with transaction.atomic():
         moved = job.objects().filter(pk=pk, state="sending", lease_owner=t.token).update(
             lease_owner="", lease_until=None, sent_at=None, last_error=str(error)[:2000],
             last_error_code=str(error.code if error.code is not None else "")[:50], attempts=F("attempts") + 1,
-            updated_at=now, **fields) == 1
+            updated_at=now, **job.end_fields(str(fields.get("state", "")), now), **fields) == 1
         note = "" if moved else f"{error} (the lease had expired: the sweeper had already taken the {job.name} back)"
-        record_attempt(job, pk, t, outcome, error=error, message=note)
+        record_attempt(job, pk, t, job.error_outcome(outcome), error=error, message=note, row=row)
     return moved

@@ -246,40 +246,42 @@ def handle_error(job: Job, row: Any, t: Try, error: NetworkError) -> tuple[str, 
     idempotent = registry.connector_class(row.channel.network).capabilities.idempotency
     if error.needs_reauth:
         # Not a failure of the row: it waits (scheduled) until the page is re-authorised.
-        finish(job, pk, t, Outcome.NEEDS_REAUTH, error, state="scheduled", next_attempt_at=None)
+        finish(job, pk, t, Outcome.NEEDS_REAUTH, error, row=row, state="scheduled", next_attempt_at=None)
         needs_reauth(job, row.channel_id, error, row)
         return "needs_reauth", None
-    if error.outcome_unknown:
+    if error.outcome_unknown and not job.safe_to_repeat:  # a kind safe to repeat: a temporary error
         failures = row.failures + 1
         if idempotent and failures < max_attempts():
             # The same key makes a repeat safe: the network answers with what it already has.
             until = now + timedelta(seconds=backoff(failures))
-            if finish(job, pk, t, Outcome.TRANSIENT, error, state="scheduled", failures=failures,
+            if finish(job, pk, t, Outcome.TRANSIENT, error, row=row, state="scheduled", failures=failures,
                        next_attempt_at=until):
                 requeue(job, pk, until)
             return "retry", until
-        if finish(job, pk, t, Outcome.UNCERTAIN, error, state="uncertain", failures=failures) and job.can_lookup:
+        if (finish(job, pk, t, Outcome.UNCERTAIN, error, row=row, state="uncertain", failures=failures)
+                and job.can_lookup):
             lookup_uncertain(job, pk)  # deliveries only: the connectors cannot look a message up
         return "uncertain", None
     if error.permanent:
-        finish(job, pk, t, Outcome.FAILED, error, state="failed", failures=row.failures + 1)
+        finish(job, pk, t, Outcome.FAILED, error, row=row, state="failed", failures=row.failures + 1)
         return "failed", None
     if error.retry_after is not None:
         deferrals = row.deferrals + 1
         if deferrals > max_deferrals():
-            finish(job, pk, t, Outcome.FAILED, error, state="failed", deferrals=deferrals)
+            finish(job, pk, t, Outcome.FAILED, error, row=row, state="failed", deferrals=deferrals)
             return "failed", None
         until = now + timedelta(seconds=max(0.0, float(error.retry_after)))
-        if finish(job, pk, t, Outcome.RETRY_LATER, error, state="scheduled", deferrals=deferrals,
+        if finish(job, pk, t, Outcome.RETRY_LATER, error, row=row, state="scheduled", deferrals=deferrals,
                    next_attempt_at=until):
             requeue(job, pk, until)
         return "retry_later", until
     failures = row.failures + 1
     if failures >= max_attempts():
-        finish(job, pk, t, Outcome.FAILED, error, state="failed", failures=failures)
+        finish(job, pk, t, Outcome.FAILED, error, row=row, state="failed", failures=failures)
         return "failed", None
     until = now + timedelta(seconds=backoff(failures))
-    if finish(job, pk, t, Outcome.TRANSIENT, error, state="scheduled", failures=failures, next_attempt_at=until):
+    if finish(job, pk, t, Outcome.TRANSIENT, error, row=row, state="scheduled", failures=failures,
+              next_attempt_at=until):
         requeue(job, pk, until)
     return "retry", until
 

@@ -48,7 +48,7 @@ class SweepReport:
 def recover(job: Job, row: Any, now: datetime, *, dead: bool = False) -> str:
     """A lease expired (the worker died or hung), or its worker is known dead. Nothing sent → scheduled; sent →
     scheduled again where the key makes a repeat safe, else uncertain (and a look-up where there is one)."""
-    idempotent = registry.connector_class(row.channel.network).capabilities.idempotency
+    idempotent = job.safe_to_repeat or registry.connector_class(row.channel.network).capabilities.idempotency
     sent = row.sent_at is not None
     target = "uncertain" if sent and not idempotent else "scheduled"
     what = job.noun
@@ -69,7 +69,7 @@ def recover(job: Job, row: Any, now: datetime, *, dead: bool = False) -> str:
                  message=("its worker process is gone: " if dead else "recovered after an expired lease: ") + (
                      "nothing had been sent" if not sent else
                      "sent again with the same key" if idempotent else
-                     "checking the page for it" if job.can_lookup else "a person must check and decide"))
+                     "checking the page for it" if job.can_lookup else "a person must check and decide"), row=row)
     if target == "uncertain":
         enqueue_lookup(job, row.pk)
         return "uncertain"

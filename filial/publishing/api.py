@@ -38,7 +38,8 @@ from filial.core.api import (
     user_tz,
 )
 from filial.libraries.models import Unit
-from filial.publishing import edits, event_services, selectors, services
+from filial.publishing import event_services, selectors, services
+from filial.publishing.compose import post_compose
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, Event, Media, Poll, Post, PostChannel, PostMedia
 from filial.publishing.services import PollData, PostData
@@ -407,7 +408,7 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise exceptions.PermissionDenied(_("You cannot write posts."))
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        post = services.post_create(actor=request.user, data=_post_data(access, serializer.validated_data))
+        post = post_compose(actor=request.user, data=_post_data(access, serializer.validated_data)).post
         return self._answer(post, status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -417,9 +418,9 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise exceptions.PermissionDenied(_("You cannot edit posts of this unit."))
         serializer = self.get_serializer(post, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        # A post already on its pages is edited there too (filial/publishing/edits.py), as in the composer.
-        post = edits.post_update_published(actor=request.user, post=post,
-                                           data=_post_data(access, serializer.validated_data, post)).post
+        # As in the composer: a post already on its pages is edited there too (filial/publishing/edits.py).
+        post = post_compose(actor=request.user, data=_post_data(access, serializer.validated_data, post),
+                            post=post).post
         return self._answer(post)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

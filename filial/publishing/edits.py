@@ -1,53 +1,43 @@
 """Editing a post that is already on its pages: the change goes to every network that can take it.
 
 A change of a published post (text, a page's own text, link, photos, poll) saves the post and creates one
-``DeliveryEdit`` per published delivery whose network can edit; the worker applies each with the connector's
-``edit(external_id, payload)`` (``tasks_posts.edit_delivery``), at the networks' rate limits, and records every
-try as an ``Attempt`` (kind ``edit``) of that delivery. Scheduled deliveries simply publish the new content;
+``DeliveryEdit`` per published delivery whose network can edit. Each is a row of the outbox (the kind
+``publishing.jobs.EDIT``): the page's lane applies it with the connector's ``edit(external_id, payload)``, at the
+networks' rate limits, with the outbox's lease and retry policy (``filial/outbox/lanes.py``), and records every try
+as an ``Attempt`` (kind ``edit``) of that delivery. Scheduled deliveries simply publish the new content;
 cancelled, failed and uncertain ones are left alone.
 
 What each network can change is said before and after saving (:func:`edit_plan`): a network without editing,
 a Telegram poll (cannot be edited), photos added to a Telegram text message or changed on a Telegram post (only
 the text or caption is edited), VK photos replaced by as many others (VK keeps them) and a VK poll (kept).
 
-Errors: needs re-authorisation → the page is paused (``channels.services.channel_needs_reauth``) and the edit
-waits for it; "retry after" → waits that long; other temporary errors → bounded retries with ``outbox.policy.backoff``;
-permanent → the edit failed (shown on the post's page).
+Errors, as for every row of the outbox: needs re-authorisation → the page is paused and the edit waits for it;
+"retry after" → waits that long (bounded); other temporary errors, and an answer that never came (an edit is safe
+to repeat) → bounded retries with backoff; permanent → the edit failed (shown on the post's page).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
-from filial.channels.connections import close, connector_for, refresh_if_due
 from filial.channels.models import Channel
-from filial.channels.services import channel_needs_reauth
 from filial.networks import registry
-from filial.networks.base import Connector, NetworkError, PostPayload
-from filial.networks.ratelimit import WouldWait
-from filial.outbox import policy
-from filial.outbox.claims import lease_token
-from filial.outbox.jobs import PayloadError, Try
-from filial.outbox.limits import limiter
+from filial.networks.base import NetworkError, PostPayload
 from filial.outbox.models import Attempt
 from filial.publishing import services
-from filial.publishing.jobs import edit_claims
+from filial.publishing.jobs import edits_on_commit
 from filial.publishing.models import Delivery, DeliveryEdit, Poll, Post, PostChannel, PostMedia
-from filial.publishing.payloads import build_payload, request_summary
 
 log = logging.getLogger("filial.engine")
 
@@ -220,7 +210,7 @@ def may_edit(actor: Any, post: Post) -> bool:
     if post.state not in EDITABLE_STATES or not access_for(actor).can_write(post.unit_id):
         return False
     if post.state == Post.State.PUBLISHED or post.deliveries.filter(state=Delivery.State.PUBLISHED).exists():
-        return services._can_publish_directly(actor, post)
+        return services.may_publish_directly(actor, post)
     return True
 
 
@@ -257,20 +247,12 @@ def post_update_published(*, actor: Any, post: Post, data: services.PostData) ->
                               % {"state": post.get_state_display().lower()})
     if not post.deliveries.filter(state=Delivery.State.PUBLISHED).exists():
         return EditResult(post=services.post_update(actor=actor, post=post, data=data))
-    if not services._can_publish_directly(actor, post):
+    if not services.may_publish_directly(actor, post):
         raise PermissionDenied(_("Only someone who may publish without approval can change a post that is "
                                  "already on its pages."))
     before = content_of(post)
     if post.state == Post.State.PUBLISHED:
-        current = list(Channel.objects.filter(pk__in=post.targets.values("channel_id")).select_related("unit"))
-        data = dataclasses.replace(data, unit=post.unit, channels=current, publish_at=None,
-                                   text_overrides={k: v for k, v in data.text_overrides.items()
-                                                   if k in {c.pk for c in current}})
-        services._validate(actor, data)
-        post.kind, post.title, post.text = data.kind, data.title.strip(), data.text.strip()
-        post.link, post.event = data.link, data.event
-        post.save(update_fields=["kind", "title", "text", "link", "event", "updated_at"])
-        services._write_relations(post, data)
+        post = services.post_replace_content(actor=actor, post=post, data=data)
     else:
         post = services.post_update(actor=actor, post=post, data=data)
     changes = changed_keys(before, content_of(post))
@@ -286,8 +268,8 @@ def post_update_published(*, actor: Any, post: Post, data: services.PostData) ->
 
 
 def request_edits(*, actor: Any, post: Post, changes: list[str]) -> list[PlanRow]:
-    """One waiting ``DeliveryEdit`` per editable published delivery (a waiting older one is replaced); the worker
-    is asked once the transaction commits."""
+    """One waiting ``DeliveryEdit`` per editable published delivery (a waiting older one is replaced); the outbox
+    sends them (``publishing.jobs.EDIT``), queued once the transaction commits."""
     plan = edit_plan(post, changes)
     created: list[int] = []
     now = timezone.now()
@@ -297,153 +279,8 @@ def request_edits(*, actor: Any, post: Post, changes: list[str]) -> list[PlanRow
         DeliveryEdit.objects.filter(delivery_id=row.delivery.pk, state=DeliveryEdit.State.PENDING).update(
             state=DeliveryEdit.State.SUPERSEDED, finished_at=now)
         edit = DeliveryEdit.objects.create(
-            delivery_id=row.delivery.pk, changes=changes, requested_at=now,
-            requested_by=actor if getattr(actor, "is_authenticated", False) else None)
+            delivery_id=row.delivery.pk, channel_id=row.delivery.channel_id, changes=changes, requested_at=now,
+            due_at=now, requested_by=actor if getattr(actor, "is_authenticated", False) else None)
         created.append(edit.pk)
-    if created:
-        def queue() -> None:
-            for pk in created:
-                enqueue(pk)
-
-        transaction.on_commit(queue)
+    edits_on_commit(created)
     return plan
-
-
-# --- the worker ----------------------------------------------------------------------------------------------
-def enqueue(edit_id: int, eta: Any = None) -> None:
-    from filial.publishing import tasks_posts
-
-    if eta is None or eta <= timezone.now():
-        tasks_posts.edit_delivery(edit_id)
-    else:
-        tasks_posts.edit_delivery.schedule(args=(edit_id,), eta=eta)
-
-
-def _requeue(edit_id: int, eta: Any) -> None:
-    if eta <= timezone.now() + policy.horizon():
-        transaction.on_commit(lambda: enqueue(edit_id, eta))
-
-
-def _record(edit: DeliveryEdit, t: Try, outcome: str, error: NetworkError | None = None) -> None:
-    """The try as an ``Attempt`` of the delivery (kind ``edit``): what was sent (sizes, never text or tokens)."""
-    actor = edit.requested_by
-    Attempt.objects.create(
-        delivery_id=edit.delivery_id, kind=Attempt.Kind.EDIT, started_at=t.started_at, duration_ms=t.duration_ms,
-        request={**t.request, "edit": edit.pk, "changes": edit.changes}, outcome=outcome,
-        error_code=str(error.code if error is not None and error.code is not None else "")[:50],
-        error_message=str(error) if error is not None else "", external_id=edit.delivery.external_id[:100],
-        worker=t.token[:100], actor=actor if actor is not None and actor.is_active else None)
-
-
-def _end(edit: DeliveryEdit, token: str, **fields: Any) -> bool:
-    return DeliveryEdit.objects.filter(pk=edit.pk, state=DeliveryEdit.State.EDITING, lease_owner=token).update(
-        lease_owner="", lease_until=None, **fields) == 1
-
-
-def run_edit(edit_id: int) -> str:
-    """Apply one waiting edit on its network. Returns what happened (for logs and tests)."""
-    now = timezone.now()
-    edit = DeliveryEdit.objects.select_related("delivery__channel__unit", "delivery__post", "requested_by").filter(
-        pk=edit_id).first()
-    if edit is None:
-        return "missing"
-    if edit.state != DeliveryEdit.State.PENDING:
-        return "skipped"
-    delivery = edit.delivery
-    channel = delivery.channel
-    if channel.status != Channel.Status.ACTIVE:
-        return "paused"
-    if edit.next_attempt_at is not None and edit.next_attempt_at > now:
-        return "not_due"
-    token = lease_token()
-    if not DeliveryEdit.objects.filter(pk=edit_id, state=DeliveryEdit.State.PENDING).update(
-            state=DeliveryEdit.State.EDITING, lease_owner=token,
-            lease_until=now + timedelta(seconds=policy.lease_seconds())):
-        return "taken"
-    t = Try(started_at=now, token=token, request=request_summary(delivery, None))
-    t.request["method"] = "edit"
-    connector: Connector | None = None
-    error: NetworkError | None = None
-    try:
-        try:
-            payload = build_payload(delivery)
-        except PayloadError as exc:
-            raise NetworkError(str(exc), network=channel.network, code="payload", permanent=True) from exc
-        t.request = {**request_summary(delivery, payload), "method": "edit"}
-        channel = refresh_if_due(channel)
-        connector = connector_for(channel)
-        claims = edit_claims(channel, payload)
-        shared = limiter()
-        try:
-            shared.acquire(claims, max_wait=policy.max_sleep())
-        except WouldWait as wait:
-            until = timezone.now() + timedelta(seconds=wait.seconds)
-            if _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=until):
-                _requeue(edit_id, until)
-            return "deferred"
-        t.started_at = timezone.now()
-        started = time.monotonic()
-        try:
-            connector.edit(delivery.external_id, payload)
-        except NetworkError:
-            raise
-        except Exception as exc:  # an unexpected answer: an edit is safe to repeat, so it is a temporary error
-            log.exception("editing delivery %s failed unexpectedly", delivery.pk)
-            raise NetworkError(f"unexpected error: {exc!r}", network=channel.network, code="internal") from exc
-        finally:
-            t.duration_ms = int((time.monotonic() - started) * 1000)
-    except NetworkError as exc:
-        error = exc
-    finally:
-        close(connector)
-    if error is None:
-        with transaction.atomic():
-            _end(edit, token, state=DeliveryEdit.State.DONE, finished_at=timezone.now(), last_error="")
-            _record(edit, t, Attempt.Outcome.EDITED)
-        return "edited"
-    return _edit_error(edit, token, t, error)
-
-
-def _edit_error(edit: DeliveryEdit, token: str, t: Try, error: NetworkError) -> str:
-    now = timezone.now()
-    with transaction.atomic():
-        _record(edit, t, Attempt.Outcome.EDIT_FAILED, error)
-        if error.needs_reauth:
-            _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=None, last_error=str(error)[:2000])
-            channel_needs_reauth(edit.delivery.channel_id, error, delivery_id=edit.delivery_id)
-            return "needs_reauth"
-        if error.permanent:
-            _end(edit, token, state=DeliveryEdit.State.FAILED, finished_at=now, last_error=str(error)[:2000])
-            return "failed"
-        if error.retry_after is not None:
-            until = now + timedelta(seconds=max(0.0, float(error.retry_after)))
-            if _end(edit, token, state=DeliveryEdit.State.PENDING, next_attempt_at=until,
-                    last_error=str(error)[:2000]):
-                _requeue(edit.pk, until)
-            return "retry_later"
-        failures = edit.failures + 1
-        if failures >= policy.max_attempts():
-            _end(edit, token, state=DeliveryEdit.State.FAILED, failures=failures, finished_at=now,
-                 last_error=str(error)[:2000])
-            return "failed"
-        until = now + timedelta(seconds=policy.backoff(failures))
-        if _end(edit, token, state=DeliveryEdit.State.PENDING, failures=failures, next_attempt_at=until,
-                last_error=str(error)[:2000]):
-            _requeue(edit.pk, until)
-        return "retry"
-
-
-def sweep_edits(now: Any = None) -> int:
-    """Periodic: take back edits whose worker died (lease expired) and queue the waiting ones that are due on
-    active pages (after a re-authorisation, a lost queue item, a long wait). Returns how many were queued."""
-    now = now or timezone.now()
-    DeliveryEdit.objects.filter(state=DeliveryEdit.State.EDITING, lease_until__lt=now).update(
-        state=DeliveryEdit.State.PENDING, lease_owner="", lease_until=None)
-    due = (DeliveryEdit.objects.filter(state=DeliveryEdit.State.PENDING,
-                                       delivery__channel__status=Channel.Status.ACTIVE)
-           .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).order_by("requested_at", "id")
-           .values_list("pk", flat=True))
-    ids = list(due)
-    for pk in ids:
-        enqueue(pk)
-    return len(ids)

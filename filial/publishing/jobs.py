@@ -1,7 +1,8 @@
-"""The two kinds of rows publishing hands to the outbox, registered with it (``outbox.jobs.register``):
-``Delivery`` (a post on a page, done state ``published``) and ``OutgoingMessage`` (a direct message or a reply
-sent through a page, done state ``sent``); and how publishing queues them (:func:`deliveries_on_commit`,
-:func:`post_on_commit`, :func:`messages_on_commit`). The outbox tells publishing of a delivery's success through
+"""The three kinds of rows publishing hands to the outbox, registered with it (``outbox.jobs.register``):
+``Delivery`` (a post on a page, done state ``published``), ``OutgoingMessage`` (a direct message or a reply
+sent through a page, done state ``sent``) and ``DeliveryEdit`` (a change of a published post on one page, done
+state ``done``); and how publishing queues them (:func:`deliveries_on_commit`, :func:`post_on_commit`,
+:func:`messages_on_commit`, :func:`edits_on_commit`). The outbox tells publishing of a delivery's success through
 the kind's outcome hook (``on_done``: the post is published once its last delivery is)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from filial.networks.ratelimit import Claim, message_claims, publish_claims
 from filial.outbox import queue
 from filial.outbox.jobs import Job, register
 from filial.outbox.models import Attempt
-from filial.publishing.models import Delivery, OutgoingMessage, Post
+from filial.publishing.models import Delivery, DeliveryEdit, OutgoingMessage, Post
 from filial.publishing.payloads import build_payload, reply_item, request_summary
 
 State = Delivery.State
@@ -70,6 +71,9 @@ class DeliveryJob(Job):
 
     def on_done(self, row: Delivery) -> None:
         complete_post(row.post_id)
+
+    def delivery_of(self, row: Delivery) -> int | None:
+        return row.pk
 
     def prime_claims(self, attempt: Attempt, credentials: dict[str, Any]) -> list[Claim]:
         summary = attempt.request or {}
@@ -129,6 +133,65 @@ class MessageJob(Job):
         return attempt.message
 
 
+class EditJob(Job):
+    """A change of a published post on one page (``edits.request_edits`` makes the rows): the connector's ``edit``
+    of the delivery's post, at the budget of a publication (:func:`edit_claims`), each try an ``Attempt`` of the
+    delivery (kind ``edit``). An edit is safe to repeat: a try whose outcome is unknown is a temporary error."""
+
+    name = "edit"
+    model = DeliveryEdit
+    states = DeliveryEdit.State
+    done = DeliveryEdit.State.DONE
+    done_at = "finished_at"
+    attempt_fk = "delivery_id"
+    send_kind = Attempt.Kind.EDIT
+    done_outcome = Outcome.EDITED
+    attempt_field = "delivery"
+    noun = "edit"
+    task = "edit_delivery"
+    related = ("channel__unit", "delivery__post", "requested_by")
+    safe_to_repeat = True
+
+    def prepare(self, row: DeliveryEdit) -> PostPayload:
+        return build_payload(row.delivery)
+
+    def summary(self, row: DeliveryEdit, payload: PostPayload | None) -> dict[str, Any]:
+        return {**request_summary(row.delivery, payload), "method": "edit", "edit": row.pk, "changes": row.changes}
+
+    def claims(self, channel: Channel, row: DeliveryEdit, payload: PostPayload) -> list[Claim]:
+        return edit_claims(channel, payload)
+
+    def send(self, connector: Connector, row: DeliveryEdit, payload: PostPayload) -> Published:
+        connector.edit(row.delivery.external_id, payload)
+        return Published(external_id=row.delivery.external_id)
+
+    def done_fields(self, row: DeliveryEdit, published: Published) -> dict[str, Any]:
+        return {}
+
+    def attempt_columns(self, pk: int, row: DeliveryEdit | None = None) -> dict[str, Any]:
+        """An edit's tries are attempts of its delivery, by the person who asked for the edit."""
+        if row is None or row.pk != pk:
+            row = DeliveryEdit.objects.select_related("delivery", "requested_by").get(pk=pk)
+        actor = row.requested_by
+        return {"delivery_id": row.delivery_id, "external_id": row.delivery.external_id[:100],
+                "actor": actor if actor is not None and actor.is_active else None}
+
+    def error_outcome(self, outcome: str) -> str:
+        return Outcome.EDIT_FAILED
+
+    def end_fields(self, state: str, now: Any) -> dict[str, Any]:
+        return {"finished_at": now} if state == DeliveryEdit.State.FAILED else {}
+
+    def delivery_of(self, row: DeliveryEdit) -> int | None:
+        return row.delivery_id
+
+    def prime_claims(self, attempt: Attempt, credentials: dict[str, Any]) -> list[Claim]:
+        return DELIVERY.prime_claims(attempt, credentials)  # an edit's attempts are its delivery's
+
+    def row_of(self, attempt: Attempt) -> Any:
+        return attempt.delivery
+
+
 def complete_post(post_id: int) -> bool:
     """The post is published when every live (not cancelled) delivery of it is: one UPDATE that checks both."""
     deliveries = Delivery.objects.filter(post_id=OuterRef("pk"))
@@ -141,6 +204,7 @@ def complete_post(post_id: int) -> bool:
 
 DELIVERY = register(DeliveryJob())
 MESSAGE = register(MessageJob())
+EDIT = register(EditJob())
 
 
 def deliveries_on_commit(delivery_ids: Any) -> None:
@@ -151,6 +215,11 @@ def deliveries_on_commit(delivery_ids: Any) -> None:
 def messages_on_commit(message_ids: Any) -> None:
     """After messages were created or reopened: queue those due soon once the transaction commits."""
     queue.enqueue_on_commit(MESSAGE, message_ids)
+
+
+def edits_on_commit(edit_ids: Any) -> None:
+    """After edits were requested: queue them once the transaction commits (their pages' lanes)."""
+    queue.enqueue_on_commit(EDIT, edit_ids)
 
 
 def post_on_commit(post: Post) -> None:

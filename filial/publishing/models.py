@@ -269,36 +269,37 @@ class OutgoingMessage(EngineRow):
 
 
 # --- edits of published posts, recurring posts, posting slots (filial/publishing/edits.py, series.py, slots.py) ---
-class DeliveryEdit(models.Model):
-    """A change of a published post to apply on one page: the worker calls the connector's ``edit`` for it.
-    A newer edit of the same delivery replaces a waiting one (the network gets the latest content once)."""
+class DeliveryEdit(EngineRow):
+    """A change of a published post to apply on one page: the outbox's third kind of row (``publishing.jobs.EDIT``),
+    sent by the page's lane like deliveries and messages, with the same lease, limits and retry policy; the try
+    calls the connector's ``edit``. A newer edit of the same delivery replaces a waiting one (the network gets the
+    latest content once). The states' stored values are the outbox's (``scheduled``, ``sending``)."""
 
     class State(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        EDITING = "editing", _("Editing")
+        PENDING = "scheduled", _("Waiting")
+        EDITING = "sending", _("Editing")
         DONE = "done", _("Edited")
         FAILED = "failed", _("Edit failed")
         SUPERSEDED = "superseded", _("Replaced by a newer edit")
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="edits")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="delivery_edits")
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.PENDING,
                              db_index=True)
     changes = models.JSONField(default=list, blank=True)  # the names of the fields that changed
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
-    failures = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_owner = models.CharField(max_length=100, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    KEY_PREFIX = "filial-e"
 
     class Meta:
         verbose_name = _("edit on a page")
         verbose_name_plural = _("edits on pages")
         ordering = ["requested_at", "id"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        indexes = [models.Index(fields=["state", "next_attempt_at"]),
+                   models.Index(fields=["state", "due_at"], name="deliveryedit_state_due")]
 
     def __str__(self) -> str:
         return f"edit of {self.delivery_id}: {self.state}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -170,12 +171,10 @@ def post_create(*, actor: Any, data: PostData) -> Post:
     return post
 
 
-def _can_publish_directly(actor: Any, post: Post) -> bool:
-    access = access_for(actor)
-    units = {post.unit_id, *post.targets.values_list("channel__unit_id", flat=True)}
-    if all(access.can_approve(u) for u in units):
-        return True
-    return not post.unit.approval_required
+def may_publish_directly(actor: Any, post: Post) -> bool:
+    """Whether ``actor`` may put ``post`` on its pages without approval (``Access.may_publish_directly``)."""
+    return access_for(actor).may_publish_directly(
+        post.unit, post.targets.values_list("channel__unit_id", flat=True))
 
 
 @transaction.atomic
@@ -194,7 +193,7 @@ def post_update(*, actor: Any, post: Post, data: PostData) -> Post:
     post.save(update_fields=["unit", "kind", "title", "text", "link", "event", "publish_at", "updated_at"])
     _write_relations(post, data)
     if post.state == Post.State.SCHEDULED:
-        if _can_publish_directly(actor, post) and post.publish_at:
+        if may_publish_directly(actor, post) and post.publish_at:
             _sync_deliveries(post)
         else:
             # A change by someone who may not publish sends the post back through approval.
@@ -204,6 +203,22 @@ def post_update(*, actor: Any, post: Post, data: PostData) -> Post:
     after = _snapshot(post)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     audit_record(actor, "post.update", post, changes, system_id=post.unit.system_id)
+    return post
+
+
+def post_replace_content(*, actor: Any, post: Post, data: PostData) -> Post:
+    """Change what a published post says (kind, title, text, link, event, photos, poll, the pages' own texts),
+    checked as any post's content; its pages, unit and time stay what they were. The caller holds the post's row
+    lock and has checked the right to change a published post (``edits.post_update_published``)."""
+    current = list(Channel.objects.filter(pk__in=post.targets.values("channel_id")).select_related("unit"))
+    data = dataclasses.replace(data, unit=post.unit, channels=current, publish_at=None,
+                               text_overrides={k: v for k, v in data.text_overrides.items()
+                                               if k in {c.pk for c in current}})
+    _validate(actor, data)
+    post.kind, post.title, post.text = data.kind, data.title.strip(), data.text.strip()
+    post.link, post.event = data.link, data.event
+    post.save(update_fields=["kind", "title", "text", "link", "event", "updated_at"])
+    _write_relations(post, data)
     return post
 
 
@@ -228,7 +243,7 @@ def post_submit(*, actor: Any, post: Post) -> Post:
     if post.state not in {Post.State.DRAFT, Post.State.RETURNED}:
         raise ValidationError(_("Only a draft or a returned post can be submitted."))
     _check_ready(post)
-    if _can_publish_directly(actor, post):
+    if may_publish_directly(actor, post):
         return _schedule(actor, post, action="post.submit_publish")
     post.state = Post.State.PENDING
     post.save(update_fields=["state", "updated_at"])

@@ -1,4 +1,5 @@
-"""Background work for posts beyond publishing: edits of published posts and recurring posts (Huey).
+"""Background work for posts beyond publishing: recurring posts (Huey); edits of published posts are sent by the
+outbox (``publishing.jobs.EDIT``), ``edit_delivery`` stays registered for what an older release's queue holds.
 
 Imported by ``PublishingConfig.ready()`` so the consumer registers these tasks (djhuey discovers ``tasks.py``
 modules only). Tasks carry ids only; the database is the truth.
@@ -11,23 +12,16 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from filial.outbox import queue
+from filial.publishing.jobs import EDIT
+
 log = logging.getLogger("filial.engine")
 
 
-# No Huey retries: an edit's retries are decided from its row, and the sweep queues what a lost task left.
 @db_task()
 def edit_delivery(edit_id: int) -> None:
-    from filial.publishing import edits
-
-    outcome = edits.run_edit(edit_id)
-    log.info("edit %s: %s", edit_id, outcome)
-
-
-@db_periodic_task(crontab(minute="*"))
-def sweep_delivery_edits() -> None:
-    from filial.publishing import edits
-
-    edits.sweep_edits()
+    """Queued before edits were a kind of the outbox's row: queue the edit's lane (``publishing.jobs.EDIT``)."""
+    queue.enqueue(EDIT, edit_id)
 
 
 @db_periodic_task(crontab(minute="*"))

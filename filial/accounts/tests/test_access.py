@@ -159,3 +159,17 @@ def test_membership_set_replaces_the_role_in_a_unit(net: Net) -> None:
     membership_set(actor=None, user=user, unit=net.central, role=Role.EDITOR)
     assert user.memberships.count() == 1
     assert access_for(User.objects.get(pk=user.pk)).write_units == ids(net.central, net.automation)
+
+
+def test_may_publish_directly_is_the_units_rule_and_the_approvers_right(net: Net) -> None:
+    """A unit without approval publishes directly; otherwise only someone who approves for the unit and for every
+    page's unit does."""
+    net.children.approval_required = True
+    net.central.approval_required = True
+    editor = access_for(make_user("ed_direct", [(net.children, Role.EDITOR)]))
+    methodologist = access_for(make_user("met_direct", [(net.children, Role.METHODOLOGIST)]))
+    assert not editor.may_publish_directly(net.children, [net.children.pk])
+    assert methodologist.may_publish_directly(net.children, [net.children.pk])
+    assert not methodologist.may_publish_directly(net.children, [net.children.pk, net.central.pk])
+    net.children.approval_required = False
+    assert editor.may_publish_directly(net.children, [net.central.pk])

@@ -14,11 +14,12 @@ from filial.accounts.models import AuditEntry
 from filial.channels.models import Channel
 from filial.conftest import Net
 from filial.networks import registry
-from filial.outbox import lanes, policy
+from filial.outbox import lanes, policy, sweeper
 from filial.outbox.models import Attempt
+from filial.outbox.tests.helpers import run_row
 from filial.publishing import edits, payloads
 from filial.publishing import jobs as publishing_jobs
-from filial.publishing.jobs import DELIVERY
+from filial.publishing.jobs import DELIVERY, EDIT
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, DeliveryEdit, Post
 from filial.publishing.services import PollData, PostData
@@ -184,13 +185,13 @@ def test_needs_reauth_pauses_the_page_and_the_edit_waits(world: World) -> None:
     edits.post_update_published(actor=admin, post=post, data=data_of(post, text="Новый текст"))
     world.tg.add_fault("editMessageText", "revoke_token")
     edit = DeliveryEdit.objects.get()
-    assert edits.run_edit(edit.pk) == "needs_reauth"
+    assert run_row(EDIT, edit.pk) == "needs_reauth"
     edit.refresh_from_db()
     channel = Channel.objects.get(pk=world.channels["tg"].pk)
     assert channel.status == Channel.Status.NEEDS_REAUTH and edit.state == E.PENDING
     assert edit_attempts(edit.delivery) == [Attempt.Outcome.EDIT_FAILED]
-    assert edits.run_edit(edit.pk) == "paused"
-    assert edits.sweep_edits() == 0  # the page is paused: nothing queued
+    assert run_row(EDIT, edit.pk) == "paused"
+    assert sweeper.sweep().requeued == 0  # the page is paused: nothing queued
 
     # @BotFather's /revoke gives the same bot a new token: the page is connected again with it.
     old_token = world.seeds["tg"]["token"]
@@ -200,7 +201,7 @@ def test_needs_reauth_pauses_the_page_and_the_edit_waits(world: World) -> None:
     channel.set_credentials({"bot_token": new_token})
     channel.status = Channel.Status.ACTIVE
     channel.save()
-    assert edits.sweep_edits() == 1  # HUEY is immediate in tests: the edit runs now
+    assert sweeper.sweep().requeued == 1  # HUEY is immediate in tests: the edit runs now
     edit.refresh_from_db()
     assert edit.state == E.DONE
     assert world.tg_messages()[0]["text"].startswith("Новый текст")
@@ -212,17 +213,17 @@ def test_transient_errors_retry_with_backoff_then_fail_bounded(world: World, set
     edits.post_update_published(actor=admin, post=post, data=data_of(post, text="Текст 2"))
     edit = DeliveryEdit.objects.get()
     world.vk.add_fault("wall.edit", "http_500", times=1)
-    assert edits.run_edit(edit.pk) == "retry"
+    assert run_row(EDIT, edit.pk) == "retry"
     edit.refresh_from_db()
     assert (edit.state, edit.failures) == (E.PENDING, 1) and edit.next_attempt_at is not None
-    assert edits.run_edit(edit.pk) == "edited"  # RETRY_BASE is 0 in tests: due at once
+    assert run_row(EDIT, edit.pk) == "done"  # RETRY_BASE is 0 in tests: due at once
     assert world.vk_wall()[0]["text"] == "Текст 2"
 
     edits.post_update_published(actor=admin, post=Post.objects.get(pk=post.pk), data=data_of(
         Post.objects.get(pk=post.pk), text="Текст 3"))
     again = DeliveryEdit.objects.get(state=E.PENDING)
     world.vk.add_fault("wall.edit", "http_500", times=5)
-    outcomes = [edits.run_edit(again.pk) for _ in range(3)]
+    outcomes = [run_row(EDIT, again.pk) for _ in range(3)]
     assert outcomes == ["retry", "retry", "failed"]  # FILIAL_DELIVERY_MAX_ATTEMPTS is 3 in tests
     again.refresh_from_db()
     assert again.state == E.FAILED and again.failures == 3
@@ -280,16 +281,16 @@ def test_edits_wait_for_the_networks_rate_limit(world: World, monkeypatch: Any) 
     monkeypatch.setattr(policy, "patient", False)
     monkeypatch.setattr(policy, "max_sleep", lambda: 0.0)
     edit = DeliveryEdit.objects.get()
-    assert edits.run_edit(edit.pk) == "deferred"
+    assert run_row(EDIT, edit.pk) == "deferred"
     edit.refresh_from_db()
     assert edit.state == E.PENDING and edit.next_attempt_at is not None and edit.failures == 0
-    assert edits.run_edit(edit.pk) in {"not_due", "deferred"}
+    assert run_row(EDIT, edit.pk) in {"not_due", "deferred"}
     import time
 
     time.sleep(max(0.0, (edit.next_attempt_at - timezone.now()).total_seconds()) + 0.05)
     monkeypatch.setattr(policy, "patient", True)
     monkeypatch.setattr(policy, "max_sleep", lambda: None)
-    assert edits.run_edit(edit.pk) == "edited"
+    assert run_row(EDIT, edit.pk) == "done"
     assert world.tg_messages()[0]["text"].startswith("Сразу исправлено")
 
 
@@ -315,8 +316,8 @@ def test_the_sweep_takes_back_an_edit_whose_worker_died(world: World) -> None:
     edit = DeliveryEdit.objects.get()
     DeliveryEdit.objects.filter(pk=edit.pk).update(state=E.EDITING, lease_owner="dead-worker",
                                                    lease_until=timezone.now() - timedelta(seconds=1))
-    assert edits.run_edit(edit.pk) == "skipped"
-    assert edits.sweep_edits() == 1  # back to waiting, and queued (immediate Huey runs it)
+    assert run_row(EDIT, edit.pk) == "skipped"
+    assert sweeper.sweep().recovered == 1  # back to waiting, and queued (immediate Huey runs it)
     edit.refresh_from_db()
     assert edit.state == E.DONE and world.vk_wall()[0]["text"] == "После"
 

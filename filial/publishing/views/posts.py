@@ -16,7 +16,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import F, Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -29,10 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from filial.accounts.models import AuditEntry
 from filial.accounts.selectors import Access, access_for, system_timezone
 from filial.core.params import day_or_none, id_or_none
-from filial.publishing import edits, previews, services, slots
+from filial.publishing import compose, edits, previews, services, slots
 from filial.publishing import series as series_services
 from filial.publishing.forms.posts import LOCAL_FORMAT, PostForm, PostListFilterForm, ReviewForm
-from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, DeliveryEdit, Media, Poll, Post, PostChannel, PostMedia, PostSeries
 from filial.publishing.selectors import media_visible, post_get, posts_visible
 
@@ -92,13 +90,9 @@ def _can_approve(access: Access, post: Post, targets: list[PostChannel] | None =
 
 
 def _publishes_directly(access: Access, form: PostForm) -> bool:
-    """Whether "submit" schedules at once for this user and unit (mirrors services._can_publish_directly)."""
+    """Whether "submit" schedules at once for this user and unit, whichever of their pages they choose."""
     unit = form.selected_unit()
-    if unit is None:
-        return False
-    if not unit.approval_required:
-        return True
-    return bool(access.write_units) and access.write_units <= access.approve_units
+    return unit is not None and access.may_publish_directly(unit, access.write_units)
 
 
 def _writable_or_404(request: HttpRequest, pk: int, access: Access) -> Post:
@@ -159,53 +153,21 @@ def _initial_from_query(request: HttpRequest, access: Access) -> dict[str, Any]:
 
 
 def _save(request: HttpRequest, form: PostForm, post: Post | None) -> Post | None:
-    """Upload the photos, write the post (edited on its pages where it is already there), its repeat rule and
-    (if asked) submit it, all or nothing. What the networks will edit is kept in ``request.filial_edit``."""
-    user = request.user
-    action = request.POST.get("action", "draft")
-    files = form.cleaned_data.get("photos") or []
-    uploaded: list[Media] = []
+    """Write the post through ``compose.post_compose`` (photos, post, repeat rule, submission: all or nothing).
+    What the networks will edit is kept in ``request.filial_edit``."""
     try:
-        with transaction.atomic():
-            unit = form.cleaned_data["unit"]
-            photo_errors: list[str] = []
-            for f in files:
-                try:
-                    f.seek(0)
-                    uploaded.append(media_upload(actor=user, unit=unit, fh=f, size=f.size or 0, name=f.name or ""))
-                except ValidationError as exc:
-                    photo_errors += [f"{f.name}: {m}" for m in exc.messages]
-            if photo_errors:
-                raise ValidationError({"photos": photo_errors})
-            data = form.post_data(uploaded)
-            if post is None:
-                post = services.post_create(actor=user, data=data)
-            else:
-                result = edits.post_update_published(actor=user, post=post, data=data)
-                request.filial_edit = result  # type: ignore[attr-defined]
-                post = result.post
-            if form.repeats:
-                rule = form.repeat_rule()
-                if rule is not None or PostSeries.objects.filter(template=post).exists():
-                    series_services.series_set(actor=user, post=post, rule=rule)
-            if action == "submit" and post.state in {Post.State.DRAFT, Post.State.RETURNED}:
-                post = services.post_submit(actor=user, post=post)
+        composed = compose.post_compose(
+            actor=request.user, data=form.post_data(), photos=form.cleaned_data.get("photos") or [],
+            repeat=form.repeat_rule() if form.repeats else compose.KEEP,
+            submit=request.POST.get("action", "draft") == "submit", post=post)
     except (ValidationError, PermissionDenied) as exc:
-        _remove_files(uploaded)
         form.add_service_errors(exc if isinstance(exc, ValidationError) else ValidationError(str(exc)))
-        if files:
+        if form.cleaned_data.get("photos"):
             form.add_error("photos", _("Nothing was saved: choose the photos again."))
         return None
-    except Exception:
-        _remove_files(uploaded)
-        raise
-    return post
-
-
-def _remove_files(uploaded: list[Media]) -> None:
-    """The database rolled back; remove the photo files written before it did."""
-    for media in uploaded:
-        media.file.delete(save=False)
+    if composed.edit is not None:
+        request.filial_edit = composed.edit  # type: ignore[attr-defined]
+    return composed.post
 
 
 def _edit_message(request: HttpRequest) -> str:
