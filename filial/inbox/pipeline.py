@@ -39,6 +39,7 @@ from filial.channels.connections import close, connector_for
 from filial.channels.models import Channel, InboundEvent
 from filial.inbox import handlers, workhours
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, ItemRevision, MessagingConsent, OpeningHours
+from filial.networks import registry
 from filial.networks.base import ConsentChange, InboundItem, NetworkError
 from filial.networks.ratelimit import Claim, WouldWait, fingerprint
 from filial.networks.registry import picture_source as source_of
@@ -46,7 +47,6 @@ from filial.outbox.limits import limiter
 
 log = logging.getLogger("filial.inbox")
 
-POLLED_NETWORKS = ("vk", "ok", "telegram", "max")
 ALLOWED_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
@@ -472,7 +472,7 @@ def _scrub_events(rows: list[InboundEvent], redactions: dict[str, list[tuple[str
 # --- polling -------------------------------------------------------------------------------------------------
 def pollable(channel: Channel) -> bool:
     """Pages whose updates we fetch: active, with credentials, on a network with a polling API, no webhook."""
-    if channel.status != Channel.Status.ACTIVE or channel.network not in POLLED_NETWORKS:
+    if channel.status != Channel.Status.ACTIVE or channel.network not in registry.polled():
         return False
     if not channel.credentials_encrypted:
         return False
@@ -580,7 +580,7 @@ def fetch_claims(channel: Channel) -> list[Claim]:
 
 def pages_to_poll() -> list[int]:
     now = timezone.now()
-    rows = Channel.objects.filter(status=Channel.Status.ACTIVE, network__in=POLLED_NETWORKS).filter(
+    rows = Channel.objects.filter(status=Channel.Status.ACTIVE, network__in=registry.polled()).filter(
         Q(updates_lease_until__isnull=True) | Q(updates_lease_until__lt=now)).exclude(credentials_encrypted="")
     return [channel.pk for channel in rows if pollable(channel)]
 

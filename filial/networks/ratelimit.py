@@ -26,6 +26,7 @@ import hashlib
 import math
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,20 +35,9 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from filial.networks import registry
 from filial.networks.base import PostPayload
 
-DEFAULT_BUDGETS: dict[str, str] = {
-    "vk.user": "3/second",
-    "vk.community": "20/second",
-    "telegram.bot": "30/second",
-    "telegram.chat": "1/second",
-    "telegram.channel": "20/minute",
-    "max.bot": "30/second",
-    "ok.token": "5/second",
-    # Not a network's limit: one VK token refresh per page per minute, used as a lock across workers
-    # (the refresh token rotates: two workers refreshing at once would lose the page).
-    "vk.refresh": "1/minute",
-}
 NAMESPACE = "filial"
 TELEGRAM_CAPTION_LIMIT = 1024
 
@@ -57,8 +47,27 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(f"filial-ratelimit:{secret}".encode()).hexdigest()[:24]
 
 
+def default_budgets() -> dict[str, str]:
+    """Every network's budgets, as its spec declares them (``networks/<net>/__init__.py``)."""
+    return {name: text for spec in registry.specs() for name, text in spec.budgets.items()}
+
+
+class _DefaultBudgets(Mapping[str, str]):
+    def __getitem__(self, name: str) -> str:
+        return default_budgets()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(default_budgets())
+
+    def __len__(self) -> int:
+        return len(default_budgets())
+
+
+DEFAULT_BUDGETS: Mapping[str, str] = _DefaultBudgets()
+
+
 def budgets() -> dict[str, RateLimitItem]:
-    configured: dict[str, str] = {**DEFAULT_BUDGETS, **(settings.FILIAL_RATE_LIMITS or {})}
+    configured: dict[str, str] = {**default_budgets(), **(settings.FILIAL_RATE_LIMITS or {})}
     items: dict[str, RateLimitItem] = {}
     for name, text in configured.items():
         item = parse(text)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
+from filial.networks import registry
 from filial.networks.base import Capabilities, PostPayload
 from filial.networks.registry import connector_class
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from filial.channels.models import Channel
     from filial.publishing.forms import PostForm
 
-NETWORK_NAMES = {"vk": "VK", "ok": "OK", "telegram": "Telegram", "max": "MAX"}
 MAX_NEW_PHOTOS = 100  # a bound for the photo count a browser reports
 
 
@@ -62,7 +62,7 @@ class PagePreview:
 
     @property
     def network_name(self) -> str:
-        return NETWORK_NAMES.get(self.channel.network, self.channel.network)
+        return registry.label(self.channel.network)
 
     @property
     def length(self) -> int:
@@ -153,7 +153,7 @@ def page_preview(channel: Channel, data: PreviewInput) -> PagePreview:
     compose = LINK_IN_TEXT.get(network)
     payload = PostPayload(text=base_text, key="preview", link=data.link)
     text = compose(payload) if compose else base_text
-    name = NETWORK_NAMES.get(network, network)
+    name = registry.label(network)
     page = PagePreview(
         channel=channel, capabilities=caps, own_text=bool(override), text=text, limit=caps.text_limit,
         link=data.link, link_in_text=compose is not None and bool(data.link), link_card=network in LINK_CARD,
