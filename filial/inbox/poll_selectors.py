@@ -114,7 +114,8 @@ def _status(delivery: Delivery, tally: PollTally | None, native: bool) -> str:
     if tally is None or tally.counted_at is None:
         if tally is not None and tally.error:
             return Status.FAILED
-        return Status.TELEGRAM_WAITS if delivery.channel.network == "telegram" else Status.WAITING
+        at_end = registry.connector_class(delivery.channel.network).poll_counts_at_end_only
+        return Status.TELEGRAM_WAITS if at_end else Status.WAITING
     return Status.STALE if tally.error else Status.COUNTED
 
 
