@@ -2,9 +2,9 @@
 
 Each network is one package, ``filial/networks/<net>/``; its ``__init__.py`` exports ``SPEC``, a
 :class:`NetworkSpec`. ``networks/registry.py`` lists the packages and reads everything else from their specs:
-the connector class, where the API is (the URL setting, the real address, the hosts), the webhook parser, the
-rate budgets, the emulator, the label and colour a person sees. Classes are named by dotted path and imported
-only when used, so a spec costs nothing to load and the emulators can move out of the package.
+the connector class, where the API is (the URL setting, the real address, the hosts), the rate budgets, the
+emulator, the label and colour a person sees. Classes are named by dotted path and imported only
+when used, so a spec costs nothing to load and the emulators can move out of the package.
 
 Domain code (publishing, the inbox, polls, previews, edits, page connections) never compares a network's name:
 it asks the spec or the connector class (``Connector.publish_claims``, ``attachments``, ``preview_text``…).
@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from filial.networks.base import Capabilities, Connector, WebhookParser
+    from filial.networks.base import Capabilities, Connector
 
 
 def import_dotted(path: str) -> Any:
@@ -36,7 +36,7 @@ class NetworkSpec:
     real_api_url: str  # that setting's default: the network's own API
     connector: str  # dotted path of its ``Connector`` class
     hosts: str  # dotted path of its ``hosts.py`` module (``networks/egress.py``)
-    webhook: str = ""  # dotted path of its ``WebhookParser`` class ("" = no webhooks)
+    webhook: str = ""  # dotted path of its webhook parser ("" = none yet: channels/webhooks.py handles the four)
     emulator: str = ""  # dotted path of its emulator class ("" = none)
     emulator_api_path: str = ""  # the API's path under the emulator's address (VK ``/method/``)
     budgets: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -55,8 +55,8 @@ class NetworkSpec:
     def capabilities(self) -> Capabilities:
         return self.connector_class().capabilities
 
-    def webhook_parser(self) -> type[WebhookParser] | None:
-        return import_dotted(self.webhook) if self.webhook else None  # type: ignore[no-any-return]
+    def webhook_parser(self) -> Any:
+        return import_dotted(self.webhook) if self.webhook else None
 
     def emulator_class(self) -> Any:
         return import_dotted(self.emulator) if self.emulator else None
