@@ -360,7 +360,7 @@ FILIAL_DELIVERY_LEASE_SECONDS = int(env("FILIAL_DELIVERY_LEASE_SECONDS", "300"))
 # (due at the budget's time) so the thread serves other pages meanwhile. Hand-backs are free (not deferrals).
 FILIAL_RATE_LIMIT_MAX_SLEEP = float(env("FILIAL_RATE_LIMIT_MAX_SLEEP", "0.3"))
 # Override network budgets as "name=N/unit" pairs, e.g. "ok.token=10/second,telegram.chat=2/second"
-# (names in filial/networks/ratelimit.py DEFAULT_BUDGETS).
+# (names in the networks' specs, filial/networks/<net>/__init__.py "budgets").
 FILIAL_RATE_LIMITS = dict(
     pair.strip().split("=", 1) for pair in env("FILIAL_RATE_LIMITS").split(",") if "=" in pair
 )

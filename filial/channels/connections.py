@@ -19,18 +19,15 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 
 from filial.channels.models import Channel
 from filial.channels.services import channel_needs_reauth
 from filial.networks import registry
 from filial.networks.base import Connector, NetworkError
 from filial.networks.ratelimit import Claim, get_limiter
-from filial.networks.vk.oauth import can_refresh, expires_at_of
 
 log = logging.getLogger("filial.engine")
 
@@ -78,25 +75,24 @@ def connection(channel: Channel) -> Iterator[Connector]:
 
 
 def refresh_if_due(channel: Channel, *, margin: float | None = None) -> Channel:
-    """Refresh a VK user token before it expires, one worker at a time per page.
+    """Refresh the page's token before it expires (VK's user token), one worker at a time per page.
 
-    The "lock" is a rate-limit budget (``vk.refresh``, 1 per minute per page) in the shared limiter storage:
-    the worker that gets it refreshes and stores the new pair; the others wait and read the stored one.
+    The "lock" is a rate-limit budget (the connector's ``refresh_budget``, VK ``vk.refresh``: 1 per minute per
+    page) in the shared limiter storage: the worker that gets it refreshes and stores the new pair; the others
+    wait and read the stored one.
     """
-    if channel.network != "vk":
+    cls = registry.connector_class(channel.network)
+    if not cls.refreshes_credentials:
         return channel
     margin_s = refresh_margin() if margin is None else margin
 
     def due(ch: Channel) -> bool:
-        creds = ch.credentials
-        expires = expires_at_of(creds)
-        return (expires is not None and can_refresh(creds)
-                and expires - timezone.now() <= timedelta(seconds=margin_s))
+        return cls.credentials_due(ch.credentials, margin_s)
 
     if not due(channel):
         return channel
     shared = get_limiter()
-    lock = [Claim("vk.refresh", f"page:{channel.pk}")]
+    lock = [Claim(cls.refresh_budget, f"page:{channel.pk}")]
     deadline = time.monotonic() + 2 * float(settings.FILIAL_NETWORK_TIMEOUT) + 1
     while not shared.try_acquire(lock):
         if time.monotonic() > deadline:
@@ -106,15 +102,18 @@ def refresh_if_due(channel: Channel, *, margin: float | None = None) -> Channel:
         if not due(channel):
             return channel
     with connection(channel) as connector:
-        connector.refresh_credentials()  # type: ignore[attr-defined]
+        connector.refresh_credentials()
     channel.refresh_from_db(fields=["credentials_encrypted"])
     return channel
 
 
 def refresh_expiring_credentials() -> int:
-    """Periodic: refresh the VK tokens of active pages that expire soon, even where nothing is being published."""
+    """Periodic: refresh the tokens (VK's) of active pages that expire soon, even where nothing is being
+    published."""
     refreshed = 0
-    for channel in Channel.objects.filter(network="vk", status=Channel.Status.ACTIVE).exclude(credentials_encrypted=""):
+    networks = [spec.name for spec in registry.specs() if spec.connector_class().refreshes_credentials]
+    for channel in Channel.objects.filter(network__in=networks, status=Channel.Status.ACTIVE).exclude(
+            credentials_encrypted=""):
         before = channel.credentials_encrypted
         try:
             channel = refresh_if_due(channel, margin=2 * refresh_margin())

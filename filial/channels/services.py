@@ -4,6 +4,7 @@ credentials encrypted."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from filial.accounts.services import audit_record
 from filial.channels.models import Channel, ChannelSnapshot, Network
 from filial.channels.signals import page_resumed
 from filial.libraries.models import Unit
-from filial.networks import egress
+from filial.networks import egress, registry
 from filial.networks.base import ChannelInfo, NetworkError
 from filial.networks.registry import base_url, connector_for
 
@@ -226,23 +227,10 @@ def check_api_address(network: str, url: str) -> None:
 
 # --- secrets and the network check ------------------------------------------------------------------------
 
-# Which secrets each network's connector takes; the management form offers exactly these.
-CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
-    # VK: the admin's user token (VK ID) and what refreshing it needs; the community's own token.
-    # ``vk_confirmation_code`` and ``webhook_secret`` are for push updates (filial/channels/webhooks.py).
-    Network.VK: ("access_token", "refresh_token", "client_id", "device_id", "expires_at", "community_token",
-                 "vk_confirmation_code", "webhook_secret"),
-    # OK: the application's keys, the admin's token and the group's messages key (Bot API).
-    Network.OK: ("application_key", "application_secret_key", "access_token", "bot_token", "webhook_secret"),
-    Network.TELEGRAM: ("bot_token", "webhook_secret"),
-    Network.MAX: ("bot_token", "webhook_secret"),
-}
-REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
-    Network.VK: ("access_token",),
-    Network.OK: ("application_key", "application_secret_key", "access_token"),
-    Network.TELEGRAM: ("bot_token",),
-    Network.MAX: ("bot_token",),
-}
+# Which secrets each network's connector takes (its spec's ``credential_keys``); the management form offers
+# exactly these.
+CREDENTIAL_KEYS: Mapping[str, tuple[str, ...]] = registry.SpecField(lambda s: s.credential_keys)
+REQUIRED_CREDENTIALS: Mapping[str, tuple[str, ...]] = registry.SpecField(lambda s: s.required_credentials)
 LOCAL_CODES = frozenset({"local", "no_token"})  # a connector's own refusal, before any answer of the network
 
 

@@ -39,14 +39,13 @@ from filial.channels.connections import close, connector_for
 from filial.channels.models import Channel, InboundEvent
 from filial.inbox import handlers, workhours
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, ItemRevision, MessagingConsent, OpeningHours
+from filial.networks import registry
 from filial.networks.base import ConsentChange, InboundItem, NetworkError
-from filial.networks.ratelimit import Claim, WouldWait, fingerprint
-from filial.networks.registry import picture_source as source_of
+from filial.networks.ratelimit import Claim, WouldWait
 from filial.outbox.limits import limiter
 
 log = logging.getLogger("filial.inbox")
 
-POLLED_NETWORKS = ("vk", "ok", "telegram", "max")
 ALLOWED_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
@@ -80,42 +79,12 @@ def item_as_dict(item: InboxItem) -> dict[str, Any]:
             "raw": item.raw or {}}
 
 
-def _safe_name(value: Any) -> str:
-    return str(value or "")[:120]
-
-
 def attachments_of(network: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
     """What the reader attached, as metadata only: type, file name, size, content type. No address is kept, so
     nothing can ever be hot-linked into a staff browser."""
     found: list[dict[str, Any]] = []
     try:
-        if network == "vk":
-            obj = raw.get("object") or {}
-            message = obj.get("message", obj) if isinstance(obj, dict) else {}
-            for att in (message or {}).get("attachments") or []:
-                kind = str(att.get("type") or "file")
-                body = att.get(kind) or {}
-                found.append({"type": kind, "name": _safe_name(body.get("title")), "size": body.get("size"),
-                              "source": source_of(network, kind, body)})
-        elif network == "telegram":
-            message = raw.get("message") or {}
-            for kind in ("photo", "document", "video", "audio", "voice", "sticker", "animation"):
-                if kind in message:
-                    body = message[kind][-1] if isinstance(message[kind], list) and message[kind] else message[kind]
-                    body = body if isinstance(body, dict) else {}
-                    found.append({"type": kind, "name": _safe_name(body.get("file_name")),
-                                  "size": body.get("file_size"), "content_type": _safe_name(body.get("mime_type"))})
-        elif network == "max":
-            body = ((raw.get("message") or {}).get("body") or {})
-            for att in body.get("attachments") or []:
-                kind = str(att.get("type") or "file")
-                payload = att.get("payload") or {}
-                found.append({"type": kind, "name": _safe_name(payload.get("filename")), "size": None,
-                              "source": source_of(network, kind, payload)})
-        elif network == "ok":
-            message = raw.get("message") or {}
-            for att in message.get("attachments") or []:
-                found.append({"type": str(att.get("type") or "file"), "name": "", "size": None})
+        found = registry.connector_class(network).attachments(raw) if registry.find(network) else []
     except (AttributeError, TypeError):
         pass
     for attachment in found:
@@ -184,15 +153,6 @@ def _thread(item: InboundItem) -> tuple[str, str]:
     return Conversation.Kind.COMMENTS, item.post_external_id or item.thread_id
 
 
-def _telegram_post_ids(external_id: str) -> list[str]:
-    from filial.networks.telegram.connector import parse_external_id
-
-    try:
-        return [str(i) for i in parse_external_id(external_id).all]
-    except (ValueError, AttributeError):
-        return []
-
-
 def _deliveries(channel: Channel, post_ids: set[str]) -> dict[str, tuple[int, int]]:
     """Our deliveries on this page whose network id is one of ``post_ids``: {post id: (delivery id, post id)}."""
     from filial.publishing.models import Delivery
@@ -202,23 +162,23 @@ def _deliveries(channel: Channel, post_ids: set[str]) -> dict[str, tuple[int, in
     found = {ext: (pk, post) for pk, post, ext in Delivery.objects.filter(
         channel_id=channel.pk, external_id__in=list(post_ids)).values_list("pk", "post_id", "external_id")}
     missing = post_ids - set(found)
-    if missing and channel.network == "telegram":  # an album + text post: "12:a12-14,t15"
+    cls = registry.connector_class(channel.network)
+    if missing and cls.posts_span_messages:  # a post sent as several messages: Telegram "12:a12-14,t15"
         for pk, post, ext in Delivery.objects.filter(channel_id=channel.pk, external_id__contains=":").values_list(
                 "pk", "post_id", "external_id"):
-            for message_id in _telegram_post_ids(ext):
+            for message_id in cls.post_message_ids(ext):
                 if message_id in missing:
                     found[message_id] = (pk, post)
     return found
 
 
 def _consent_from_message(channel: Channel, item: InboundItem) -> Consent | None:
-    """Telegram: ``/start`` in a private chat lets the bot write to the person; ``/stop`` withdraws it."""
-    if channel.network != "telegram" or item.kind != "message":
+    """A message that allows or forbids the page to write first (Telegram: ``/start`` and ``/stop``)."""
+    found = registry.connector_class(channel.network).consent_from_message(item)
+    if found is None:
         return None
-    command = item.text.strip().split(" ", 1)[0].split("@", 1)[0].lower()
-    if command in ("/start", "/stop"):
-        return Consent(item.author_id, command == "/start", f"telegram:{command[1:]}", item.at)
-    return None
+    allowed, source = found
+    return Consent(item.author_id, allowed, source, item.at)
 
 
 def ingest(channel: Channel, items: Iterable[InboundItem], *, edits: Iterable[InboundItem] = (),
@@ -472,7 +432,7 @@ def _scrub_events(rows: list[InboundEvent], redactions: dict[str, list[tuple[str
 # --- polling -------------------------------------------------------------------------------------------------
 def pollable(channel: Channel) -> bool:
     """Pages whose updates we fetch: active, with credentials, on a network with a polling API, no webhook."""
-    if channel.status != Channel.Status.ACTIVE or channel.network not in POLLED_NETWORKS:
+    if channel.status != Channel.Status.ACTIVE or channel.network not in registry.polled():
         return False
     if not channel.credentials_encrypted:
         return False
@@ -482,9 +442,7 @@ def pollable(channel: Channel) -> bool:
         return False
     if credentials.get("webhook_secret"):
         return False  # the network pushes this page's updates to /hooks/...
-    if channel.network == "vk" and not credentials.get("community_token"):
-        return False
-    return True
+    return registry.connector_class(channel.network).pollable(credentials)
 
 
 def claim_page(channel_id: int, token: str, now: datetime | None = None) -> bool:
@@ -569,18 +527,12 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
 
 def fetch_claims(channel: Channel) -> list[Claim]:
     """The rate-limit budget one ``fetch_updates`` draws on (reading calls, shared with publishing)."""
-    credentials = channel.credentials
-    if channel.network == "vk":
-        return [Claim("vk.community", fingerprint(str(credentials.get("community_token") or "")), 2)]
-    if channel.network == "ok":  # the current user once, the topics, the comments of changed topics, the chats
-        return [Claim("ok.token", fingerprint(str(credentials.get("access_token") or "")), 4)]
-    token = fingerprint(str(credentials.get("bot_token") or ""))
-    return [Claim("telegram.bot" if channel.network == "telegram" else "max.bot", token, 1)]
+    return registry.connector_class(channel.network).fetch_claims(channel.credentials)
 
 
 def pages_to_poll() -> list[int]:
     now = timezone.now()
-    rows = Channel.objects.filter(status=Channel.Status.ACTIVE, network__in=POLLED_NETWORKS).filter(
+    rows = Channel.objects.filter(status=Channel.Status.ACTIVE, network__in=registry.polled()).filter(
         Q(updates_lease_until__isnull=True) | Q(updates_lease_until__lt=now)).exclude(credentials_encrypted="")
     return [channel.pk for channel in rows if pollable(channel)]
 

@@ -21,8 +21,6 @@ from filial.networks import registry
 from filial.publishing.models import Delivery, Poll, Post
 from filial.publishing.selectors import posts_visible
 
-NETWORK_ORDER = {"vk": 0, "ok": 1, "telegram": 2, "max": 3}  # the order of the columns and rows
-
 
 class Status:
     COUNTED = "counted"  # counts from the last try
@@ -116,7 +114,8 @@ def _status(delivery: Delivery, tally: PollTally | None, native: bool) -> str:
     if tally is None or tally.counted_at is None:
         if tally is not None and tally.error:
             return Status.FAILED
-        return Status.TELEGRAM_WAITS if delivery.channel.network == "telegram" else Status.WAITING
+        at_end = registry.connector_class(delivery.channel.network).poll_counts_at_end_only
+        return Status.TELEGRAM_WAITS if at_end else Status.WAITING
     return Status.STALE if tally.error else Status.COUNTED
 
 
@@ -134,7 +133,7 @@ def poll_report(user: Any, post_id: int, now: datetime | None = None) -> PollRep
         .select_related("channel", "poll_tally")
         .prefetch_related(Prefetch("poll_tally__counts", queryset=PollCount.objects.order_by("position")))
         .order_by("channel__name", "pk"))
-    deliveries.sort(key=lambda d: NETWORK_ORDER.get(d.channel.network, len(NETWORK_ORDER)))  # stable: names within
+    deliveries.sort(key=lambda d: registry.position(d.channel.network))  # the networks' order; stable: names within
     natives: dict[str, bool] = {}
     pages: list[PageResult] = []
     for delivery in deliveries:

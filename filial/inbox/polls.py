@@ -49,16 +49,13 @@ from filial.channels.services import channel_needs_reauth
 from filial.inbox.models import PollCount, PollTally
 from filial.networks import registry
 from filial.networks.base import NetworkError, PollResults, Published
-from filial.networks.ratelimit import Claim, WouldWait, fingerprint
+from filial.networks.ratelimit import Claim, WouldWait
 from filial.outbox.claims import worker_name
 from filial.outbox.limits import limiter
 from filial.publishing.models import Delivery, Poll, Post
 
 log = logging.getLogger("filial.polls")
 
-# A fetch of one poll's counts, in API calls: VK wall.getById (to find the poll) + polls.getById; OK one
-# mediatopic.getByIds; Telegram one stopPoll (at the end time only).
-POLL_CALLS = {"vk": 2, "ok": 1, "telegram": 1}
 MAX_FAILURES_AFTER_END = 6  # final counts that keep failing: give up after this many tries (the page says so)
 QUEUED_FOR = timedelta(minutes=5)  # a queued fetch the queue lost is queued again after this
 REFRESH_MIN_AGE = timedelta(seconds=10)  # "refresh now" does not fetch a count younger than this again
@@ -81,19 +78,22 @@ def has_native_polls(network: str) -> bool:
 
 
 def poll_networks() -> list[str]:
-    return [name for name in registry.CONNECTORS if has_native_polls(name)]
+    return [name for name in registry.names() if has_native_polls(name)]
 
 
 def poll_claims(network: str, credentials: dict[str, Any]) -> list[Claim]:
-    """The budget one count of one page's poll draws on (reading calls; Telegram's stopPoll)."""
-    cost = POLL_CALLS.get(network, 0)
-    if not cost:
-        return []
-    if network == "vk":
-        return [Claim("vk.user", fingerprint(str(credentials.get("access_token") or "")), cost)]
-    if network == "telegram":
-        return [Claim("telegram.bot", fingerprint(str(credentials.get("bot_token") or "")), cost)]
-    return [Claim("ok.token", fingerprint(str(credentials.get("access_token") or "")), cost)]
+    """The budget one count of one page's poll draws on (the connector's ``poll_claims``: reading calls;
+    Telegram's stopPoll)."""
+    return registry.connector_class(network).poll_claims(credentials)
+
+
+def _at_end_only(network: str) -> bool:
+    return registry.connector_class(network).poll_counts_at_end_only
+
+
+def _closes_on_network(tally: PollTally) -> bool:
+    """Whether the network itself ends the poll (OK's never end: Filial stops counting them)."""
+    return registry.connector_class(tally.delivery.channel.network).polls_close_on_network
 
 
 def _backoff(failures: int) -> timedelta:
@@ -118,7 +118,7 @@ def ensure_tallies(post_id: int | None = None, now: datetime | None = None) -> i
 
 def _next_fetch(poll: Poll, delivery: Delivery, network: str, now: datetime) -> datetime | None:
     """When to count a running poll next: the interval, never later than its end time; None = not any more."""
-    if network == "telegram":  # no call reads a running Telegram poll: only the end time (stopPoll)
+    if registry.connector_class(network).poll_counts_at_end_only:  # Telegram: stopPoll at the end time
         return poll.ends_at
     nxt = now + fetch_interval()
     if poll.ends_at is not None:
@@ -172,7 +172,7 @@ def _fail(tally: PollTally, token: str, message: str, now: datetime, *, ended: b
     fields: dict[str, Any] = {"error": message[:500], "error_at": now, "failures": failures}
     if close or (ended and failures >= MAX_FAILURES_AFTER_END):
         fields.update(closed=True, closed_at=now, next_fetch_at=None)
-        if tally.delivery.channel.network != "ok":
+        if _closes_on_network(tally):
             fields["closed_by"] = PollTally.ClosedBy.NETWORK
     else:
         wait = timedelta(seconds=retry_after) if retry_after else _backoff(failures)
@@ -197,7 +197,7 @@ def _store(tally: PollTally, results: PollResults, now: datetime, *, close: bool
         }
         if close:
             fields.update(closed=True, closed_at=now, closed_by=(
-                PollTally.ClosedBy.FILIAL if tally.delivery.channel.network == "ok" else PollTally.ClosedBy.NETWORK))
+                PollTally.ClosedBy.NETWORK if _closes_on_network(tally) else PollTally.ClosedBy.FILIAL))
         PollTally.objects.filter(pk=tally.pk).update(**fields)
 
 
@@ -217,7 +217,8 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
     token = f"{worker_name()}:{uuid.uuid4().hex[:10]}"
     if not _claim(tally.pk, token, now):
         return "busy"
-    if channel.network == "telegram" and not ended:
+    at_end_only = registry.connector_class(channel.network).poll_counts_at_end_only
+    if at_end_only and not ended:
         _release(tally.pk, token, next_fetch_at=poll.ends_at)  # reading counts would close the poll
         return "waiting_for_end"
     if channel.status != Channel.Status.ACTIVE:
@@ -233,7 +234,7 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
         except WouldWait as wait:
             _release(tally.pk, token, next_fetch_at=now + timedelta(seconds=wait.seconds))
             return "deferred"
-        stopping = channel.network == "telegram"
+        stopping = at_end_only  # reading the counts closes the poll (Telegram stopPoll)
         if stopping and not PollTally.objects.filter(pk=tally.pk, stop_sent_at__isnull=True).update(
                 stop_sent_at=timezone.now()):
             # stopPoll went out before and its answer was lost: the poll is closed, the counts are the last known.
@@ -325,7 +326,7 @@ def poll_refresh(*, actor: Any, post: Post) -> RefreshReport:
     for tally in rows:
         if tally.closed:
             report.closed += 1
-        elif tally.delivery.channel.network == "telegram" and not ended:
+        elif _at_end_only(tally.delivery.channel.network) and not ended:
             report.waiting_for_end += 1
         elif tally.counted_at is None or tally.counted_at < now - REFRESH_MIN_AGE or tally.error:
             ids.append(tally.delivery_id)

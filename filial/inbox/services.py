@@ -200,9 +200,7 @@ def can_remove(item: InboxItem) -> bool:
 
     if item.direction != InboxItem.Direction.IN or item.kind != "comment" or item.removed_at is not None:
         return False
-    if item.channel.network == "max" and (item.raw or {}).get("update_type") == "comment_created":
-        return False  # MAX channel comments: no delete method in the Bot API
-    return hasattr(registry.connector_class(item.channel.network), "delete_comment")
+    return registry.connector_class(item.channel.network).can_delete_comment(item.raw or {})
 
 
 def item_remove(*, actor: Any, item: InboxItem) -> InboxItem:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
+
+if TYPE_CHECKING:
+    from filial.networks.ratelimit import Claim
 
 
 class NetworkError(Exception):
@@ -164,6 +167,25 @@ class PollResults:
     total_voters: int
 
 
+class NotEditable(Exception):
+    """:meth:`Connector.edit_notes`: this published post cannot be edited at all (the message says why)."""
+
+
+@dataclass(frozen=True)
+class PreviewShape:
+    """What the composer's preview of one page knows of the post (no files, the poll as typed)."""
+
+    photos: int = 0
+    link: str = ""
+    poll_question: str = ""
+    poll_answers: tuple[str, ...] = ()
+    poll_anonymous: bool = True
+
+    @property
+    def has_poll(self) -> bool:
+        return bool(self.poll_question.strip() or self.poll_answers)
+
+
 class Connector(abc.ABC):
     """One page on one network. Instances are cheap; create one per job."""
 
@@ -244,3 +266,106 @@ class Connector(abc.ABC):
 
     @abc.abstractmethod
     def send_message(self, user_id: str, text: str, key: str) -> str: ...
+
+    # --- what domain code asks of a network ------------------------------------------------------------------
+    # Class methods and flags: no instance, nothing sent. Publishing, the outbox, the inbox, polls, previews
+    # and edits ask these instead of comparing the network's name; the defaults suit a plain network (the
+    # test suite's fake network overrides almost none of them).
+
+    link_in_text: ClassVar[bool] = False  # the link travels inside the text (see :meth:`preview_text`)
+    link_card: ClassVar[bool] = True  # the network shows a preview card for a post's link
+    poll_counts_at_end_only: ClassVar[bool] = False  # no call reads a running poll; reading one closes it
+    polls_close_on_network: ClassVar[bool] = True  # False: the network never closes a poll, Filial stops counting
+    posts_span_messages: ClassVar[bool] = False  # a post may be several messages (see :meth:`post_message_ids`)
+    refreshes_credentials: ClassVar[bool] = False  # the page's token expires and the connector refreshes it
+    refresh_budget: ClassVar[str] = ""  # the budget used as a lock across workers while one refreshes
+
+    @classmethod
+    def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:
+        """The rate-limit budget one publication of ``post`` draws on (API calls, or messages where that
+        counts); the budgets are the spec's ``budgets``."""
+        return []
+
+    @classmethod
+    def edit_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:
+        """The budget of one edit of a published post (default: as a publication of the same content)."""
+        return cls.publish_claims(external_id, credentials, post)
+
+    @classmethod
+    def lookup_claims(cls, external_id: str, credentials: dict[str, Any]) -> list[Claim]:
+        """The budget of one :meth:`find_published` look-up (reading calls only)."""
+        return []
+
+    @classmethod
+    def message_claims(cls, external_id: str, credentials: dict[str, Any], recipient: str, *,
+                       comment: bool = False) -> list[Claim]:
+        """The budget of one outgoing message (``comment``: a reply to a comment) sent through the page."""
+        return []
+
+    @classmethod
+    def fetch_claims(cls, credentials: dict[str, Any]) -> list[Claim]:
+        """The budget of one :meth:`fetch_updates` (reading calls, shared with publishing)."""
+        return []
+
+    @classmethod
+    def poll_claims(cls, credentials: dict[str, Any]) -> list[Claim]:
+        """The budget of one count of a published poll (:meth:`poll_results`)."""
+        return []
+
+    @classmethod
+    def message_text_limit(cls) -> int:
+        """The longest direct message or reply text the network takes."""
+        return cls.capabilities.text_limit
+
+    @classmethod
+    def pollable(cls, credentials: dict[str, Any]) -> bool:
+        """Whether a page with these secrets (and no webhook) can fetch its updates."""
+        return True
+
+    @classmethod
+    def attachments(cls, raw: dict[str, Any]) -> list[dict[str, Any]]:
+        """What a reader attached to the update ``raw``, as metadata only: ``type``, ``name``, ``size``,
+        optionally ``content_type`` and ``source`` (a direct picture address, see ``hosts.picture_source``)."""
+        return []
+
+    @classmethod
+    def post_message_ids(cls, external_id: str) -> list[str]:
+        """The network ids a comment may name for a post published as several messages ([] = just its id)."""
+        return []
+
+    @classmethod
+    def consent_from_message(cls, item: InboundItem) -> tuple[bool, str] | None:
+        """A reader's message that allows (True) or forbids the page to write first, and its source name."""
+        return None
+
+    @classmethod
+    def can_delete_comment(cls, raw: dict[str, Any]) -> bool:
+        """Whether the connector can delete the reader's comment ``raw`` on the network."""
+        return hasattr(cls, "delete_comment")
+
+    @classmethod
+    def preview_text(cls, post: PostPayload) -> str:
+        """The text as the network will receive it (with the link where the connector puts it there)."""
+        return post.text
+
+    @classmethod
+    def preview_warnings(cls, post: PreviewShape) -> list[str]:
+        """Limits beyond ``Capabilities`` the connector also refuses, said to a person (translated)."""
+        return []
+
+    @classmethod
+    def edit_notes(cls, external_id: str, post: PostPayload, *, had_photos: int, had_poll: bool,
+                   wanted: set[str]) -> tuple[list[str], list[str]]:
+        """(problems, notes) of editing the published post ``external_id`` into ``post`` (translated): a
+        problem makes the edit impossible, a note tells what the network will keep as it was. Raises
+        :class:`NotEditable` when nothing else need be checked (the id is not one of this network's posts)."""
+        return [], []
+
+    @classmethod
+    def credentials_due(cls, credentials: dict[str, Any], margin: float) -> bool:
+        """Whether the page's token expires within ``margin`` seconds and can be refreshed
+        (:meth:`refresh_credentials` on an instance then does it)."""
+        return False
+
+    def refresh_credentials(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{self.network} tokens are not refreshed")

@@ -28,25 +28,19 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from filial.networks import registry
 from filial.networks.emulator_base import EmulatorApp, ServedEmulator
 from filial.networks.registry import BASE_URL_SETTINGS
 
-NETWORKS = ("vk", "ok", "telegram", "max")  # port offsets 0..3
 HOST = "127.0.0.1"
-LABELS = {"vk": "VK", "ok": "OK", "telegram": "Telegram", "max": "MAX"}
-EMULATOR_CLASSES = {
-    "vk": "filial.networks.vk.emulator.VKEmulator",
-    "ok": "filial.networks.ok.emulator.OKEmulator",
-    "telegram": "filial.networks.telegram.emulator.TelegramEmulator",
-    "max": "filial.networks.max.emulator.MaxEmulator",
-}
-API_PATHS = {"vk": "/method/", "ok": "/fb.do", "telegram": "", "max": ""}
-REAL_API_URLS = {
-    "vk": "https://api.vk.ru/method/",
-    "ok": "https://api.ok.ru/fb.do",
-    "telegram": "https://api.telegram.org",
-    "max": "https://platform-api2.max.ru",
-}
+# Read from the networks' specs (``networks/<net>/__init__.py``): the networks with a built-in emulator, in the
+# registry's order (their port offsets 0..3).
+_EMULATED = tuple(spec for spec in registry.specs() if spec.emulator)
+NETWORKS = tuple(spec.name for spec in _EMULATED)
+LABELS = {spec.name: spec.label for spec in _EMULATED}
+EMULATOR_CLASSES = {spec.name: spec.emulator for spec in _EMULATED}
+API_PATHS = {spec.name: spec.emulator_api_path for spec in _EMULATED}
+REAL_API_URLS = {spec.name: spec.real_api_url for spec in _EMULATED}
 SEED_FILE = "seed.json"
 SEEDED_KEY = "_seeded"  # digests of the seed entries already applied, kept in the emulator's state
 

@@ -11,13 +11,13 @@ taking also keeps some slack, ``FILIAL_RATE_LIMIT_MARGIN`` seconds (0.05) plus `
 arrive later or earlier than its neighbours (a new connection, a busy worker). For VK's 20 calls per second that
 is 20 per 1.06 s, 18.9/s: with ten community tokens 189 of the nominal 200 messages per second.
 
-Budgets (``settings.FILIAL_RATE_LIMITS`` overrides any of them; values are ``limits`` strings, "N/second"):
+Budgets: each network's spec declares its own (``networks/<net>/__init__.py`` ``budgets``), e.g. VK 3/s per user
+token and 20/s per community token, Telegram 30/s per bot, 1/s per chat and 20/min per channel;
+``settings.FILIAL_RATE_LIMITS`` overrides any of them (values are ``limits`` strings, "N/second").
 
-- VK: 3/s per user token (posting), 20/s per community token (messages);
-- Telegram: 30/s per bot, 1/s per chat, 20/min per channel (counted in messages: an album of 5 photos is 5);
-- MAX: 30/s per bot; OK: 5/s per token (OK publishes no numbers: conservative and configurable).
-
-:func:`publish_claims` says what a post costs, :func:`message_claims` what an outgoing message costs.
+What a call costs is the connector's to say (``Connector.publish_claims``, ``message_claims``, ``lookup_claims``,
+``fetch_claims``, ``poll_claims`` in each network's ``rules.py``); :func:`publish_claims` and the others here
+look the connector up by the network's name.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import hashlib
 import math
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,22 +35,10 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from filial.networks.base import PostPayload
+from filial.networks import registry
+from filial.networks.base import Connector, PostPayload
 
-DEFAULT_BUDGETS: dict[str, str] = {
-    "vk.user": "3/second",
-    "vk.community": "20/second",
-    "telegram.bot": "30/second",
-    "telegram.chat": "1/second",
-    "telegram.channel": "20/minute",
-    "max.bot": "30/second",
-    "ok.token": "5/second",
-    # Not a network's limit: one VK token refresh per page per minute, used as a lock across workers
-    # (the refresh token rotates: two workers refreshing at once would lose the page).
-    "vk.refresh": "1/minute",
-}
 NAMESPACE = "filial"
-TELEGRAM_CAPTION_LIMIT = 1024
 
 
 def fingerprint(secret: str) -> str:
@@ -57,8 +46,27 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(f"filial-ratelimit:{secret}".encode()).hexdigest()[:24]
 
 
+def default_budgets() -> dict[str, str]:
+    """Every network's budgets, as its spec declares them (``networks/<net>/__init__.py``)."""
+    return {name: text for spec in registry.specs() for name, text in spec.budgets.items()}
+
+
+class _DefaultBudgets(Mapping[str, str]):
+    def __getitem__(self, name: str) -> str:
+        return default_budgets()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(default_budgets())
+
+    def __len__(self) -> int:
+        return len(default_budgets())
+
+
+DEFAULT_BUDGETS: Mapping[str, str] = _DefaultBudgets()
+
+
 def budgets() -> dict[str, RateLimitItem]:
-    configured: dict[str, str] = {**DEFAULT_BUDGETS, **(settings.FILIAL_RATE_LIMITS or {})}
+    configured: dict[str, str] = {**default_budgets(), **(settings.FILIAL_RATE_LIMITS or {})}
     items: dict[str, RateLimitItem] = {}
     for name, text in configured.items():
         item = parse(text)
@@ -235,80 +243,27 @@ def reset_limiter() -> None:
         _limiter = None
 
 
-# --- what a publication costs on each network -----------------------------------------------------------
-def _telegram_messages(post: PostPayload) -> tuple[int, int]:
-    """(API send calls, channel messages) of a post as the Telegram connector sends it."""
-    text = post.text.strip()
-    if post.link and post.link not in text:
-        text = f"{text}\n\n{post.link}" if text else post.link
-    calls = messages = 0
-    if post.photos:
-        calls += 1
-        messages += len(post.photos)
-        if text and len(text) > TELEGRAM_CAPTION_LIMIT:
-            calls += 1
-            messages += 1
-    elif text:
-        calls += 1
-        messages += 1
-    if post.poll is not None:
-        calls += 1
-        messages += 1
-    return max(calls, 1), max(messages, 1)
+# --- what a call costs: each network's connector says (``Connector.publish_claims``...) ------------------------
+def _connector(network: str) -> type[Connector] | None:
+    spec = registry.find(network)
+    return spec.connector_class() if spec is not None else None
 
 
 def publish_claims(network: str, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:
     """The budget one publication of ``post`` draws on, counted in API calls (or messages, where that counts)."""
-    if network == "vk":
-        # photos.getWallUploadServer + one photos.saveWallPhoto per photo, polls.create, wall.post
-        calls = 1 + ((1 + len(post.photos)) if post.photos else 0) + (1 if post.poll is not None else 0)
-        return [Claim("vk.user", fingerprint(str(credentials.get("access_token") or "")), calls)]
-    if network == "telegram":
-        calls, messages = _telegram_messages(post)
-        bot = fingerprint(str(credentials.get("bot_token") or ""))
-        chat = f"{bot}:{external_id}"
-        return [Claim("telegram.bot", bot, calls), Claim("telegram.chat", chat, calls),
-                Claim("telegram.channel", chat, messages)]
-    if network == "max":
-        # one upload URL per photo, then the message
-        return [Claim("max.bot", fingerprint(str(credentials.get("bot_token") or "")), 1 + len(post.photos))]
-    if network == "ok":
-        return [Claim("ok.token", fingerprint(str(credentials.get("access_token") or "")), 2 if post.photos else 1)]
-    return []
+    cls = _connector(network)
+    return cls.publish_claims(external_id, credentials, post) if cls else []
 
 
 def lookup_claims(network: str, external_id: str, credentials: dict[str, Any]) -> list[Claim]:
     """The budget of one ``find_published`` look-up (reading calls only)."""
-    if network == "vk":
-        return [Claim("vk.user", fingerprint(str(credentials.get("access_token") or "")), 1)]
-    if network == "telegram":
-        return [Claim("telegram.bot", fingerprint(str(credentials.get("bot_token") or "")), 2)]
-    if network == "max":
-        return [Claim("max.bot", fingerprint(str(credentials.get("bot_token") or "")), 1)]
-    if network == "ok":
-        return [Claim("ok.token", fingerprint(str(credentials.get("access_token") or "")), 1)]
-    return []
+    cls = _connector(network)
+    return cls.lookup_claims(external_id, credentials) if cls else []
 
 
 def message_claims(network: str, external_id: str, credentials: dict[str, Any], recipient: str, *,
                    comment: bool = False) -> list[Claim]:
     """The budget of one outgoing message (a direct message, or a reply: ``comment`` when it answers a comment)
-    sent through a page, in API calls.
-
-    VK: the community token's 20/s (``messages.send`` and ``wall.createComment`` are community calls: ten
-    communities' tokens give 200 messages/s); Telegram: the bot's 30/s and 1/s in the recipient's chat; MAX: the
-    bot's 30/s; OK: the budget of the token the call uses (the group's messages key for messages, the page's
-    access token for comments).
-    """
-    if network == "vk":
-        token = str(credentials.get("community_token") or credentials.get("access_token") or "")
-        return [Claim("vk.community", fingerprint(token), 1)]
-    if network == "telegram":
-        bot = fingerprint(str(credentials.get("bot_token") or ""))
-        return [Claim("telegram.bot", bot, 1), Claim("telegram.chat", f"{bot}:{recipient}", 1)]
-    if network == "max":
-        return [Claim("max.bot", fingerprint(str(credentials.get("bot_token") or "")), 1)]
-    if network == "ok":
-        used = credentials.get("access_token") if comment else credentials.get("bot_token")
-        return [Claim("ok.token", fingerprint(str(used or credentials.get("access_token") or "")), 1)]
-    return []
+    sent through a page, in API calls."""
+    cls = _connector(network)
+    return cls.message_claims(external_id, credentials, recipient, comment=comment) if cls else []

@@ -1,30 +1,106 @@
-"""Which connector serves a page, and where its network's API is."""
+"""The networks (their specs), which connector serves a page, and where its network's API is."""
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol, cast
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol, TypeVar, cast
 
 import httpx
 from django.conf import settings
 
 from filial.networks.base import Connector, NetworkError
+from filial.networks.spec import NetworkSpec
 
-CONNECTORS = {
-    "vk": "filial.networks.vk.connector.VKConnector",
-    "ok": "filial.networks.ok.connector.OKConnector",
-    "telegram": "filial.networks.telegram.connector.TelegramConnector",
-    "max": "filial.networks.max.connector.MaxConnector",
-}
-BASE_URL_SETTINGS = {
-    "vk": "FILIAL_VK_API_URL",
-    "ok": "FILIAL_OK_API_URL",
-    "telegram": "FILIAL_TELEGRAM_API_URL",
-    "max": "FILIAL_MAX_API_URL",
-}
+# The networks Filial speaks: one package each (``networks/<net>/__init__.py`` exports ``SPEC``). The only list
+# of networks in the code; everything else iterates :func:`specs`. The order is the order people see.
+PACKAGES = ("filial.networks.vk", "filial.networks.ok", "filial.networks.telegram", "filial.networks.max")
+
+_specs: dict[str, NetworkSpec] = {}
+T = TypeVar("T")
 
 
-HOSTS = {network: f"filial.networks.{network}.hosts" for network in CONNECTORS}
+def _load() -> dict[str, NetworkSpec]:
+    if not _specs:
+        for package in PACKAGES:
+            spec = importlib.import_module(package).SPEC
+            _specs.setdefault(spec.name, spec)
+    return _specs
+
+
+def specs() -> tuple[NetworkSpec, ...]:
+    """Every network's spec, in the order people see them (columns, legends, emulator ports)."""
+    return tuple(_load().values())
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_load())
+
+
+def spec(network: str) -> NetworkSpec:
+    """The spec of ``network`` (``KeyError`` for a name no package declares)."""
+    return _load()[network]
+
+
+def find(network: str) -> NetworkSpec | None:
+    return _load().get(network)
+
+
+def register(new: NetworkSpec) -> None:
+    """Add a network that is not in :data:`PACKAGES` (the test suite's fake network)."""
+    _load()[new.name] = new
+
+
+def unregister(network: str) -> None:
+    _load().pop(network, None)
+
+
+def label(network: str) -> str:
+    """How a person names the network ("VK", "Telegram"); an unknown name as it is."""
+    found = find(network)
+    return found.label if found else network
+
+
+def short_label(network: str) -> str:
+    found = find(network)
+    return found.short if found else network.upper()
+
+
+def colour(network: str, default: str = "#55606c") -> str:
+    found = find(network)
+    return found.colour if found else default
+
+
+def position(network: str) -> int:
+    """The network's place in the order people see (an unknown name last)."""
+    order = names()
+    return order.index(network) if network in order else len(order)
+
+
+def polled() -> tuple[str, ...]:
+    """The networks whose pages without a webhook fetch their updates."""
+    return tuple(s.name for s in specs() if s.polled)
+
+
+class SpecField(Mapping[str, T]):
+    """``{network: one field of its spec}``, read from the specs at each use."""
+
+    def __init__(self, read: Callable[[NetworkSpec], T]) -> None:
+        self._read = read
+
+    def __getitem__(self, network: str) -> T:
+        return self._read(spec(network))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(names())
+
+    def __len__(self) -> int:
+        return len(names())
+
+
+CONNECTORS: Mapping[str, str] = SpecField(lambda s: s.connector)
+BASE_URL_SETTINGS: Mapping[str, str] = SpecField(lambda s: s.url_setting)
+HOSTS: Mapping[str, str] = SpecField(lambda s: s.hosts)
 
 
 class NetworkHosts(Protocol):
@@ -38,8 +114,7 @@ class NetworkHosts(Protocol):
 
 
 def network_hosts(network: str) -> NetworkHosts:
-    module: Any = importlib.import_module(HOSTS[network])
-    return cast(NetworkHosts, module)
+    return cast(NetworkHosts, spec(network).hosts_module())
 
 
 def picture_source(network: str, kind: str, body: dict[str, Any]) -> str:
@@ -50,10 +125,7 @@ def picture_source(network: str, kind: str, body: dict[str, Any]) -> str:
 
 
 def connector_class(network: str) -> type[Connector]:
-    module_name, _, class_name = CONNECTORS[network].rpartition(".")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    assert issubclass(cls, Connector)
-    return cls
+    return spec(network).connector_class()
 
 
 def base_url(network: str, page_url: str = "") -> str:

@@ -33,7 +33,7 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel
 from filial.networks import registry
-from filial.networks.base import NetworkError, PostPayload
+from filial.networks.base import NotEditable, PostPayload
 from filial.outbox.models import Attempt
 from filial.publishing import services
 from filial.publishing.jobs import edits_on_commit
@@ -134,37 +134,17 @@ def _plan_row(delivery: Delivery, changes: Iterable[str] | None, post_shape: _Po
     shape = post_shape.published.get(delivery.pk, {})
     had_photos = int(shape.get("photos") or 0)
     had_poll = bool(shape.get("poll"))
-    if channel.network == "telegram":
-        from filial.networks.telegram.connector import CAPTION_LIMIT, TelegramConnector, parse_external_id
-
-        try:
-            messages = parse_external_id(delivery.external_id)
-        except NetworkError:
-            row.editable = False
-            row.problems.append(_("the network's id of the post is not a Telegram message"))
-            return row
-        text = TelegramConnector.plain_text(payload)
-        as_caption = messages.text is None and (bool(messages.album) or (messages.single and had_photos > 0))
-        if as_caption and len(text) > CAPTION_LIMIT:
-            row.editable = False
-            row.problems.append(_("the text is longer than %(n)d characters, the most a photo caption can hold")
-                                % {"n": CAPTION_LIMIT})
-        if messages.text is None and not messages.album and not had_photos and not had_poll and payload.photos:
-            row.editable = False
-            row.problems.append(_("Telegram cannot add photos to a text message"))
-        if messages.single and had_poll and not had_photos and payload.text.strip():
-            row.editable = False
-            row.problems.append(_("Telegram cannot add text to a post that is a poll only"))
-        if "poll" in wanted:
-            row.notes.append(_("Telegram cannot edit, add or remove a poll: the poll stays as it was"))
-        if "photos" in wanted:
-            row.notes.append(_("Telegram cannot change the photos of a sent post (a text message cannot gain "
-                               "photos): only the text is edited"))
-    elif channel.network == "vk":
-        if "photos" in wanted and had_photos and len(payload.photos) == had_photos:
-            row.notes.append(_("VK keeps the photos when their number does not change"))
-        if "poll" in wanted and had_poll:
-            row.notes.append(_("VK keeps the poll it has"))
+    try:  # what this network cannot change in a published post (the connector's rules)
+        network_problems, notes = cls.edit_notes(delivery.external_id, payload, had_photos=had_photos,
+                                                 had_poll=had_poll, wanted=wanted)
+    except NotEditable as exc:
+        row.editable = False
+        row.problems.append(str(exc))
+        return row
+    if network_problems:
+        row.editable = False
+        row.problems.extend(network_problems)
+    row.notes.extend(notes)
     problems = _check(channel, payload)
     if problems:
         row.editable = False

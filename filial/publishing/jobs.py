@@ -7,13 +7,13 @@ the kind's outcome hook (``on_done``: the post is published once its last delive
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from filial.channels.models import Channel
+from filial.networks import registry
 from filial.networks.base import Connector, InboundItem, Photo, PollSpec, PostPayload, Published
 from filial.networks.ratelimit import Claim, message_claims, publish_claims
 from filial.outbox import queue
@@ -27,13 +27,10 @@ Outcome = Attempt.Outcome
 
 
 def edit_claims(channel: Channel, payload: PostPayload, credentials: dict[str, Any] | None = None) -> list[Any]:
-    """The budget of one edit: as a publication of the same content, plus VK's read of the post (``wall.getById``,
-    to keep its photos and poll). ``credentials``: the page's, when the caller has them decrypted already."""
-    claims = publish_claims(channel.network, channel.external_id,
-                            channel.credentials if credentials is None else credentials, payload)
-    if channel.network == "vk":
-        claims = [dataclasses.replace(c, cost=c.cost + 1) if c.budget == "vk.user" else c for c in claims]
-    return claims
+    """The budget of one edit (the connector's ``edit_claims``: as a publication of the same content, plus what
+    the network reads first). ``credentials``: the page's, when the caller has them decrypted already."""
+    return registry.connector_class(channel.network).edit_claims(
+        channel.external_id, channel.credentials if credentials is None else credentials, payload)
 
 
 class DeliveryJob(Job):

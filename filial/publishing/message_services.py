@@ -36,11 +36,7 @@ REPLY_FIELDS = ("kind", "external_id", "thread_id", "author_id", "author_name", 
 
 def message_text_limit(network: str) -> int:
     """The longest message text the network takes (VK messages are shorter than its wall posts)."""
-    if network == "vk":
-        from filial.networks.vk.connector import MESSAGE_LIMIT
-
-        return MESSAGE_LIMIT
-    return registry.connector_class(network).capabilities.text_limit
+    return registry.connector_class(network).message_text_limit()
 
 
 def _check_actor(actor: Any, channel: Channel) -> None:

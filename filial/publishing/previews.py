@@ -2,26 +2,26 @@
 
 Pure computation from the composer's (possibly invalid, unsaved) input and the connector classes'
 ``Capabilities``; no network call and no database write. The text is composed the way each connector composes
-it (Telegram and MAX put the link into the text, VK and OK attach it), so the length checked here is the
-length the network will receive.
+it (``Connector.preview_text``: Telegram and MAX put the link into the text, VK and OK attach it), so the length
+checked here is the length the network will receive; ``Connector.preview_warnings`` adds a network's own limits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
-from filial.networks.base import Capabilities, PostPayload
+from filial.networks import registry
+from filial.networks.base import Capabilities, PostPayload, PreviewShape
 from filial.networks.registry import connector_class
 
 if TYPE_CHECKING:
     from filial.channels.models import Channel
     from filial.publishing.forms.posts import PostForm
 
-NETWORK_NAMES = {"vk": "VK", "ok": "OK", "telegram": "Telegram", "max": "MAX"}
 MAX_NEW_PHOTOS = 100  # a bound for the photo count a browser reports
 
 
@@ -62,7 +62,7 @@ class PagePreview:
 
     @property
     def network_name(self) -> str:
-        return NETWORK_NAMES.get(self.channel.network, self.channel.network)
+        return registry.label(self.channel.network)
 
     @property
     def length(self) -> int:
@@ -103,60 +103,17 @@ class PagePreview:
         return not self.warnings
 
 
-# --- per-network composition ----------------------------------------------------------------------------
-def _telegram_text(payload: PostPayload) -> str:
-    from filial.networks.telegram.connector import TelegramConnector
-
-    return TelegramConnector.plain_text(payload)
-
-
-def _max_text(payload: PostPayload) -> str:
-    from filial.networks.max.connector import MaxConnector
-
-    return MaxConnector.compose_text(payload)
-
-
-# Networks whose connector puts the link into the text (the others send it as an attachment / link block).
-LINK_IN_TEXT: dict[str, Callable[[PostPayload], str]] = {"telegram": _telegram_text, "max": _max_text}
-LINK_CARD = {"vk", "ok", "telegram"}  # a link card under the post; MAX builds its own preview from the text
-
-
-def _extra_checks(network: str, page: PagePreview, data: PreviewInput) -> None:
-    """Limits beyond ``Capabilities`` that the network's connector also refuses."""
-    if network == "vk":
-        from filial.networks.vk.connector import MAX_ATTACHMENTS
-
-        attachments = page.photos + (1 if page.has_poll else 0) + (1 if page.link else 0)
-        if page.photos <= page.max_photos and attachments > MAX_ATTACHMENTS:
-            page.warnings.append(
-                _("VK takes at most %(max)d attachments: photos, poll and link together make %(n)d.")
-                % {"max": MAX_ATTACHMENTS, "n": attachments})
-    if network == "telegram" and page.has_poll:
-        from filial.networks.telegram.connector import OPTION_LIMIT, QUESTION_LIMIT
-
-        if not data.poll_anonymous:
-            page.warnings.append(_("Telegram channels only have anonymous polls."))
-        if len(page.poll_question.strip()) > QUESTION_LIMIT:
-            page.warnings.append(_("Telegram takes a poll question of at most %(n)d characters.")
-                                 % {"n": QUESTION_LIMIT})
-        if any(len(answer) > OPTION_LIMIT for answer in page.poll_answers):
-            page.warnings.append(_("Telegram takes poll answers of at most %(n)d characters.") % {"n": OPTION_LIMIT})
-        if len(set(page.poll_answers)) != len(page.poll_answers):
-            page.warnings.append(_("Telegram needs different poll answers."))
-
-
 def page_preview(channel: Channel, data: PreviewInput) -> PagePreview:
     network = channel.network
-    caps = connector_class(network).capabilities
+    cls = connector_class(network)
+    caps = cls.capabilities
     override = (data.overrides.get(channel.pk) or "").strip()
     base_text = override or data.text
-    compose = LINK_IN_TEXT.get(network)
-    payload = PostPayload(text=base_text, key="preview", link=data.link)
-    text = compose(payload) if compose else base_text
-    name = NETWORK_NAMES.get(network, network)
+    text = cls.preview_text(PostPayload(text=base_text, key="preview", link=data.link))
+    name = registry.label(network)
     page = PagePreview(
         channel=channel, capabilities=caps, own_text=bool(override), text=text, limit=caps.text_limit,
-        link=data.link, link_in_text=compose is not None and bool(data.link), link_card=network in LINK_CARD,
+        link=data.link, link_in_text=cls.link_in_text and bool(data.link), link_card=cls.link_card,
         photos=data.photos, poll_question=data.poll_question.strip(), poll_answers=data.poll_answers,
         poll_multiple=data.poll_multiple,
     )
@@ -182,7 +139,10 @@ def page_preview(channel: Channel, data: PreviewInput) -> PagePreview:
         page.warnings.append(_("%(network)s does not take links.") % {"network": name})
     if not text.strip() and not data.photos and not data.has_poll:
         page.warnings.append(_("The post is empty on this page."))
-    _extra_checks(network, page, data)
+    # limits beyond ``Capabilities`` that the network's connector also refuses
+    page.warnings.extend(cls.preview_warnings(PreviewShape(
+        photos=page.photos, link=page.link, poll_question=page.poll_question, poll_answers=page.poll_answers,
+        poll_anonymous=data.poll_anonymous)))
     return page
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
+from filial.networks import registry
+
 register = template.Library()
 
 
@@ -23,7 +25,7 @@ def state_badge(obj: Any, field: str = "state") -> str:
 @register.simple_tag
 def net_badge(network: str, label: str = "") -> str:
     """``{% net_badge channel.network channel.get_network_display %}``."""
-    short = {"vk": "VK", "ok": "OK", "telegram": "TG", "max": "MAX"}.get(network, network.upper())
+    short = registry.short_label(network)
     return format_html('<span class="net net-{}" title="{}">{}</span>', network, label or short, short)
 
 

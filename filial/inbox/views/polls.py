@@ -33,8 +33,8 @@ from filial.accounts.selectors import access_for
 from filial.core.spreadsheets import csv_row, xlsx_append
 from filial.inbox import polls
 from filial.inbox.poll_selectors import PageResult, PollReport, Status, poll_report
+from filial.networks import registry
 
-NETWORK_COLOURS = {"vk": "#005fcc", "ok": "#b35f00", "telegram": "#12739f", "max": "#6a3de8"}
 BAR_WIDTH = 600  # the SVG's own units: the bar stretches to the width of the card
 BAR_HEIGHT = 18
 
@@ -80,14 +80,14 @@ def chart(report: PollReport) -> dict[str, Any]:
                 continue
             width = BAR_WIDTH * votes / scale_max
             segments.append(Segment(x=round(x, 2), width=round(width, 2),
-                                    colour=NETWORK_COLOURS.get(page.network, "#55606c"),
+                                    colour=registry.colour(page.network),
                                     label=f"{page.channel.name}: {votes}"))
             x += width
         rows.append(ChartRow(text=answer.text, figures=f"{answer.votes} · {_percent(answer.percent)}",
                              segments=segments))
     legend: dict[str, tuple[str, str, str]] = {}
     for page in report.counted_pages:  # pages come in the networks' order
-        legend.setdefault(page.network, (page.network, NETWORK_COLOURS.get(page.network, "#55606c"),
+        legend.setdefault(page.network, (page.network, registry.colour(page.network),
                                          str(page.channel.get_network_display())))
     return {"rows": rows, "bar_width": BAR_WIDTH, "bar_height": BAR_HEIGHT, "legend": list(legend.values())}
 

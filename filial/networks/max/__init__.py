@@ -1,0 +1,14 @@
+"""MAX: channels through a bot (MAX Bot API)."""
+
+from filial.networks.spec import NetworkSpec, budgets
+
+SPEC = NetworkSpec(
+    name="max", label="MAX", short="MAX", colour="#6a3de8",
+    url_setting="FILIAL_MAX_API_URL", real_api_url="https://platform-api2.max.ru",
+    connector="filial.networks.max.connector.MaxConnector",
+    hosts="filial.networks.max.hosts",
+    emulator="filial.networks.max.emulator.MaxEmulator",
+    budgets=budgets(**{"max.bot": "30/second"}),
+    credential_keys=("bot_token", "webhook_secret"),
+    required_credentials=("bot_token",),
+)

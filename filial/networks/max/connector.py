@@ -20,7 +20,6 @@ import httpx
 from filial.networks.base import (
     Capabilities,
     ChannelInfo,
-    Connector,
     InboundItem,
     NetworkError,
     Photo,
@@ -31,6 +30,7 @@ from filial.networks.base import (
     UpdatesPage,
 )
 from filial.networks.max.client import NETWORK, MaxClient
+from filial.networks.max.rules import MaxRules
 from filial.networks.max.webhooks import UPDATE_TYPES, update_items
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ def _local_error(message: str, **kwargs: Any) -> NetworkError:
     return NetworkError(message, network=NETWORK, code="local", permanent=True, method="(local)", **kwargs)
 
 
-class MaxConnector(Connector):
+class MaxConnector(MaxRules):
     network = "max"
     capabilities = Capabilities(
         text_limit=TEXT_LIMIT,
@@ -88,14 +88,6 @@ class MaxConnector(Connector):
             return int(str(self.external_id).strip())
         except ValueError:
             raise _local_error(f"the MAX chat id must be a number, not {self.external_id!r}") from None
-
-    @staticmethod
-    def compose_text(post: PostPayload) -> str:
-        """The message text: the post's text, and its link on a line of its own unless the text has it."""
-        text = post.text
-        if post.link and post.link not in text:
-            text = f"{text.rstrip()}\n\n{post.link}" if text.strip() else post.link
-        return text
 
     def check(self, post: PostPayload) -> list[str]:
         return super().check(dataclasses.replace(post, text=self.compose_text(post)))

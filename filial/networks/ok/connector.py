@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from filial.networks.base import (
     Capabilities,
     ChannelInfo,
-    Connector,
     InboundItem,
     NetworkError,
     PollResults,
@@ -33,6 +32,7 @@ from filial.networks.base import (
     UpdatesPage,
 )
 from filial.networks.ok.client import NETWORK, OKClient
+from filial.networks.ok.rules import OKRules
 
 # OK does not publish numeric limits for group topics (it has the errors MEDIA_TOPIC_TEXT_LIMIT 601,
 # MEDIA_TOPIC_POLL_ANSWERS_LIMIT 603 ...); these are conservative values of ours.
@@ -132,7 +132,7 @@ class _Cursor:
                           separators=(",", ":"), sort_keys=True)
 
 
-class OKConnector(Connector):
+class OKConnector(OKRules):
     network = NETWORK
     capabilities = Capabilities(
         text_limit=TEXT_LIMIT,

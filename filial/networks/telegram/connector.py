@@ -43,7 +43,6 @@ from typing import Any, ClassVar
 from filial.networks.base import (
     Capabilities,
     ChannelInfo,
-    Connector,
     InboundItem,
     Photo,
     PollResults,
@@ -53,13 +52,11 @@ from filial.networks.base import (
     UpdatesPage,
 )
 from filial.networks.telegram.client import TOKEN_RE, TelegramAPIError, TelegramClient, Upload
+from filial.networks.telegram.rules import CAPTION_LIMIT, OPTION_LIMIT, QUESTION_LIMIT, TelegramRules
 from filial.networks.telegram.updates import ALLOWED_UPDATES, consent_changes, parse_updates, poll_state
 from filial.networks.telegram.webhooks import valid_secret_token
 
 TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-QUESTION_LIMIT = 300
-OPTION_LIMIT = 100
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif",
                  "BMP": "image/bmp"}
@@ -153,7 +150,7 @@ def _photo_problem(index: int, photo: Photo) -> str | None:
     return None
 
 
-class TelegramConnector(Connector):
+class TelegramConnector(TelegramRules):
     network = "telegram"
     capabilities = Capabilities(
         text_limit=TEXT_LIMIT, caption_limit=CAPTION_LIMIT, max_photos=10, polls=True, poll_max_answers=12,
@@ -197,14 +194,6 @@ class TelegramConnector(Connector):
     def message_ids(external_id: str) -> list[int]:
         """All Telegram message ids of a published post (for matching comments to deliveries)."""
         return parse_external_id(external_id).all
-
-    @staticmethod
-    def plain_text(post: PostPayload) -> str:
-        """The text as readers will see it: the post's text plus its link when the text does not contain it."""
-        text = post.text.strip()
-        if post.link and post.link not in text:
-            text = f"{text}\n\n{post.link}" if text else post.link
-        return text
 
     # --- checks --------------------------------------------------------------------------------------------
     def check(self, post: PostPayload) -> list[str]:

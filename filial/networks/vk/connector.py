@@ -29,7 +29,6 @@ import httpx
 from filial.networks.base import (
     Capabilities,
     ChannelInfo,
-    Connector,
     ConsentChange,
     InboundItem,
     Photo,
@@ -42,11 +41,10 @@ from filial.networks.base import (
 )
 from filial.networks.vk.client import DEFAULT_API_URL, VKClient, VKError
 from filial.networks.vk.oauth import can_refresh, expires_at_of, oauth_url_for, refresh_user_token
+from filial.networks.vk.rules import MAX_ATTACHMENTS, MESSAGE_LIMIT, VKRules
 from filial.networks.vk.webhooks import normalize_group_id, parse_events
 
 TEXT_LIMIT = 16384  # wall post text
-MESSAGE_LIMIT = 4096  # messages.send text
-MAX_ATTACHMENTS = 10  # wall.post attachments (photos, poll, link together)
 POLL_MAX_ANSWERS = 10
 VK_WEB_URL = "https://vk.com"
 VK_API_HOSTS = frozenset({"api.vk.ru", "api.vk.com"})
@@ -94,7 +92,7 @@ def _split_id(external_id: str) -> tuple[int, int]:
         raise VKError(f"not a VK post or comment id: {external_id!r}", code="local", permanent=True) from None
 
 
-class VKConnector(Connector):
+class VKConnector(VKRules):
     network = "vk"
     capabilities = Capabilities(
         text_limit=TEXT_LIMIT,

@@ -1,0 +1,65 @@
+"""What Filial's domain code asks of MAX (rate budgets, attachments, previews, comments), as the class methods
+of ``Connector`` (``networks/base.py``) that ``MaxConnector`` inherits from here."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from filial.networks.base import Connector, PostPayload
+from filial.networks.max.hosts import picture_source
+from filial.networks.ratelimit import Claim, fingerprint
+
+
+def _bot(credentials: dict[str, Any], cost: int = 1) -> list[Claim]:
+    return [Claim("max.bot", fingerprint(str(credentials.get("bot_token") or "")), cost)]
+
+
+class MaxRules(Connector, abc.ABC):
+    link_in_text = True
+    link_card = False  # MAX builds its own preview from the text
+
+    @staticmethod
+    def compose_text(post: PostPayload) -> str:
+        """The message text: the post's text, and its link on a line of its own unless the text has it."""
+        text = post.text
+        if post.link and post.link not in text:
+            text = f"{text.rstrip()}\n\n{post.link}" if text.strip() else post.link
+        return text
+
+    @classmethod
+    def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:
+        return _bot(credentials, 1 + len(post.photos))  # one upload URL per photo, then the message
+
+    @classmethod
+    def lookup_claims(cls, external_id: str, credentials: dict[str, Any]) -> list[Claim]:
+        return _bot(credentials)
+
+    @classmethod
+    def message_claims(cls, external_id: str, credentials: dict[str, Any], recipient: str, *,
+                       comment: bool = False) -> list[Claim]:
+        return _bot(credentials)
+
+    @classmethod
+    def fetch_claims(cls, credentials: dict[str, Any]) -> list[Claim]:
+        return _bot(credentials)
+
+    @classmethod
+    def attachments(cls, raw: dict[str, Any]) -> list[dict[str, Any]]:
+        body = ((raw.get("message") or {}).get("body") or {})
+        found = []
+        for att in body.get("attachments") or []:
+            kind = str(att.get("type") or "file")
+            payload = att.get("payload") or {}
+            found.append({"type": kind, "name": str(payload.get("filename") or "")[:120], "size": None,
+                          "source": picture_source(kind, payload) if isinstance(payload, dict) else ""})
+        return found
+
+    @classmethod
+    def can_delete_comment(cls, raw: dict[str, Any]) -> bool:
+        # channel comments (``comment_created``): the Bot API has no method to delete them
+        return raw.get("update_type") != "comment_created" and super().can_delete_comment(raw)
+
+    @classmethod
+    def preview_text(cls, post: PostPayload) -> str:
+        return cls.compose_text(post)

@@ -1,0 +1,100 @@
+"""What Filial's domain code asks of VK (rate budgets, attachments, previews, edits, token refresh), as the
+class methods of ``Connector`` (``networks/base.py``) that ``VKConnector`` inherits from here."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from filial.networks.base import Connector, PostPayload, PreviewShape
+from filial.networks.ratelimit import Claim, fingerprint
+from filial.networks.vk.hosts import picture_source
+from filial.networks.vk.oauth import can_refresh, expires_at_of
+
+MESSAGE_LIMIT = 4096  # messages.send text
+MAX_ATTACHMENTS = 10  # wall.post attachments (photos, poll, link together)
+
+
+def _user(credentials: dict[str, Any], cost: int) -> list[Claim]:
+    return [Claim("vk.user", fingerprint(str(credentials.get("access_token") or "")), cost)]
+
+
+class VKRules(Connector, abc.ABC):
+    refreshes_credentials = True
+    refresh_budget: ClassVar[str] = "vk.refresh"  # one refresh per page per minute: the lock across workers
+
+    @classmethod
+    def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:
+        # photos.getWallUploadServer + one photos.saveWallPhoto per photo, polls.create, wall.post
+        return _user(credentials, 1 + ((1 + len(post.photos)) if post.photos else 0) + (1 if post.poll else 0))
+
+    @classmethod
+    def edit_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:
+        # as a publication, plus the read of the post (wall.getById, to keep its photos and poll)
+        return _user(credentials, cls.publish_claims(external_id, credentials, post)[0].cost + 1)
+
+    @classmethod
+    def lookup_claims(cls, external_id: str, credentials: dict[str, Any]) -> list[Claim]:
+        return _user(credentials, 1)
+
+    @classmethod
+    def message_claims(cls, external_id: str, credentials: dict[str, Any], recipient: str, *,
+                       comment: bool = False) -> list[Claim]:
+        # messages.send and wall.createComment are community calls: ten communities' tokens give 200/s
+        token = str(credentials.get("community_token") or credentials.get("access_token") or "")
+        return [Claim("vk.community", fingerprint(token), 1)]
+
+    @classmethod
+    def fetch_claims(cls, credentials: dict[str, Any]) -> list[Claim]:
+        return [Claim("vk.community", fingerprint(str(credentials.get("community_token") or "")), 2)]
+
+    @classmethod
+    def poll_claims(cls, credentials: dict[str, Any]) -> list[Claim]:
+        return _user(credentials, 2)  # wall.getById (to find the poll) + polls.getById
+
+    @classmethod
+    def message_text_limit(cls) -> int:
+        return MESSAGE_LIMIT  # messages are shorter than wall posts
+
+    @classmethod
+    def pollable(cls, credentials: dict[str, Any]) -> bool:
+        return bool(credentials.get("community_token"))  # Bots Long Poll is a community call
+
+    @classmethod
+    def attachments(cls, raw: dict[str, Any]) -> list[dict[str, Any]]:
+        obj = raw.get("object") or {}
+        message = obj.get("message", obj) if isinstance(obj, dict) else {}
+        found = []
+        for att in (message or {}).get("attachments") or []:
+            kind = str(att.get("type") or "file")
+            body = att.get(kind) or {}
+            found.append({"type": kind, "name": str(body.get("title") or "")[:120], "size": body.get("size"),
+                          "source": picture_source(kind, body) if isinstance(body, dict) else ""})
+        return found
+
+    @classmethod
+    def preview_warnings(cls, post: PreviewShape) -> list[str]:
+        attachments = post.photos + (1 if post.has_poll else 0) + (1 if post.link else 0)
+        if post.photos <= cls.capabilities.max_photos and attachments > MAX_ATTACHMENTS:
+            return [_("VK takes at most %(max)d attachments: photos, poll and link together make %(n)d.")
+                    % {"max": MAX_ATTACHMENTS, "n": attachments}]
+        return []
+
+    @classmethod
+    def edit_notes(cls, external_id: str, post: PostPayload, *, had_photos: int, had_poll: bool,
+                   wanted: set[str]) -> tuple[list[str], list[str]]:
+        notes = []
+        if "photos" in wanted and had_photos and len(post.photos) == had_photos:
+            notes.append(_("VK keeps the photos when their number does not change"))
+        if "poll" in wanted and had_poll:
+            notes.append(_("VK keeps the poll it has"))
+        return [], notes
+
+    @classmethod
+    def credentials_due(cls, credentials: dict[str, Any], margin: float) -> bool:
+        expires = expires_at_of(credentials)
+        return (expires is not None and can_refresh(credentials)
+                and (expires - timezone.now()).total_seconds() <= margin)
