@@ -8,10 +8,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import get_resolver
 
 from filial.core.params import BadParameter, IdConverter, parse_day, parse_id
 from filial.core.tests.test_api_support import client_for, jpeg_upload
+from filial.core.tests.test_url_security import _walk
 
 BIG = "9" * 20  # more than 2^63 - 1: SQLite cannot even bind it (OverflowError), PostgreSQL's bigint neither
 
@@ -145,18 +146,8 @@ def test_the_helpers_bound_ids_and_dates() -> None:
         converter.to_python("9" * 19)
 
 
-def _routes(patterns: list[Any], prefix: str = "") -> list[str]:
-    found: list[str] = []
-    for p in patterns:
-        if isinstance(p, URLResolver):
-            found += _routes(p.url_patterns, prefix + str(p.pattern))
-        elif isinstance(p, URLPattern):
-            found.append(prefix + str(p.pattern))
-    return found
-
-
 def test_every_id_in_a_path_uses_the_bounded_converter() -> None:
-    routes = [r for r in _routes(get_resolver().url_patterns) if not r.startswith("admin/")]
+    routes = [r for r in _walk(get_resolver().url_patterns) if not r.startswith("admin/")]
     assert any("<id:pk>" in r for r in routes)
     assert [r for r in routes if "<int:" in r or "(?P<" in r] == []
 
