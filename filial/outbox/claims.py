@@ -42,20 +42,6 @@ def effective_due() -> Greatest:
     return Greatest(F("due_at"), Coalesce(F("next_attempt_at"), F("due_at")))
 
 
-def claim_one(job: Job, pk: int, token: str, now: datetime | None = None) -> bool:
-    """Take a due scheduled row with a lease: one conditional UPDATE; only one caller ever gets rowcount 1.
-
-    Only the row's own columns are in the WHERE clause, so PostgreSQL re-checks them on the updated row when
-    two transactions race (READ COMMITTED), and SQLite runs the statement under its write lock.
-    """
-    now = now or timezone.now()
-    return job.objects().filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk=pk, state="scheduled", due_at__lte=now,
-    ).update(state="sending", lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds()),
-             sent_at=None, updated_at=now) == 1
-
-
 def claim_batch(job: Job, channel_id: int, token: str, limit: int, now: datetime | None = None, *,
                  sent: bool = False) -> list[Any]:
     """Take up to ``limit`` due scheduled rows of an active page, earliest first, with one lease: one UPDATE whose

@@ -46,7 +46,7 @@ from filial.networks import registry
 from filial.networks.base import Connector, NetworkError, Published
 from filial.networks.ratelimit import WouldWait, lookup_claims
 from filial.outbox import policy
-from filial.outbox.claims import claim_batch, claim_one, lease_token, mark_sent
+from filial.outbox.claims import claim_batch, lease_token, mark_sent
 from filial.outbox.jobs import Job, PayloadError, Try, finish, record_attempt, record_done
 from filial.outbox.limits import limiter
 from filial.outbox.models import Attempt
@@ -120,38 +120,6 @@ def hand_back(job: Job, channel_id: int, pks: list[int], token: str, until: date
         transaction.on_commit(lambda: resume_lane(job, channel_id, until))
 
 
-def release(job: Job, pk: int, token: str, until: datetime) -> None:
-    """Give a claimed row back without having sent anything (the rate limit needs a longer wait). A hand-back is
-    neither an attempt nor a deferral: it is not recorded and never counts toward a bound."""
-    if job.objects().filter(pk=pk, state="sending", lease_owner=token).update(
-            state="scheduled", lease_owner="", lease_until=None, sent_at=None, next_attempt_at=until,
-            updated_at=timezone.now()):
-        requeue(job, pk, until)
-
-
-def run_one(job: Job, pk: int) -> str:
-    """Send one row if it is due and nobody else has it. Returns what happened (for logs and tests)."""
-    now = timezone.now()
-    row = job.objects().select_related(*job.related).filter(pk=pk).first()
-    if row is None:
-        return "missing"
-    if row.state != "scheduled":
-        return "skipped"
-    if row.channel.status != Channel.Status.ACTIVE:
-        return "paused"
-    if row.due_at > now or (row.next_attempt_at is not None and row.next_attempt_at > now):
-        return "not_due"
-    token = lease_token()
-    if not claim_one(job, pk, token, now):
-        return "taken"
-    return run_job(job, pk, token, row)
-
-
-def run_job(job: Job, pk: int, token: str, row: Any = None) -> str:
-    """The claimed row ``pk`` (``row``: as read just before the claim, or None to read it now)."""
-    return run_claimed(job, pk, token, row)[0]
-
-
 @dataclass
 class LaneContext:
     """What the rows of one lane's batch share: the page's connector (made once, closed by the lane), and on a
@@ -166,15 +134,12 @@ class LaneContext:
         return self.idempotent and time.monotonic() - self.claimed_at < lease_seconds() / 2
 
 
-def run_claimed(job: Job, pk: int, token: str, row: Any = None,
-                 lane: LaneContext | None = None) -> tuple[str, datetime | None]:
-    """Send the claimed row: (what happened, when the row may be tried again if it waits).
+def run_claimed(job: Job, pk: int, token: str, row: Any, lane: LaneContext) -> tuple[str, datetime | None]:
+    """Send the claimed row of a lane's batch: (what happened, when the row may be tried again if it waits).
 
-    In a lane (``lane`` given) a rate-limit wait longer than ``FILIAL_RATE_LIMIT_MAX_SLEEP`` raises
-    :class:`WouldWait` with the row still claimed: the lane gives back the row and the rest of its batch at once.
+    A rate-limit wait longer than ``FILIAL_RATE_LIMIT_MAX_SLEEP`` raises :class:`WouldWait` with the row still
+    claimed: the lane gives back the row and the rest of its batch at once.
     """
-    if row is None:
-        row = job.objects().select_related(*job.related).get(pk=pk)
     channel = row.channel
     t = Try(started_at=timezone.now(), token=token, request=job.summary(row, None))
     payload: Any = None
@@ -187,24 +152,15 @@ def run_claimed(job: Job, pk: int, token: str, row: Any = None,
         except PayloadError as exc:
             raise NetworkError(str(exc), network=channel.network, code="payload", permanent=True) from exc
         t.request = job.summary(row, payload)
-        if lane is not None and lane.connector is not None:
+        if lane.connector is not None:
             connector = lane.connector
         else:
             channel = refresh_if_due(channel)
-            connector = connector_for(channel)
-            if lane is not None:
-                lane.connector = connector
+            connector = lane.connector = connector_for(channel)
         claims = job.claims(channel, row, payload)
         shared = limiter()
-        try:
-            waited = shared.wait_until_free(claims, max_wait=policy.max_sleep())
-        except WouldWait as wait:
-            if lane is not None:
-                raise
-            until = timezone.now() + timedelta(seconds=wait.seconds)
-            release(job, pk, token, until)
-            return "deferred", until
-        if not (lane is not None and lane.fenced_by_claim()) and not mark_sent(job, pk, token):
+        waited = shared.wait_until_free(claims, max_wait=policy.max_sleep())  # WouldWait: the lane hands back
+        if not lane.fenced_by_claim() and not mark_sent(job, pk, token):
             return "lease_lost", None
         # Taken only now, right before the request leaves (the stamp above may have waited for the database).
         waited += shared.acquire(claims)
@@ -223,9 +179,6 @@ def run_claimed(job: Job, pk: int, token: str, row: Any = None,
             t.duration_ms = int((time.monotonic() - started) * 1000)
     except NetworkError as exc:
         error = exc
-    finally:
-        if lane is None:
-            close(connector)
     if published is not None:
         record_done(job, pk, published, t, row=row)
         return job.done, None

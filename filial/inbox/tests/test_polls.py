@@ -17,7 +17,8 @@ from filial.inbox.models import PollTally
 from filial.inbox.poll_selectors import Status, poll_report
 from filial.networks.ratelimit import get_limiter
 from filial.networks.telegram.connector import parse_external_id
-from filial.outbox import lanes, limits
+from filial.outbox import limits
+from filial.outbox.tests.helpers import run_row
 from filial.publishing.jobs import DELIVERY
 from filial.publishing.models import Delivery, Poll, Post
 from filial.publishing.tests.test_engine_world import FAULT_DELAY, VK_GROUP, World, engine_world
@@ -42,7 +43,7 @@ def publish_poll(world: World, pages: tuple[str, ...] = ("vk", "ok", "tg", "max"
     if ends_in is not None:
         Poll.objects.filter(post=post).update(ends_at=timezone.now() + ends_in)
     for page in pages:
-        lanes.run_one(DELIVERY, world.delivery(post, page).pk)
+        run_row(DELIVERY, world.delivery(post, page).pk)
     return post
 
 

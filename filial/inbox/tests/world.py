@@ -7,7 +7,7 @@ from typing import Any
 
 from filial.channels.models import Channel
 from filial.inbox.models import Conversation, InboxItem
-from filial.outbox import lanes
+from filial.outbox.tests.helpers import run_row
 from filial.publishing.jobs import DELIVERY
 from filial.publishing.models import Post
 from filial.publishing.tests.test_engine_world import OK_GID, VK_GROUP, World
@@ -19,7 +19,7 @@ def publish(world: World, page: str, text: str = "Открытый вопрос:
     """A post published on one page through the engine; returns it and its network id."""
     post = world.post(text, pages=(page,))
     delivery = world.delivery(post, page)
-    assert lanes.run_one(DELIVERY, delivery.pk) == "published"
+    assert run_row(DELIVERY, delivery.pk) == "published"
     delivery.refresh_from_db()
     return post, delivery.external_id
 

@@ -17,7 +17,7 @@ from filial.inbox.models import InboxItem
 from filial.networks import ratelimit, registry
 from filial.networks.tests import fakenet
 from filial.networks.tests.fakenet import connector as fake
-from filial.outbox import lanes
+from filial.outbox.tests.helpers import run_row
 from filial.publishing.jobs import DELIVERY
 from filial.publishing.models import Delivery, Post
 from filial.publishing.previews import PreviewInput, page_preview
@@ -58,7 +58,7 @@ def test_a_fake_network_page_publishes_receives_a_comment_and_shows_in_previews(
     post.deliveries.update(due_at=past)
     delivery = Delivery.objects.get(post=post, channel=fakenet_page)
 
-    assert lanes.run_one(DELIVERY, delivery.pk) == "published"
+    assert run_row(DELIVERY, delivery.pk) == "published"
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.PUBLISHED and delivery.external_id == "1"
     assert fake.WALLS["lib-1"][0]["text"] == "Книжная выставка «Осень» открыта https://library.example/autumn"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+from django.db import OperationalError
 from django.utils import timezone
 
 from filial.channels.models import Channel
-from filial.outbox import lanes
+from filial.outbox import claims, lanes
 from filial.outbox.jobs import Job
 
 
@@ -29,3 +33,18 @@ def run_row(job: Job, pk: int) -> str:
     if len(results) == 1:
         return next(iter(results))
     return str(job.objects().values_list("state", flat=True).get(pk=pk))
+
+
+def claim_in_race(job: Job, channel_id: int, token: str, limit: int) -> list[Any]:
+    """``claims.claim_batch`` from a thread of ``conftest.race``. Django's SQLite test database is in memory with a
+    shared cache, where a table another connection is writing answers "database table is locked" at once instead
+    of waiting out the busy timeout as the file database does; a statement that failed so changed nothing, so the
+    claim is simply tried again. PostgreSQL never raises it."""
+    for _ in range(500):
+        try:
+            return claims.claim_batch(job, channel_id, token, limit)
+        except OperationalError as exc:
+            if "table is locked" not in str(exc):
+                raise
+            time.sleep(0.002)
+    raise AssertionError("the table stayed locked")

@@ -14,7 +14,7 @@ from filial.accounts.models import AuditEntry
 from filial.channels.models import Channel
 from filial.conftest import Net
 from filial.networks import registry
-from filial.outbox import lanes, policy, sweeper
+from filial.outbox import policy, sweeper
 from filial.outbox.models import Attempt
 from filial.outbox.tests.helpers import run_row
 from filial.publishing import edits, payloads
@@ -39,7 +39,7 @@ def world(net: Net, settings: Any, monkeypatch: Any) -> Iterator[World]:
 def published(world: World, pages: tuple[str, ...], **kwargs: Any) -> Post:
     post = world.post(pages=pages, **kwargs)
     for page in pages:
-        assert lanes.run_one(DELIVERY, world.delivery(post, page).pk) == "published", page
+        assert run_row(DELIVERY, world.delivery(post, page).pk) == "published", page
     post.refresh_from_db()
     assert post.state == Post.State.PUBLISHED
     return post
@@ -244,7 +244,7 @@ def test_a_newer_edit_replaces_a_waiting_one(world: World) -> None:
 def test_scheduled_deliveries_take_the_new_text_and_failed_ones_are_untouched(world: World) -> None:
     admin = world.net.users["admin"]
     post = world.post("Первый вариант", pages=("vk", "ok", "max"))
-    assert lanes.run_one(DELIVERY, world.delivery(post, "vk").pk) == "published"
+    assert run_row(DELIVERY, world.delivery(post, "vk").pk) == "published"
     Delivery.objects.filter(pk=world.delivery(post, "max").pk).update(state=Delivery.State.FAILED)
     post = Post.objects.get(pk=post.pk)
     assert post.state == Post.State.SCHEDULED
@@ -254,7 +254,7 @@ def test_scheduled_deliveries_take_the_new_text_and_failed_ones_are_untouched(wo
     assert DeliveryEdit.objects.count() == 1
     run_all(post)
     world.make_due(post)
-    assert lanes.run_one(DELIVERY, world.delivery(post, "ok").pk) == "published"
+    assert run_row(DELIVERY, world.delivery(post, "ok").pk) == "published"
     ok_texts = [b.get("text") for b in world.ok_topics()[0]["media"] if b.get("type") == "text"]
     assert ok_texts == ["Второй вариант"] and world.vk_wall()[0]["text"] == "Второй вариант"
     assert world.delivery(post, "max").state == Delivery.State.FAILED and world.max_posts() == []

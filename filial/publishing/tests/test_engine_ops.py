@@ -3,6 +3,8 @@ API after a real worker run, and what a person does in the UI with failed and un
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -14,10 +16,12 @@ from huey.storage import MemoryStorage
 
 from filial.accounts.models import AuditEntry
 from filial.channels import connections
+from filial.channels.models import Channel
 from filial.conftest import PASSWORD, Net, race
 from filial.core.tests.test_api_support import client_for
-from filial.outbox import claims, lanes, limits, sweeper
+from filial.outbox import claims, lanes, limits, policy, sweeper
 from filial.outbox.models import Attempt
+from filial.outbox.tests.helpers import claim_in_race, run_row
 from filial.publishing import payloads
 from filial.publishing.jobs import DELIVERY
 from filial.publishing.models import Delivery, Post
@@ -66,25 +70,27 @@ def queued(huey: Any) -> dict[int, Any]:
 
 # --- claims ------------------------------------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_claiming_the_same_row_only_one_wins(net: Net) -> None:
-    """Threads race for each row (SQLite here; PostgreSQL when FILIAL_DATABASE_URL is set)."""
+def test_lanes_of_one_page_claiming_at_once_never_take_the_same_row(net: Net) -> None:
+    """Threads claim batches of one page's rows at once, as the lanes of two workers that both got the page from
+    the queue: every row is taken by exactly one claim (SQLite here; PostgreSQL when FILIAL_DATABASE_URL is set)."""
     from filial.publishing.services import PostData, post_create, post_submit
 
     editor = net.users["admin"]
+    page = net.channels["central_vk"]
     posts = [post_submit(actor=editor, post=post_create(actor=editor, data=PostData(
-        unit=net.central, kind="note", text=f"Пост {i}", channels=[net.channels["central_vk"]],
-        publish_at=timezone.now() + timedelta(hours=1)))) for i in range(5)]
+        unit=net.central, kind="note", text=f"Пост {i}", channels=[page],
+        publish_at=timezone.now() + timedelta(hours=1)))) for i in range(7)]
     Delivery.objects.update(due_at=timezone.now() - timedelta(seconds=1))
     ids = list(Delivery.objects.filter(post__in=posts).values_list("pk", flat=True))
     wins: dict[int, list[str]] = {pk: [] for pk in ids}
 
-    def worker(n: int) -> None:
-        for pk in ids:
-            token = f"worker-{n}"
-            if claims.claim_one(DELIVERY, pk, token):
-                wins[pk].append(token)
+    def lane(n: int) -> None:
+        for batch in range(len(ids)):
+            token = f"worker-{n}-{batch}"
+            for row in claim_in_race(DELIVERY, page.pk, token, 2):
+                wins[row.pk].append(token)
 
-    race(worker, 6)
+    race(lane, 6)
     assert all(len(w) == 1 for w in wins.values()), wins
     for pk, (token,) in wins.items():
         row = Delivery.objects.get(pk=pk)
@@ -92,24 +98,38 @@ def test_two_workers_claiming_the_same_row_only_one_wins(net: Net) -> None:
         assert row.lease_until is not None and row.lease_until > timezone.now()
 
 
-def test_a_claim_needs_a_due_scheduled_row(world: World) -> None:
+def test_a_claim_takes_only_due_scheduled_rows_of_an_active_page(world: World) -> None:
+    page = world.channels["vk"].pk
     post = world.post(due_now=False)
     d = world.delivery(post)
-    assert not claims.claim_one(DELIVERY, d.pk, "w1")
+    assert claims.claim_batch(DELIVERY, page, "w1", 5) == []
     world.make_due(post)
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=1))
-    assert not claims.claim_one(DELIVERY, d.pk, "w1")
+    assert claims.claim_batch(DELIVERY, page, "w1", 5) == []
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=None)
-    assert claims.claim_one(DELIVERY, d.pk, "w1") and not claims.claim_one(DELIVERY, d.pk, "w2")
+    Channel.objects.filter(pk=page).update(status=Channel.Status.PAUSED)
+    assert claims.claim_batch(DELIVERY, page, "w1", 5) == []
+    Channel.objects.filter(pk=page).update(status=Channel.Status.ACTIVE)
+    assert [r.pk for r in claims.claim_batch(DELIVERY, page, "w1", 5)] == [d.pk]
+    assert claims.claim_batch(DELIVERY, page, "w2", 5) == []
 
 
-def test_a_worker_that_lost_its_lease_does_not_send(world: World) -> None:
-    post = world.post()
-    d = world.delivery(post)
-    assert claims.claim_one(DELIVERY, d.pk, "slow-worker")
+@pytest.mark.parametrize("page", ["vk", "tg"])
+def test_a_worker_that_lost_its_lease_does_not_send(world: World, page: str) -> None:
+    """On Telegram (no idempotency key) the stamp before the request is fenced by the lease; on VK a lane's young
+    claim is the fence (a repeat carries the same key), so the lease is checked once the claim has grown old."""
+    post = world.post(pages=(page,))
+    d = world.delivery(post, page)
+    rows = claims.claim_batch(DELIVERY, world.channels[page].pk, "slow-worker", 5)
+    assert [r.pk for r in rows] == [d.pk]
     Delivery.objects.filter(pk=d.pk).update(lease_owner="someone-else")  # the sweeper gave it to another worker
-    assert lanes.run_job(DELIVERY, d.pk, "slow-worker") == "lease_lost"
-    assert world.vk_wall() == []
+    old_claim = time.monotonic() - policy.lease_seconds()
+    context = lanes.LaneContext(idempotent=page == "vk", claimed_at=old_claim)
+    results: Counter[str] = Counter()
+    assert not lanes.run_batch(DELIVERY, rows, "slow-worker", results, context)
+    assert results == {"lease_lost": 1}
+    assert world.vk_wall() == [] and world.tg_messages() == []
+    assert Delivery.objects.get(pk=d.pk).lease_owner == "someone-else"
 
 
 # --- the sweeper -------------------------------------------------------------------------------------------
@@ -175,7 +195,7 @@ def test_the_leases_of_a_killed_local_worker_are_recovered_at_once(world: World)
 def test_a_live_lease_is_left_alone(world: World) -> None:
     post = world.post()
     d = world.delivery(post)
-    assert claims.claim_one(DELIVERY, d.pk, "busy-worker")
+    assert claims.claim_batch(DELIVERY, world.channels["vk"].pk, "busy-worker", 5)
     assert sweeper.sweep().as_dict() == {"recovered": 0, "uncertain": 0, "requeued": 0, "upcoming": 0}
     assert Delivery.objects.get(pk=d.pk).lease_owner == "busy-worker"
 
@@ -233,7 +253,7 @@ def test_a_restarted_worker_remembers_the_last_minute_of_sends(world: World, set
     reset_limiter()  # as in a new worker process
     post = world.post("После перезапуска", pages=("tg",))
     d = world.delivery(post, "tg")
-    assert lanes.run_one(DELIVERY, d.pk) == "deferred"
+    assert run_row(DELIVERY, d.pk) == "deferred"
     d.refresh_from_db()
     assert d.state == S.SCHEDULED and d.attempts == 0 and d.next_attempt_at is not None
     assert timedelta(seconds=15) < d.next_attempt_at - timezone.now() < timedelta(seconds=64)
@@ -293,7 +313,7 @@ def _login(client: Any, world: World, role: str) -> None:
 def test_post_detail_lists_failed_and_uncertain_first_with_their_actions(world: World, client: Any) -> None:
     post = world.post(pages=("vk", "ok", "tg", "max"))
     rows = {p: world.delivery(post, p) for p in ("vk", "ok", "tg", "max")}
-    assert lanes.run_one(DELIVERY, rows["vk"].pk) == "published"
+    assert run_row(DELIVERY, rows["vk"].pk) == "published"
     Delivery.objects.filter(pk=rows["max"].pk).update(state=S.FAILED, last_error="MAX said no")
     Delivery.objects.filter(pk=rows["tg"].pk).update(state=S.UNCERTAIN, last_error="no answer")
     _login(client, world, "admin")
@@ -326,7 +346,7 @@ def test_retry_a_failed_delivery(world: World, client: Any) -> None:
     d.refresh_from_db()
     assert (d.state, d.failures, d.last_error) == (S.SCHEDULED, 0, "")
     assert AuditEntry.objects.filter(action="delivery.retry", object_id=str(d.pk)).exists()
-    assert lanes.run_one(DELIVERY, d.pk) == "published"
+    assert run_row(DELIVERY, d.pk) == "published"
     # Retry is for failed deliveries only.
     client.post(url)
     assert Delivery.objects.get(pk=d.pk).state == S.PUBLISHED
@@ -347,7 +367,7 @@ def test_it_is_there_and_send_again(world: World, client: Any) -> None:
     client.post(f"/posts/{post.pk}/deliveries/{mx.pk}/resend/")
     mx.refresh_from_db()
     assert (mx.state, mx.generation) == (S.SCHEDULED, 1)
-    assert lanes.run_one(DELIVERY, mx.pk) == "published"
+    assert run_row(DELIVERY, mx.pk) == "published"
     assert Post.objects.get(pk=post.pk).state == Post.State.PUBLISHED
     assert set(AuditEntry.objects.filter(object_type="publishing.delivery").values_list("action", flat=True)) == {
         "delivery.confirm", "delivery.resend"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from filial.networks.ratelimit import Claim, fingerprint, message_claims, reset_
 from filial.networks.vk.connector import random_id_for
 from filial.outbox import claims, lanes, policy, queue, sweeper
 from filial.outbox.models import Attempt
+from filial.outbox.tests.helpers import claim_in_race, run_row
 from filial.publishing import message_services
 from filial.publishing.jobs import MESSAGE
 from filial.publishing.models import OutgoingMessage
@@ -130,7 +132,7 @@ def fresh(message: OutgoingMessage) -> OutgoingMessage:
 def test_a_direct_message_and_a_reply_are_sent_and_stored_with_the_networks_id(world: World, page: str) -> None:
     dm = send(world, page, f"Ваша книга ждёт вас ({page})")
     assert (dm.state, dm.key) == (S.SCHEDULED, f"filial-m{dm.pk}")
-    assert lanes.run_one(MESSAGE, dm.pk) == "sent"
+    assert run_row(MESSAGE, dm.pk) == "sent"
     dm = fresh(dm)
     assert dm.state == S.SENT and dm.external_id and dm.delivered_at and dm.attempts == 1
     assert (dm.lease_owner, dm.lease_until, dm.sent_at) == ("", None, None)
@@ -140,17 +142,17 @@ def test_a_direct_message_and_a_reply_are_sent_and_stored_with_the_networks_id(w
 
     question = inbound(world, page, f"Когда вы открыты? ({page})")
     answer = send(world, page, f"С 10 до 19 ({page})", reply=question)
-    assert lanes.run_one(MESSAGE, answer.pk) == "sent"
+    assert run_row(MESSAGE, answer.pk) == "sent"
     answer = fresh(answer)
     assert answer.state == S.SENT and answer.external_id and answer.external_id != dm.external_id
     assert sent_texts(world, page) == [f"Ваша книга ждёт вас ({page})", f"С 10 до 19 ({page})"]
     # A sent row is never claimed again.
-    assert lanes.run_one(MESSAGE, dm.pk) == "skipped" and len(sent_texts(world, page)) == 2
+    assert run_row(MESSAGE, dm.pk) == "skipped" and len(sent_texts(world, page)) == 2
 
 
 def test_vk_sends_one_messages_send_call_with_the_random_id_of_the_key(world: World) -> None:
     message = send(world, "vk", "Одна попытка — один вызов")
-    assert lanes.run_one(MESSAGE, message.pk) == "sent"
+    assert run_row(MESSAGE, message.pk) == "sent"
     calls = [r for r in world.vk.requests if r.get("kind") == "api"]
     assert [c["method"] for c in calls] == ["messages.send"]
     (stored,) = [m for m in world.vk.state["groups"][str(VK_GROUP)]["messages"] if m["out"]]
@@ -159,14 +161,14 @@ def test_vk_sends_one_messages_send_call_with_the_random_id_of_the_key(world: Wo
 
 def test_not_due_cancelled_and_paused_messages_are_left_alone(world: World) -> None:
     later = send(world, "tg", "Позже", due_at=timezone.now() + timedelta(hours=1))
-    assert lanes.run_one(MESSAGE, later.pk) == "not_due"
+    assert run_row(MESSAGE, later.pk) == "not_due"
     cancelled = send(world, "tg", "Отменено")
     message_services.message_cancel(actor=world.net.users["admin"], message=cancelled)
-    assert lanes.run_one(MESSAGE, cancelled.pk) == "skipped"
+    assert run_row(MESSAGE, cancelled.pk) == "skipped"
     paused = send(world, "tg", "На паузе")
     Channel.objects.filter(pk=world.channels["tg"].pk).update(status=Channel.Status.PAUSED)
-    assert lanes.run_one(MESSAGE, paused.pk) == "paused"
-    assert sent_texts(world, "tg") == [] and lanes.run_one(MESSAGE, 10**9) == "missing"
+    assert run_row(MESSAGE, paused.pk) == "paused"
+    assert sent_texts(world, "tg") == [] and run_row(MESSAGE, 10**9) == "missing"
 
 
 # --- errors -------------------------------------------------------------------------------------------------
@@ -174,10 +176,10 @@ def test_not_due_cancelled_and_paused_messages_are_left_alone(world: World) -> N
 def test_a_server_error_before_the_message_was_applied_is_retried_and_sent_once(world: World, page: str) -> None:
     message = send(world, page, f"Пятисотая ({page})")
     fault(world, page, "http_500")
-    assert lanes.run_one(MESSAGE, message.pk) == "retry"
+    assert run_row(MESSAGE, message.pk) == "retry"
     message = fresh(message)
     assert (message.state, message.failures) == (S.SCHEDULED, 1) and message.next_attempt_at is not None
-    assert lanes.run_one(MESSAGE, message.pk) == "sent"
+    assert run_row(MESSAGE, message.pk) == "sent"
     assert outcomes(message) == [O.TRANSIENT, O.SENT]
     assert sent_texts(world, page) == [f"Пятисотая ({page})"]
 
@@ -186,9 +188,9 @@ def test_vk_timeout_after_the_message_was_sent_is_retried_with_the_same_random_i
     """VK de-duplicates messages.send by random_id: the repeat returns the message it already has."""
     message = send(world, "vk", "Ровно одно сообщение")
     fault(world, "vk", "timeout_after")
-    assert lanes.run_one(MESSAGE, message.pk) == "retry"
+    assert run_row(MESSAGE, message.pk) == "retry"
     assert sent_texts(world, "vk") == ["Ровно одно сообщение"]  # VK has it; we did not hear back
-    assert lanes.run_one(MESSAGE, message.pk) == "sent"
+    assert run_row(MESSAGE, message.pk) == "sent"
     message = fresh(message)
     sends = [r for r in world.vk.requests if r.get("method") == "messages.send"]
     assert len(sends) == 2 and len({r["params"]["random_id"] for r in sends}) == 1
@@ -200,10 +202,10 @@ def test_vk_timeout_after_the_message_was_sent_is_retried_with_the_same_random_i
 def test_a_timeout_after_apply_without_a_key_is_uncertain_and_never_resent_blindly(world: World, page: str) -> None:
     message = send(world, page, f"Может быть, ушло ({page})")
     fault(world, page, "timeout_after")
-    assert lanes.run_one(MESSAGE, message.pk) == "uncertain"
+    assert run_row(MESSAGE, message.pk) == "uncertain"
     message = fresh(message)
     assert message.state == S.UNCERTAIN and outcomes(message) == [O.UNCERTAIN]
-    assert lanes.run_one(MESSAGE, message.pk) == "skipped"
+    assert run_row(MESSAGE, message.pk) == "skipped"
     assert sweeper.sweep().as_dict() == {"recovered": 0, "uncertain": 0, "requeued": 0, "upcoming": 0}
     assert sent_texts(world, page) == [f"Может быть, ушло ({page})"]  # it did go out, once
 
@@ -218,11 +220,11 @@ def test_a_timeout_after_apply_without_a_key_is_uncertain_and_never_resent_blind
 def test_an_uncertain_message_that_is_not_there_is_sent_again_under_a_new_key(world: World) -> None:
     message = send(world, "tg", "Сбой до отправки")
     fault(world, "tg", "timeout_before")  # never applied, but the client cannot know that
-    assert lanes.run_one(MESSAGE, message.pk) == "uncertain"
+    assert run_row(MESSAGE, message.pk) == "uncertain"
     assert sent_texts(world, "tg") == []
     message = message_services.message_resend(actor=world.net.users["editor_central"], message=fresh(message))
     assert (message.state, message.generation, message.key) == (S.SCHEDULED, 1, f"filial-m{message.pk}-g1")
-    assert lanes.run_one(MESSAGE, message.pk) == "sent"
+    assert run_row(MESSAGE, message.pk) == "sent"
     assert sent_texts(world, "tg") == ["Сбой до отправки"]
     assert outcomes(message) == [O.UNCERTAIN, O.RESEND, O.SENT]
 
@@ -233,13 +235,13 @@ def test_a_rate_limit_answer_waits_and_nothing_is_lost(world: World, page: str) 
     fault(world, page, "rate_limit", times=2)
     results: list[str] = []
     for _ in range(4):
-        results.append(lanes.run_one(MESSAGE, message.pk))
+        results.append(run_row(MESSAGE, message.pk))
         if results[-1] != "retry_later":
             break
         message = fresh(message)
         assert (message.state, message.failures) == (S.SCHEDULED, 0)
         assert message.next_attempt_at is not None and message.next_attempt_at > timezone.now()
-        assert lanes.run_one(MESSAGE, message.pk) == "not_due"
+        assert run_row(MESSAGE, message.pk) == "not_due"
         OutgoingMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
     # (VK's client waits out one "too many requests" answer itself, so it may need one round less.)
     assert results[-1] == "sent" and set(results[:-1]) == {"retry_later"}
@@ -260,7 +262,7 @@ def test_a_vk_rate_limit_storm_is_waited_out_and_every_message_goes_once(world: 
     deadline = time.monotonic() + 40
     while OutgoingMessage.objects.filter(state=S.SCHEDULED).exists() and time.monotonic() < deadline:
         for m in OutgoingMessage.objects.filter(state=S.SCHEDULED).order_by("pk"):
-            lanes.run_one(MESSAGE, m.pk)
+            run_row(MESSAGE, m.pk)
         time.sleep(0.05)
     rows = OutgoingMessage.objects.filter(pk__in=[m.pk for m in messages])
     assert {r.state for r in rows} == {S.SENT} and {r.failures for r in rows} == {0}
@@ -272,34 +274,34 @@ def test_a_vk_rate_limit_storm_is_waited_out_and_every_message_goes_once(world: 
 def test_a_vk_captcha_waits_and_is_not_a_failure(world: World) -> None:
     message = send(world, "vk", "Капча")
     fault(world, "vk", "captcha")
-    assert lanes.run_one(MESSAGE, message.pk) == "retry_later"
+    assert run_row(MESSAGE, message.pk) == "retry_later"
     message = fresh(message)
     assert (message.state, message.failures, message.deferrals, message.last_error_code) == (S.SCHEDULED, 0, 1, "14")
     assert message.next_attempt_at is not None and message.next_attempt_at - timezone.now() > timedelta(seconds=50)
     OutgoingMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    assert lanes.run_one(MESSAGE, message.pk) == "sent" and sent_texts(world, "vk") == ["Капча"]
+    assert run_row(MESSAGE, message.pk) == "sent" and sent_texts(world, "vk") == ["Капча"]
 
 
 def test_endless_waits_are_bounded(world: World, settings: Any) -> None:
     settings.FILIAL_DELIVERY_MAX_DEFERRALS = 1
     message = send(world, "max", "Ждать вечно нельзя")
     fault(world, "max", "rate_limit", times=2)
-    assert lanes.run_one(MESSAGE, message.pk) == "retry_later"
+    assert run_row(MESSAGE, message.pk) == "retry_later"
     OutgoingMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    assert lanes.run_one(MESSAGE, message.pk) == "failed"
+    assert run_row(MESSAGE, message.pk) == "failed"
 
 
 @pytest.mark.parametrize("page", ["vk", "tg"])
 def test_a_revoked_token_pauses_the_page_and_messages_resume_after_reauthorisation(world: World, page: str) -> None:
     first, second = send(world, page, "Первое"), send(world, page, "Второе")
     fault(world, page, "revoke_token")
-    assert lanes.run_one(MESSAGE, first.pk) == "needs_reauth"
+    assert run_row(MESSAGE, first.pk) == "needs_reauth"
     channel = Channel.objects.get(pk=world.channels[page].pk)
     assert channel.status == Channel.Status.NEEDS_REAUTH
     first = fresh(first)
     assert (first.state, first.failures) == (S.SCHEDULED, 0) and outcomes(first) == [O.NEEDS_REAUTH]
     assert AuditEntry.objects.filter(action="channel.needs_reauth", object_id=str(channel.pk)).exists()
-    assert lanes.run_one(MESSAGE, second.pk) == "paused" and sweeper.sweep().requeued == 0
+    assert run_row(MESSAGE, second.pk) == "paused" and sweeper.sweep().requeued == 0
 
     # Re-authorised: new credentials, the page active again; the waiting messages go out.
     credentials = channel.credentials
@@ -325,10 +327,10 @@ def test_a_revoked_token_pauses_the_page_and_messages_resume_after_reauthorisati
 def test_a_reader_who_did_not_allow_messages_fails_permanently_without_retries(world: World) -> None:
     world.vk.simulate("deny_messages", {"group_id": VK_GROUP, "user_id": 9901})
     message = send(world, "vk", "Вам письмо", to="9901")
-    assert lanes.run_one(MESSAGE, message.pk) == "failed"
+    assert run_row(MESSAGE, message.pk) == "failed"
     message = fresh(message)
     assert (message.state, message.last_error_code, message.attempts) == (S.FAILED, "901", 1)
-    assert lanes.run_one(MESSAGE, message.pk) == "skipped" and sweeper.sweep().requeued == 0
+    assert run_row(MESSAGE, message.pk) == "skipped" and sweeper.sweep().requeued == 0
     assert [r["method"] for r in world.vk.requests if r.get("kind") == "api"] == ["messages.send"]
     assert sent_texts(world, "vk") == []
 
@@ -338,7 +340,7 @@ def test_the_same_dedupe_key_gives_one_row_and_one_message(world: World) -> None
     first = send(world, "max", "Напоминание о книге", to=person, dedupe_key="reminder:42:rule-1:2026-11-25")
     again = send(world, "max", "Напоминание о книге", to=person, dedupe_key="reminder:42:rule-1:2026-11-25")
     assert again.pk == first.pk and OutgoingMessage.objects.count() == 1
-    assert lanes.run_one(MESSAGE, first.pk) == "sent"
+    assert run_row(MESSAGE, first.pk) == "sent"
     third = send(world, "max", "Напоминание о книге", to=person, dedupe_key="reminder:42:rule-1:2026-11-25")
     assert third.pk == first.pk and third.state == S.SENT
     assert sent_texts(world, "max") == ["Напоминание о книге"]
@@ -352,14 +354,14 @@ def test_a_hand_back_for_the_rate_limit_is_not_a_deferral(world: World, settings
     settings.FILIAL_RATE_LIMIT_MAX_SLEEP = defaults.FILIAL_RATE_LIMIT_MAX_SLEEP
     person = reader(world, "tg")
     one, two = send(world, "tg", "Раз", to=person), send(world, "tg", "Два", to=person)
-    assert lanes.run_one(MESSAGE, one.pk) == "sent"
-    assert lanes.run_one(MESSAGE, two.pk) == "deferred"
+    assert lanes.run_lane(MESSAGE, world.channels["tg"].pk) == {S.SENT: 1, "deferred": 1}  # one lane, both rows
+    assert fresh(one).state == S.SENT
     two = fresh(two)
     assert (two.state, two.deferrals, two.attempts, two.lease_owner) == (S.SCHEDULED, 0, 0, "")
     assert two.next_attempt_at is not None and two.next_attempt_at - timezone.now() <= timedelta(seconds=1.2)
     assert outcomes(two) == []
     time.sleep(max(0.0, (two.next_attempt_at - timezone.now()).total_seconds()) + 0.05)
-    assert lanes.run_one(MESSAGE, two.pk) == "sent" and sent_texts(world, "tg") == ["Раз", "Два"]
+    assert run_row(MESSAGE, two.pk) == "sent" and sent_texts(world, "tg") == ["Раз", "Два"]
 
 
 def test_the_default_rate_limit_sleep_is_short(world: World, settings: Any) -> None:
@@ -388,10 +390,10 @@ def test_a_restarted_worker_remembers_recent_messages(world: World, settings: An
     settings.FILIAL_RATE_LIMIT_MAX_SLEEP = defaults.FILIAL_RATE_LIMIT_MAX_SLEEP
     person = reader(world, "tg")
     first = send(world, "tg", "До перезапуска", to=person)
-    assert lanes.run_one(MESSAGE, first.pk) == "sent"
+    assert run_row(MESSAGE, first.pk) == "sent"
     reset_limiter()  # as in a new worker process: the in-memory budget is primed from the attempts
     second = send(world, "tg", "После перезапуска", to=person)
-    assert lanes.run_one(MESSAGE, second.pk) == "deferred"  # the chat's 1/s still counts the message sent before
+    assert run_row(MESSAGE, second.pk) == "deferred"  # the chat's 1/s still counts the message sent before
 
 
 def test_rows_due_together_are_queued_interleaved_across_pages() -> None:
@@ -447,28 +449,37 @@ def test_the_leases_of_a_killed_local_worker_are_recovered_at_once(world: World)
     assert fresh(message).state == S.SENT
 
 
-def test_a_worker_that_lost_its_lease_does_not_send(world: World) -> None:
-    message = send(world, "vk", "Медленный работник")
-    assert claims.claim_one(MESSAGE, message.pk, "slow-worker")
+@pytest.mark.parametrize("page", ["vk", "max"])
+def test_a_worker_that_lost_its_lease_does_not_send(world: World, page: str) -> None:
+    """On MAX (no idempotency key) the stamp before the request is fenced by the lease; on VK a lane's young claim
+    is the fence (a repeat carries the same key), so the lease is checked once the claim has grown old."""
+    message = send(world, page, "Медленный работник")
+    rows = claims.claim_batch(MESSAGE, world.channels[page].pk, "slow-worker", 5)
+    assert [r.pk for r in rows] == [message.pk]
     OutgoingMessage.objects.filter(pk=message.pk).update(lease_owner="someone-else")
-    assert lanes.run_job(MESSAGE, message.pk, "slow-worker") == "lease_lost"
-    assert sent_texts(world, "vk") == []
+    context = lanes.LaneContext(idempotent=page == "vk", claimed_at=time.monotonic() - policy.lease_seconds())
+    results: Counter[str] = Counter()
+    assert not lanes.run_batch(MESSAGE, rows, "slow-worker", results, context)
+    assert results == {"lease_lost": 1} and sent_texts(world, page) == []
+    assert fresh(message).lease_owner == "someone-else"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_claiming_the_same_message_only_one_wins(net: Net) -> None:
-    """Threads race for each row (SQLite here; PostgreSQL when FILIAL_DATABASE_URL is set)."""
+def test_lanes_of_one_page_claiming_at_once_never_take_the_same_message(net: Net) -> None:
+    """Threads claim batches of one page's messages at once, as the lanes of two workers that both got the page:
+    every message is taken by exactly one claim (SQLite here; PostgreSQL when FILIAL_DATABASE_URL is set)."""
     channel = net.channels["central_vk"]
     ids = [OutgoingMessage.objects.create(channel=channel, recipient_id=str(i), text="x", purpose="bench",
                                           due_at=timezone.now() - timedelta(seconds=1)).pk for i in range(8)]
     wins: dict[int, list[str]] = {pk: [] for pk in ids}
 
-    def worker(n: int) -> None:
-        for pk in ids:
-            if claims.claim_one(MESSAGE, pk, f"worker-{n}"):
-                wins[pk].append(f"worker-{n}")
+    def lane(n: int) -> None:
+        for batch in range(len(ids)):
+            token = f"worker-{n}-{batch}"
+            for row in claim_in_race(MESSAGE, channel.pk, token, 2):
+                wins[row.pk].append(token)
 
-    race(worker, 6)
+    race(lane, 6)
     assert all(len(w) == 1 for w in wins.values()), wins
     for pk, (token,) in wins.items():
         row = OutgoingMessage.objects.get(pk=pk)
@@ -517,10 +528,10 @@ def test_retry_cancel_and_their_permissions(world: World) -> None:
     retried = message_services.message_retry(actor=world.net.users["editor_central"], message=message)
     assert (retried.state, retried.failures, retried.last_error) == (S.SCHEDULED, 0, "")
     assert AuditEntry.objects.filter(action="message.retry", object_id=str(message.pk)).exists()
-    assert lanes.run_one(MESSAGE, message.pk) == "sent"
+    assert run_row(MESSAGE, message.pk) == "sent"
     with pytest.raises(ValidationError):
         message_services.message_cancel(actor=world.net.users["admin"], message=message)
     other = send(world, "max", "Не отправлять")
     cancelled = message_services.message_cancel(actor=world.net.users["admin"], message=other)
-    assert cancelled.state == S.CANCELLED and lanes.run_one(MESSAGE, other.pk) == "skipped"
+    assert cancelled.state == S.CANCELLED and run_row(MESSAGE, other.pk) == "skipped"
     assert sent_texts(world, "max") == ["Сбой"]

@@ -14,7 +14,7 @@ from huey.storage import MemoryStorage
 from filial.accounts.models import AuditEntry
 from filial.conftest import PASSWORD, Net
 from filial.outbox import jobs as outbox_jobs
-from filial.outbox import lanes
+from filial.outbox.tests.helpers import run_row
 from filial.publishing import message_services
 from filial.publishing.jobs import MESSAGE
 from filial.publishing.models import OutgoingMessage
@@ -89,7 +89,7 @@ def test_retry_then_it_is_sent(world: World, client: Any) -> None:
     row = OutgoingMessage.objects.get(pk=failed.pk)
     assert (row.state, row.failures, row.last_error) == (S.SCHEDULED, 0, "")
     assert AuditEntry.objects.filter(action="message.retry", object_id=str(row.pk)).exists()
-    assert lanes.run_one(MESSAGE, row.pk) == "sent"
+    assert run_row(MESSAGE, row.pk) == "sent"
     assert client.get(f"/outgoing/{failed.pk}/retry/").status_code == 405
     # An outside "next" is not followed.
     evil = client.post(f"/outgoing/{failed.pk}/retry/", {"next": "https://evil.example/"})

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from filial.conftest import Net
-from filial.outbox import lanes, policy
+from filial.outbox import policy
+from filial.outbox.tests.helpers import run_row
 from filial.publishing import series
 from filial.publishing.jobs import DELIVERY
 from filial.publishing.models import DeliveryEdit, Post, PostSeries, SeriesOccurrence
@@ -98,7 +99,7 @@ def test_editing_a_published_post_in_the_ui_says_where_it_goes(world: World, mon
     monkeypatch.setattr(ok_class, "capabilities", dataclasses.replace(ok_class.capabilities, edit=False))
     post = world.post("Выставка открыта", pages=("vk", "ok"))
     for page in ("vk", "ok"):
-        assert lanes.run_one(DELIVERY, world.delivery(post, page).pk) == "published"
+        assert run_row(DELIVERY, world.delivery(post, page).pk) == "published"
     c = login(world.net, "admin")
     detail = c.get(reverse("publishing:post_detail", args=[post.pk])).content.decode()
     assert "Editing on the networks" in detail and "cannot edit published posts" in detail

@@ -17,7 +17,7 @@ from filial.conftest import Net
 from filial.inbox import pipeline
 from filial.inbox.models import Conversation, InboxItem
 from filial.inbox.tests.world import VK_GROUP, World, message
-from filial.outbox import lanes
+from filial.outbox.tests.helpers import run_row
 from filial.publishing.jobs import MESSAGE
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import engine_world
@@ -69,7 +69,7 @@ def drain(seconds: float = 10) -> None:
             return
         assert time.monotonic() < deadline, "messages stay unsent"
         for pk in waiting:
-            lanes.run_one(MESSAGE, pk)
+            run_row(MESSAGE, pk)
         time.sleep(0.1)
 
 
