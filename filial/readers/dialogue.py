@@ -26,8 +26,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from filial.circulation.cards import reader_by_card
 from filial.circulation.models import Reader, Renewal
+from filial.circulation.selectors import reader_by_card
 from filial.inbox import handlers
 from filial.readers import linking, reminders
 from filial.readers.models import DialogueAction, DialogueState, ReaderIdentity
