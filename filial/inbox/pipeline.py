@@ -531,10 +531,3 @@ def pages_to_poll() -> list[int]:
     rows = Channel.objects.filter(status=Channel.Status.ACTIVE, network__in=registry.polled()).filter(
         Q(updates_lease_until__isnull=True) | Q(updates_lease_until__lt=now)).exclude(credentials_encrypted="")
     return [channel.pk for channel in rows if pollable(channel)]
-
-
-def sync_replies() -> int:
-    """Conversations whose last reply the network accepted become answered (see services.reply_sent)."""
-    from filial.inbox.services import sync_reply_states
-
-    return sync_reply_states()
