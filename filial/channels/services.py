@@ -21,7 +21,7 @@ from filial.channels.signals import page_resumed
 from filial.libraries.models import Unit
 from filial.networks import egress, registry
 from filial.networks.base import ChannelInfo, NetworkError
-from filial.networks.registry import base_url, connector_for
+from filial.networks.connect import base_url, connector_for
 
 log = logging.getLogger("filial.channels")
 
