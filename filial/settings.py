@@ -284,7 +284,7 @@ FILIAL_IMPORT_PARSE_SECONDS = int(env("FILIAL_IMPORT_PARSE_SECONDS", "300"))
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "filial.accounts.tokens.ApiTokenAuthentication",
+        "filial.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from filial.accounts.models import ApiToken, AuditEntry, Membership, Role, User
+from filial.accounts.tokens import key_digest
 from filial.libraries.models import LibrarySystem, Unit
 
 
@@ -264,6 +265,4 @@ def manages_person(actor: Any, user: Any) -> bool:
 
 def api_token_for_key(key: str) -> ApiToken | None:
     """The stored token whose digest matches ``key`` (with its user), valid or not."""
-    from filial.accounts.tokens import key_digest
-
     return ApiToken.objects.select_related("user").filter(digest=key_digest(key)).first()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from filial.accounts.models import ApiToken, AuditEntry, Membership, Role, User
 from filial.accounts.selectors import access_for, manages_person, user_systems
+from filial.accounts.tokens import key_digest, new_key, password_mark, token_valid
 from filial.libraries.models import Unit
 
 
@@ -208,8 +209,6 @@ MAX_TOKENS_PER_USER = 20  # each sign-in through the API gets its own token; the
 @transaction.atomic
 def api_token_issue(*, user: User) -> tuple[str, datetime]:
     """A new token for ``user``: (the key, shown only now; when it expires). Only its digest is stored."""
-    from filial.accounts.tokens import key_digest, new_key, password_mark, token_valid
-
     now = timezone.now()
     stale = [t.pk for t in ApiToken.objects.filter(user=user).select_related("user") if not token_valid(t, now)]
     ApiToken.objects.filter(pk__in=stale).delete()

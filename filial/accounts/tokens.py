@@ -3,7 +3,8 @@
 The key (40 hex characters, 160 random bits) is shown once; the database keeps only its SHA-256 digest, so a copy
 of the database or a backup gives no working key. A token ends ``FILIAL_API_TOKEN_DAYS`` after it was issued, when
 its user's password changes (by any path: the token remembers a digest of the password hash it was issued under)
-and when the user is deactivated. Issuing, revoking: filial/accounts/services.py; checking: ``ApiTokenAuthentication``.
+and when the user is deactivated. Issuing, revoking: filial/accounts/services.py; checking:
+``authentication.ApiTokenAuthentication``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
-from django.utils.translation import gettext as _
-from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
 
 KEY_BYTES = 20
 
@@ -39,19 +37,3 @@ def token_valid(token: Any, now: Any = None) -> bool:
     return (token.expires_at > (now or timezone.now()) and user.is_active
             and constant_time_compare(token.password_mark, password_mark(user.password)))
 
-
-class ApiTokenAuthentication(TokenAuthentication):
-    """``Authorization: Token <key>`` checked against the stored digests (DRF's own Token model keeps keys)."""
-
-    keyword = "Token"
-
-    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        from filial.accounts.selectors import api_token_for_key
-
-        token = api_token_for_key(key)
-        if token is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        if not token_valid(token):
-            raise exceptions.AuthenticationFailed(
-                _("This token has expired or was revoked: get a new one from /api/v1/auth/token/."))
-        return token.user, token

@@ -25,7 +25,7 @@ from django.conf import settings
 
 from filial.channels.models import Channel
 from filial.channels.services import channel_needs_reauth
-from filial.networks import registry
+from filial.networks import connect, registry
 from filial.networks.base import Connector, NetworkError
 from filial.networks.ratelimit import Claim, get_limiter
 
@@ -47,7 +47,7 @@ def store_credentials(channel_id: int, credentials: dict[str, Any]) -> None:
 
 def connector_for(channel: Channel) -> Connector:
     """The page's connector; rotated credentials are stored as soon as the network hands them out."""
-    connector = registry.connector_for_channel(channel)
+    connector = connect.connector_for_channel(channel)
     if hasattr(connector, "on_credentials"):
         channel_id = channel.pk
         connector.on_credentials = lambda creds: store_credentials(channel_id, creds)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from filial.accounts.models import AuditEntry, Membership, Role
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel, ChannelSnapshot, Network
@@ -20,7 +21,7 @@ from filial.channels.signals import page_resumed
 from filial.libraries.models import Unit
 from filial.networks import egress, registry
 from filial.networks.base import ChannelInfo, NetworkError
-from filial.networks.registry import base_url, connector_for
+from filial.networks.connect import base_url, connector_for
 
 log = logging.getLogger("filial.channels")
 
@@ -387,8 +388,6 @@ def _alert_recipients(channel: Channel) -> list[str]:
     page's unit (they plan and approve its posts)."""
     from django.db.models import Q
 
-    from filial.accounts.models import Membership, Role
-
     unit = channel.unit
     prefixes = [unit.path[:i + 1] for i, ch in enumerate(unit.path) if ch == "/"]
     rows = (Membership.objects.filter(unit__system_id=unit.system_id, user__is_active=True)
@@ -404,8 +403,6 @@ def channel_reauth_alert(channel: Channel, error: Any) -> bool:
     from django.conf import settings
     from django.core.mail import send_mail
     from django.urls import reverse
-
-    from filial.accounts.models import AuditEntry
 
     channel = Channel.objects.select_related("unit").get(pk=channel.pk)
     if channel.status != Channel.Status.NEEDS_REAUTH:

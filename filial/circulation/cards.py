@@ -11,7 +11,7 @@ The rules (decided for Russian library systems, where a card number is an identi
 - Latin letters that look like Cyrillic ones are folded to the Cyrillic letter (A B C E H K M O P T X Y, in
   either case): readers type a printed «А-12» on whichever keyboard layout is on. Two different cards that
   differ only by such a letter («A-12» in Latin and «А-12» in Cyrillic) would share a key: the dialogue then
-  takes the one whose card is exactly what was typed, else none (see :func:`reader_by_card`);
+  takes the one whose card is exactly what was typed, else none (``selectors.reader_by_card``);
 - leading zeros are dropped from an all-digit card only: a spreadsheet keeps «00123» as the number 123 (the
   import reads Excel numbers as whole numbers, ``parsers/tabular.py``), while a CSV or IRBIS export keeps
   «00123»; the reader has «00123» printed on the card. So «00123» and «123» are the same card. A card with
@@ -21,10 +21,6 @@ The rules (decided for Russian library systems, where a card number is an identi
 from __future__ import annotations
 
 import unicodedata
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from filial.circulation.models import Reader
 
 KEY_LENGTH = 64
 
@@ -43,17 +39,3 @@ def card_key(card: str) -> str:
         kept = kept.lstrip("0") or "0"
     return kept[:KEY_LENGTH]
 
-
-def reader_by_card(system_id: int, typed: str) -> Reader | None:
-    """The reader of the library system whose card is ``typed`` (compared by :func:`card_key`, one indexed
-    lookup); when two cards share the key, the one stored exactly as typed, else none (never a guess)."""
-    from filial.circulation.models import Reader
-
-    key = card_key(typed)
-    if not key:
-        return None
-    found: list[Any] = list(Reader.objects.filter(system_id=system_id, card_key=key).order_by("id")[:10])
-    if len(found) == 1:
-        return found[0]
-    exact = [reader for reader in found if reader.card.strip() == typed.strip()]
-    return exact[0] if len(exact) == 1 else None

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from filial.circulation.cards import card_key
 from filial.core.crypto import decrypt_json, encrypt_json
 from filial.libraries.models import LibrarySystem, Unit
 
@@ -38,8 +39,6 @@ class Reader(models.Model):
         return f"{self.card} {self.name}".strip()
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        from filial.circulation.cards import card_key
-
         self.card_key = card_key(self.card)
         fields = kwargs.get("update_fields")
         if fields is not None and "card" in fields and "card_key" not in fields:

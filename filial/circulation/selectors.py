@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filial.accounts.selectors import Access, access_for
+from filial.circulation.cards import card_key
 from filial.circulation.models import CirculationLink, ImportJob, Loan, Reader, Renewal
 from filial.libraries.models import Unit
 
@@ -149,3 +150,16 @@ def renewal_reason(renewal: Renewal, access: Access) -> str:
     if renewal.error_kind and access.is_admin_of(renewal.loan.unit.system_id):
         return error_text(renewal.error_kind, renewal.error_detail, admin=True)
     return renewal.reason
+
+
+def reader_by_card(system_id: int, typed: str) -> Reader | None:
+    """The reader of the library system whose card is ``typed`` (compared by :func:`card_key`, one indexed
+    lookup); when two cards share the key, the one stored exactly as typed, else none (never a guess)."""
+    key = card_key(typed)
+    if not key:
+        return None
+    found: list[Reader] = list(Reader.objects.filter(system_id=system_id, card_key=key).order_by("id")[:10])
+    if len(found) == 1:
+        return found[0]
+    exact = [reader for reader in found if reader.card.strip() == typed.strip()]
+    return exact[0] if len(exact) == 1 else None

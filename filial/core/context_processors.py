@@ -7,6 +7,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
+from filial.inbox.selectors import nav_badge
+from filial.publishing.models import Post
 
 
 def _item(request: HttpRequest, name: str, label: str, badge: int = 0) -> dict[str, Any] | None:
@@ -25,8 +27,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     access = access_for(user)
     pending = 0
     if access.approve_units:
-        from filial.publishing.models import Post
-
         pending = Post.objects.filter(state=Post.State.PENDING, unit_id__in=access.approve_units).count()
     wanted = [
         ("publishing:calendar", _("Calendar"), 0),
@@ -34,8 +34,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     ]
     if access.approve_units:
         wanted.append(("publishing:approvals", _("Approvals"), pending))
-    from filial.inbox.selectors import nav_badge
-
     wanted.append(("inbox:inbox", _("Inbox"), nav_badge(access)))  # one COUNT: new, or in progress and overdue
     wanted.append(("circulation:index", _("Circulation"), 0))
     wanted += [

@@ -25,13 +25,16 @@ from filial.accounts.models import User
 from filial.accounts.services import audit_record, user_create
 from filial.channels.models import Channel, ChannelSnapshot
 from filial.channels.services import channel_create
+from filial.circulation import demo as circulation_demo
 from filial.core.timeutils import local_to_aware
 from filial.demo import data
 from filial.demo.data import DemoSummary, EventSpec, PostSpec
 from filial.demo.emulators import DemoPages
 from filial.demo.images import draw_photo
+from filial.inbox import demo as inbox_demo  # readers' comments and messages, answered or waiting
 from filial.libraries.models import LibrarySystem, Unit
 from filial.libraries.services import system_create, unit_create
+from filial.networks import hosting
 from filial.publishing.event_services import event_create
 from filial.publishing.media import media_upload
 from filial.publishing.models import (
@@ -57,8 +60,6 @@ def demo_present() -> bool:
 def demo_installed() -> bool:
     """True if this installation runs the demo network: some of its pages live on the built-in emulators (the demo
     points them there; a real installation's pages talk to the networks)."""
-    from filial.networks import hosting
-
     pages = Channel.objects.exclude(api_base_url="").values_list("network", "api_base_url")
     return any(hosting.is_builtin_emulator_url(network, url) for network, url in pages.iterator())
 
@@ -84,8 +85,6 @@ def remove_demo() -> None:
         media.delete()
     Event.objects.filter(unit_id__in=unit_ids).delete()
     Channel.objects.filter(unit_id__in=unit_ids).delete()
-    from filial.circulation import demo as circulation_demo
-
     circulation_demo.remove(unit_ids)
     for unit in sorted(units, key=lambda u: len(u.path), reverse=True):
         unit.delete()
@@ -160,11 +159,7 @@ class _Builder:
         self.build_recent_posts()
         for post_id, created in self.backdated:
             Post.objects.filter(pk=post_id).update(created_at=created - timedelta(hours=20), updated_at=created)
-        from filial.inbox import demo as inbox_demo  # readers' comments and messages, answered or waiting
-
         inbox_demo.build(units=self.units, users=self.users, channels=self.channels, now=self.now)
-        from filial.circulation import demo as circulation_demo  # the children's library's readers and loans
-
         circulation_demo.build(units=self.units, now=self.now)
         self.summary.units = len(self.units)
         self.summary.users = len(self.users)

@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 
 from filial.core import images
 from filial.inbox.models import InboxItem
-from filial.networks import egress, registry
+from filial.networks import connect, egress, registry
 
 log = logging.getLogger("filial.inbox")
 
@@ -109,7 +109,7 @@ def copy_item_images(item_id: int) -> int:
     if item is None:
         return 0
     network = item.channel.network
-    api = registry.base_url(network, item.channel.api_base_url)
+    api = connect.base_url(network, item.channel.api_base_url)
     # The page's own emulator (demo, tests) serves its pictures on loopback: that origin only, if it is allowed.
     own_origin = api if egress.api_url_problem(network, api) == "" and egress.host_of(api) in (
         egress.LOOPBACK_NAMES | {"127.0.0.1", "::1"}) else ""

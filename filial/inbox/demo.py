@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import F
 
+from filial.accounts.selectors import access_for
 from filial.channels.models import Channel
 from filial.inbox import pipeline
 from filial.inbox.models import Conversation, InboxItem, Note, OpeningHours, ReplyTemplate
@@ -114,8 +115,6 @@ def build(*, units: dict[str, Any], users: dict[str, Any], channels: dict[str, C
 
 
 def _writer(users: dict[str, Any], channel: Channel) -> Any:
-    from filial.accounts.selectors import access_for
-
     for user in users.values():
         access = access_for(user)
         if access.can_write(channel.unit_id) and not access.is_admin:

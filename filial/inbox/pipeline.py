@@ -39,10 +39,12 @@ from filial.channels.connections import close, connector_for
 from filial.channels.models import Channel, InboundEvent
 from filial.inbox import handlers, workhours
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, ItemRevision, MessagingConsent, OpeningHours
+from filial.inbox.polls import record_telegram_poll_update
 from filial.networks import registry
 from filial.networks.base import ConsentChange, InboundItem, NetworkError
 from filial.networks.ratelimit import Claim, WouldWait
 from filial.outbox.limits import limiter
+from filial.publishing.models import Delivery, OutgoingMessage
 
 log = logging.getLogger("filial.inbox")
 
@@ -155,8 +157,6 @@ def _thread(item: InboundItem) -> tuple[str, str]:
 
 def _deliveries(channel: Channel, post_ids: set[str]) -> dict[str, tuple[int, int]]:
     """Our deliveries on this page whose network id is one of ``post_ids``: {post id: (delivery id, post id)}."""
-    from filial.publishing.models import Delivery
-
     if not post_ids:
         return {}
     found = {ext: (pk, post) for pk, post, ext in Delivery.objects.filter(
@@ -327,8 +327,6 @@ def _account(conversation: Conversation, row: InboxItem, channel: Channel, deadl
 def _echo_ids(channel: Channel, items: list[InboundItem]) -> set[str]:
     """Items that are our own messages coming back: their network id is one the engine got for a message it sent
     through this page (a reply not yet settled into its inbox item, or a message sent by another feature)."""
-    from filial.publishing.models import OutgoingMessage
-
     ids = [item.external_id for item in items]
     return set(OutgoingMessage.objects.filter(channel_id=channel.pk, external_id__in=ids)
                .values_list("external_id", flat=True))
@@ -466,8 +464,6 @@ class LeaseLost(Exception):
 def commit_page(channel: Channel, token: str, items: list[InboundItem], cursor: str,
                 polls: Iterable[dict[str, Any]] = (), consents: Iterable[ConsentChange] = ()) -> IngestReport:
     """Items, consent changes, poll counts and the new cursor in ONE transaction, fenced by the lease."""
-    from filial.inbox.polls import record_telegram_poll_update
-
     with transaction.atomic():
         report = ingest(channel, [i for i in items if not _is_edit(i)], edits=[i for i in items if _is_edit(i)],
                         consents=[Consent(c.person_id, c.allowed, f"{channel.network}:polling", c.at)
@@ -535,10 +531,3 @@ def pages_to_poll() -> list[int]:
     rows = Channel.objects.filter(status=Channel.Status.ACTIVE, network__in=registry.polled()).filter(
         Q(updates_lease_until__isnull=True) | Q(updates_lease_until__lt=now)).exclude(credentials_encrypted="")
     return [channel.pk for channel in rows if pollable(channel)]
-
-
-def sync_replies() -> int:
-    """Conversations whose last reply the network accepted become answered (see services.reply_sent)."""
-    from filial.inbox.services import sync_reply_states
-
-    return sync_reply_states()

@@ -23,7 +23,8 @@ import json
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
@@ -39,10 +40,26 @@ from filial.channels.models import Channel, InboundEvent
 from filial.core.privacy import database_scrub, pseudonym
 from filial.inbox.models import Conversation, InboxItem, ItemRevision, MessagingConsent, Note
 from filial.outbox.models import Attempt
+from filial.publishing.models import OutgoingMessage
 
 log = logging.getLogger("filial.inbox")
 
 ERASED = "—"
+
+
+class PersonEraser(Protocol):
+    def __call__(self, *, channel_ids: list[int], person_id: str, alias: str, now: datetime) -> None: ...
+
+
+# Erasure steps of apps above the inbox (the readers' identity links and dialogue), run by ``erase_person_rows``
+# inside its transaction: the inbox never imports them.
+_ERASERS: list[PersonEraser] = []
+
+
+def register_eraser(eraser: PersonEraser) -> None:
+    """Add an app's step to every person's erasure (from its ``AppConfig.ready``; once)."""
+    if eraser not in _ERASERS:
+        _ERASERS.append(eraser)
 
 
 def _id_pattern(ids: Iterable[str]) -> re.Pattern[str] | None:
@@ -101,8 +118,6 @@ def _item_ids(channel_ids: list[int], person_id: str, dialogue_ids: list[int]) -
 
 
 def _message_ids(channel_ids: list[int], thread_ids: set[str], item_ids: list[int]) -> list[int]:
-    from filial.publishing.models import OutgoingMessage
-
     ids = set(OutgoingMessage.objects.filter(channel_id__in=channel_ids, recipient_id__in=list(thread_ids))
               .values_list("pk", flat=True))
     ids |= set(InboxItem.objects.filter(pk__in=item_ids, outgoing__isnull=False).values_list("outgoing_id",
@@ -120,8 +135,6 @@ def _events(channel_ids: list[int], person_id: str, thread_ids: set[str]) -> Any
 
 def person_data(*, channel_ids: list[int], network: str, person_id: str) -> dict[str, Any]:
     """Everything the inbox holds about one network identity on these pages (the export)."""
-    from filial.publishing.models import OutgoingMessage
-
     dialogues = _dialogues(channel_ids, person_id)
     item_ids = _item_ids(channel_ids, person_id, [c.pk for c in dialogues])
     thread_ids = {person_id} | {c.thread_key for c in dialogues}
@@ -177,9 +190,6 @@ def erase_person_rows(*, channel_ids: list[int], network: str, person_id: str,
                       names: Iterable[str] = ()) -> dict[str, int]:
     """Blank and pseudonymise one network identity's rows on ``channel_ids`` (no access check: the callers check;
     run inside their transaction). ``names``: more strings to remove from audit entries (a reader's name, card)."""
-    from filial.publishing.models import OutgoingMessage
-    from filial.readers.models import DialogueAction, DialogueState, ReaderConsent, ReaderIdentity
-
     person_id = str(person_id or "")
     if not person_id or not channel_ids or person_id.startswith("p:"):
         return {"items": 0, "messages": 0, "events": 0}
@@ -252,16 +262,9 @@ def erase_person_rows(*, channel_ids: list[int], network: str, person_id: str,
     if MessagingConsent.objects.filter(channel_id__in=channel_ids, person_id=person_id).exists():
         MessagingConsent.objects.filter(channel_id__in=channel_ids, person_id=alias).delete()  # the latest wins
         MessagingConsent.objects.filter(channel_id__in=channel_ids, person_id=person_id).update(person_id=alias)
-    identities = list(ReaderIdentity.objects.filter(channel_id__in=channel_ids, person_id=person_id))
-    for identity in identities:
-        if identity.consent_id:
-            ReaderConsent.objects.filter(pk=identity.consent_id, withdrawn_at__isnull=True).update(withdrawn_at=now)
-    ReaderIdentity.objects.filter(pk__in=[i.pk for i in identities]).delete()
-    ReaderConsent.objects.filter(channel_id__in=channel_ids, person_id=person_id).update(
-        person_id=alias, erased_at=now)
-    DialogueState.objects.filter(channel_id__in=channel_ids, person_id=person_id).delete()
-    DialogueAction.objects.filter(channel_id__in=channel_ids, person_id=person_id).update(
-        heard="", text="", person_id=alias)
+    # Apps above the inbox forget the person too (the readers' identity links and dialogue: ReadersConfig.ready).
+    for eraser in _ERASERS:
+        eraser(channel_ids=channel_ids, person_id=person_id, alias=alias, now=now)
 
     # Webhook rows that carried their updates.
     counts["events"], _by_model = _events(channel_ids, person_id, thread_ids).delete()

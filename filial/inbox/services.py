@@ -19,9 +19,12 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.connections import connection
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, Note, OpeningHours, ReplyTemplate
-from filial.inbox.pipeline import item_as_dict
+from filial.inbox.pipeline import _Deadlines, item_as_dict
 from filial.libraries.models import LibrarySystem, Unit
+from filial.networks import registry
 from filial.networks.base import NetworkError
+from filial.publishing.message_services import message_send
+from filial.publishing.models import OutgoingMessage
 
 log = logging.getLogger("filial.inbox")
 
@@ -73,8 +76,6 @@ def conversation_set_state(*, actor: Any, conversation: Conversation, state: str
         fields += ["waiting_since", "due_at"]
     elif before in (State.ANSWERED, State.CLOSED) and conversation.waiting_since is None:
         # Reopened by hand: the answer is due from now.
-        from filial.inbox.pipeline import _Deadlines
-
         now = timezone.now()
         conversation.waiting_since = now
         conversation.due_at = _Deadlines().due(conversation.channel, now, conversation.urgent)
@@ -91,8 +92,6 @@ def conversation_set_urgent(*, actor: Any, conversation: Conversation, urgent: b
     conversation.urgent = urgent
     fields = ["urgent", "updated_at"]
     if conversation.waiting_since is not None and conversation.is_open:
-        from filial.inbox.pipeline import _Deadlines
-
         conversation.due_at = _Deadlines().due(conversation.channel, conversation.waiting_since, urgent)
         fields.append("due_at")
     conversation.save(update_fields=fields)
@@ -120,8 +119,6 @@ def reply_target(conversation: Conversation) -> InboxItem | None:
 @transaction.atomic
 def conversation_reply(*, actor: Any, conversation: Conversation, text: str, to: InboxItem | None = None) -> InboxItem:
     """Queue a reply through the engine; the conversation is answered once the network accepted it."""
-    from filial.publishing.message_services import message_send
-
     _writable(actor, conversation)
     text = text.strip()
     if not text:
@@ -164,8 +161,6 @@ def conversation_reply(*, actor: Any, conversation: Conversation, text: str, to:
 def sync_reply_states(conversation_ids: list[int] | None = None) -> int:
     """Our replies the engine has sent: give the item the network's id (so an echo is recognised) and mark the
     conversation answered when no reader item came after the reply. Returns how many replies were settled."""
-    from filial.publishing.models import OutgoingMessage
-
     rows = InboxItem.objects.filter(direction=InboxItem.Direction.OUT, external_id="", echo=False,
                                     outgoing__state=OutgoingMessage.State.SENT).select_related("outgoing")
     if conversation_ids is not None:
@@ -196,8 +191,6 @@ def sync_reply_states(conversation_ids: list[int] | None = None) -> int:
 # --- hide or delete a comment on the network ---------------------------------------------------------------
 def can_remove(item: InboxItem) -> bool:
     """Whether the page's connector can delete this reader's comment on the network."""
-    from filial.networks import registry
-
     if item.direction != InboxItem.Direction.IN or item.kind != "comment" or item.removed_at is not None:
         return False
     return registry.connector_class(item.channel.network).can_delete_comment(item.raw or {})

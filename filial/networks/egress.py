@@ -33,7 +33,8 @@ import httpcore
 import httpx
 from django.conf import settings
 
-from filial.networks import registry
+from filial.networks import hosting, registry
+from filial.networks.http import tls_context
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -74,7 +75,6 @@ def api_url_problem(network: str, url: str) -> str:
         return "malformed"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "malformed"
-    from filial.networks import hosting
 
     if hosting.is_builtin_emulator_url(network, url):
         return ""
@@ -217,8 +217,6 @@ class GuardedBackend(httpcore.NetworkBackend):
 
 class GuardedTransport(httpx.HTTPTransport):
     def __init__(self, allow: Callable[[str, Address], bool]) -> None:
-        from filial.networks.http import tls_context
-
         super().__init__(verify=tls_context())
         self._pool = httpcore.ConnectionPool(ssl_context=tls_context(), max_connections=20,
                                              max_keepalive_connections=10, network_backend=GuardedBackend(allow))

@@ -6,10 +6,7 @@ import importlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar, cast
 
-import httpx
-from django.conf import settings
-
-from filial.networks.base import Connector, NetworkError
+from filial.networks.base import Connector
 from filial.networks.spec import NetworkSpec
 
 # The networks Filial speaks: one package each (``networks/<net>/__init__.py`` exports ``SPEC``). The only list
@@ -126,41 +123,3 @@ def picture_source(network: str, kind: str, body: dict[str, Any]) -> str:
 
 def connector_class(network: str) -> type[Connector]:
     return spec(network).connector_class()
-
-
-def base_url(network: str, page_url: str = "") -> str:
-    """The page's own API address if it has one (the demo's emulators), else the configured one.
-
-    A base URL configured explicitly (environment or settings) wins over the built-in emulator: a page that
-    points at the built-in emulator's address then talks to the configured server.
-    """
-    configured = str(getattr(settings, BASE_URL_SETTINGS[network]))
-    if page_url:
-        from filial.networks import hosting
-
-        if not (hosting.is_builtin_emulator_url(network, page_url) and hosting.configured_elsewhere(network)):
-            return page_url
-    return configured
-
-
-def connector_for(
-    network: str, *, external_id: str, credentials: dict[str, Any], api_base_url: str = "",
-    transport: httpx.BaseTransport | None = None,
-) -> Connector:
-    cls = connector_class(network)
-    url = base_url(network, api_base_url)
-    if api_base_url and url == api_base_url:
-        from filial.networks.egress import api_url_problem
-
-        if api_url_problem(network, url):
-            # Written around the services (the admin site, an older version): nothing, secrets least of all, is
-            # sent to an address the installation does not allow.
-            raise NetworkError(f"the page's API address {url} is not allowed on this installation "
-                               "(FILIAL_EXTRA_API_HOSTS)", network=network, code="local", permanent=True)
-    return cls(external_id=external_id, credentials=credentials, base_url=url,
-               transport=transport, timeout=settings.FILIAL_NETWORK_TIMEOUT)
-
-
-def connector_for_channel(channel: Any, transport: httpx.BaseTransport | None = None) -> Connector:
-    return connector_for(channel.network, external_id=channel.external_id, credentials=channel.credentials,
-                         api_base_url=channel.api_base_url, transport=transport)

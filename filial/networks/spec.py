@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from filial.networks.base import Connector
+
 if TYPE_CHECKING:
-    from filial.networks.base import Capabilities, Connector
+    from filial.networks.base import Capabilities
 
 
 def import_dotted(path: str) -> Any:
@@ -45,8 +47,6 @@ class NetworkSpec:
     required_credentials: tuple[str, ...] = ()  # those it cannot work without
 
     def connector_class(self) -> type[Connector]:
-        from filial.networks.base import Connector
-
         cls = import_dotted(self.connector)
         assert isinstance(cls, type) and issubclass(cls, Connector)
         return cls

@@ -33,7 +33,7 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel
 from filial.networks import registry
-from filial.networks.base import NotEditable, PostPayload
+from filial.networks.base import NotEditable, Photo, PollSpec, PostPayload
 from filial.outbox.models import Attempt
 from filial.publishing import services
 from filial.publishing.jobs import edits_on_commit
@@ -90,8 +90,6 @@ class _PostShape:
 
     @classmethod
     def of(cls, post: Post, delivery_ids: list[int]) -> _PostShape:
-        from filial.networks.base import PollSpec
-
         poll = Poll.objects.filter(post_id=post.pk).prefetch_related("answers").first()
         published: dict[int, dict[str, Any]] = {}
         for delivery_id, request in (Attempt.objects.filter(
@@ -110,8 +108,6 @@ class _PostShape:
 
     def payload(self, delivery: Delivery) -> PostPayload:
         """The post as this page would get it now, without reading the photo files (their count is what counts)."""
-        from filial.networks.base import Photo
-
         text = self.overrides.get(delivery.channel_id, "").strip() or self.text
         return PostPayload(text=text, key=delivery.key, photos=[Photo(b"", "photo.jpg")] * self.photos,
                            link=self.link, poll=self.poll)

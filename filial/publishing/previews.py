@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from filial.networks import registry
 from filial.networks.base import Capabilities, PostPayload, PreviewShape
 from filial.networks.registry import connector_class
+from filial.publishing.forms.posts import split_answers
 
 if TYPE_CHECKING:
     from filial.channels.models import Channel
@@ -156,8 +157,6 @@ def _text(value: Any) -> str:
 
 
 def _answers(value: Any) -> tuple[str, ...]:
-    from filial.publishing.forms.posts import split_answers
-
     return tuple(split_answers(_text(value)))
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 
 from filial.accounts.selectors import access_for
+from filial.channels.models import Channel
 from filial.outbox.models import Attempt
 from filial.publishing.models import Delivery, Event, Media, OutgoingMessage, Post, PostMedia
 
@@ -99,3 +100,24 @@ def messages_for_list(user: Any, *, state: str = "", channel_id: int | None = No
 
 def message_get(user: Any, pk: int) -> OutgoingMessage | None:
     return messages_visible(user).filter(pk=pk).first()
+
+
+def channels_needing_reauth(user: Any) -> list[Channel]:
+    """Pages of the user's readable units whose credentials the network refused, each with ``waiting_posts``
+    (scheduled deliveries) and ``waiting_messages`` (outgoing messages not yet sent): three queries however
+    many pages there are."""
+    access = access_for(user)
+    pages = list(Channel.objects.filter(unit_id__in=access.read_units, status=Channel.Status.NEEDS_REAUTH)
+                 .select_related("unit").order_by("unit__path", "network", "name"))
+    if not pages:
+        return []
+    ids = [c.pk for c in pages]
+    posts = dict(Delivery.objects.filter(channel_id__in=ids, state=Delivery.State.SCHEDULED).order_by()
+                 .values("channel_id").annotate(n=Count("id")).values_list("channel_id", "n"))
+    messages = dict(OutgoingMessage.objects.filter(channel_id__in=ids, state=OutgoingMessage.State.SCHEDULED)
+                    .order_by().values("channel_id").annotate(n=Count("id")).values_list("channel_id", "n"))
+    for page in pages:
+        page.waiting_posts = posts.get(page.pk, 0)  # type: ignore[attr-defined]
+        page.waiting_messages = messages.get(page.pk, 0)  # type: ignore[attr-defined]
+        page.can_reconnect = access.is_admin_of(page.unit.system_id)  # type: ignore[attr-defined]
+    return pages

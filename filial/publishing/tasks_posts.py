@@ -13,6 +13,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from filial.outbox import queue
+from filial.publishing import series
 from filial.publishing.jobs import EDIT
 
 log = logging.getLogger("filial.engine")
@@ -26,8 +27,6 @@ def edit_delivery(edit_id: int) -> None:
 
 @db_periodic_task(crontab(minute="*"))
 def generate_series_occurrences() -> None:
-    from filial.publishing import series
-
     created = series.generate_all()
     if created:
         log.info("recurring posts: %d occurrence(s) created", created)

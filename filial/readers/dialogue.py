@@ -26,9 +26,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from filial.circulation.cards import reader_by_card
 from filial.circulation.models import Reader, Renewal
+from filial.circulation.selectors import reader_by_card
+from filial.circulation.services import loan_renew
 from filial.inbox import handlers
+from filial.publishing.message_services import message_send
 from filial.readers import linking, reminders
 from filial.readers.models import DialogueAction, DialogueState, ReaderIdentity
 
@@ -273,8 +275,6 @@ def _step(state: DialogueState, step: str) -> None:
 # --- the work after the commit (a Huey task) -------------------------------------------------------------------
 def run(action_id: int) -> None:
     """Carry out one dialogue action and queue its answer through the engine."""
-    from filial.publishing.message_services import message_send
-
     action = (DialogueAction.objects.select_related("channel__unit__system", "reader__unit")
               .filter(pk=action_id, state=DialogueAction.State.PENDING).first())
     if action is None:
@@ -336,8 +336,6 @@ def refusal(renewal: Renewal) -> str:
 
 
 def _renew_answer(action: DialogueAction) -> str:
-    from filial.circulation.services import loan_renew
-
     if action.reader is None:
         return help_unlinked()
     loans = reminders.open_loans(action.reader)

@@ -13,7 +13,7 @@ import hmac
 import io
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,11 +25,16 @@ from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
+from filial.channels.models import Channel
 from filial.circulation.models import ImportJob, Loan, Reader
 from filial.circulation.selectors import reader_units
 from filial.core.privacy import database_scrub, is_pseudonym, pseudonym
 from filial.core.spreadsheets import csv_row
+from filial.inbox.privacy import ERASED as ERASED_TEXT
+from filial.inbox.privacy import audit_scrub, erase_person_rows
 from filial.libraries.models import LibrarySystem
+from filial.publishing.message_services import message_cancel
+from filial.publishing.models import OutgoingMessage
 from filial.readers.models import (
     ConsentText,
     DialogueAction,
@@ -198,9 +203,6 @@ def identity_stop(identity: ReaderIdentity, *, stopped: bool) -> None:
 
 
 def cancel_pending_reminders(channel_id: int, person_id: str) -> int:
-    from filial.publishing.message_services import message_cancel
-    from filial.publishing.models import OutgoingMessage
-
     pending = list(OutgoingMessage.objects.filter(channel_id=channel_id, recipient_id=person_id, purpose="reminder",
                                                   state=OutgoingMessage.State.SCHEDULED))
     for message in pending:
@@ -275,13 +277,24 @@ def reader_erase(*, actor: Any, reader: Reader) -> dict[str, int]:
     return counts
 
 
+def erase_person_links(*, channel_ids: list[int], person_id: str, alias: str, now: datetime) -> None:
+    """The readers' part of erasing one network identity (:func:`filial.inbox.privacy.erase_person_rows`, registered
+    in ``ReadersConfig.ready``): identity links go (their consent withdrawn), the consent records keep the
+    pseudonym as proof, the dialogue's state goes and its steps lose the words."""
+    identities = list(ReaderIdentity.objects.filter(channel_id__in=channel_ids, person_id=person_id))
+    for identity in identities:
+        if identity.consent_id:
+            ReaderConsent.objects.filter(pk=identity.consent_id, withdrawn_at__isnull=True).update(withdrawn_at=now)
+    ReaderIdentity.objects.filter(pk__in=[i.pk for i in identities]).delete()
+    ReaderConsent.objects.filter(channel_id__in=channel_ids, person_id=person_id).update(
+        person_id=alias, erased_at=now)
+    DialogueState.objects.filter(channel_id__in=channel_ids, person_id=person_id).delete()
+    DialogueAction.objects.filter(channel_id__in=channel_ids, person_id=person_id).update(
+        heard="", text="", person_id=alias)
+
+
 def erase_reader_rows(reader: Reader) -> dict[str, int]:
     """The erasure's rows (no access check; inside the caller's transaction)."""
-    from filial.channels.models import Channel
-    from filial.inbox.privacy import ERASED as BLANK
-    from filial.inbox.privacy import audit_scrub, erase_person_rows
-    from filial.publishing.models import OutgoingMessage
-
     now = timezone.now()
     system_channels = list(Channel.objects.filter(unit__system_id=reader.system_id).values_list("pk", "network"))
     network_of = dict(system_channels)
@@ -322,7 +335,7 @@ def erase_reader_rows(reader: Reader) -> dict[str, int]:
         counts["messages"] += done["messages"]
     OutgoingMessage.objects.filter(pk__in=message_ids, state=OutgoingMessage.State.SCHEDULED).update(
         state=OutgoingMessage.State.CANCELLED)
-    OutgoingMessage.objects.filter(pk__in=message_ids).exclude(text=BLANK).update(text=BLANK, reply_to={})
+    OutgoingMessage.objects.filter(pk__in=message_ids).exclude(text=ERASED_TEXT).update(text=ERASED_TEXT, reply_to={})
     DialogueAction.objects.filter(reader=reader).update(heard="", text="", reader=None)
     DialogueState.objects.filter(Q(reader=reader) | Q(card=reader.card, channel_id__in=list(network_of))).delete()
     Reminder.objects.filter(reader=reader).update(reader=None)

@@ -26,7 +26,10 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.circulation.models import Loan, Reader
 from filial.core.timeutils import local_to_aware
+from filial.inbox.models import MessagingConsent
 from filial.libraries.models import LibrarySystem, Unit
+from filial.publishing.message_services import message_send
+from filial.publishing.models import OutgoingMessage
 from filial.readers.models import ReaderIdentity, Reminder, ReminderRule
 
 log = logging.getLogger("filial.circulation")
@@ -182,8 +185,6 @@ class PlanReport:
 def eligible_identities(unit_ids: list[int] | None = None) -> list[ReaderIdentity]:
     """Linked identities with a consent that stands, reminders not stopped, and the network's permission to
     write (``MessagingConsent.allowed``)."""
-    from filial.inbox.models import MessagingConsent
-
     qs = (ReaderIdentity.objects.filter(stopped_at__isnull=True, consent__isnull=False,
                                         consent__withdrawn_at__isnull=True)
           .select_related("reader__unit__system", "channel"))
@@ -254,8 +255,6 @@ def _plan_chunk(reader_ids: list[int], hits: dict[int, list[tuple[Loan, str]]], 
                 rules: dict[int, ReminderRule], existing: set[tuple[int, int, date]], now: datetime,
                 report: PlanReport) -> None:
     """One transaction: the digests' messages (``message_send``, idempotent by key), then their reminders."""
-    from filial.publishing.message_services import message_send
-
     rows: list[tuple[Reminder, list[Loan]]] = []
     with transaction.atomic():
         for reader_id in reader_ids:
@@ -295,8 +294,6 @@ def _plan_chunk(reader_ids: list[int], hits: dict[int, list[tuple[Loan, str]]], 
 
 def sync_states() -> int:
     """Mirror the messages' states onto the reminders that are not final yet."""
-    from filial.publishing.models import OutgoingMessage
-
     changed = 0
     for state in OutgoingMessage.State.values:
         changed += (Reminder.objects.exclude(state__in=FINAL_STATES).exclude(state=state)

@@ -12,7 +12,7 @@ from huey import crontab
 from huey.api import TaskWrapper
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from filial.readers import dialogue, reminders
+from filial.readers import dialogue, linking, reminders
 
 log = logging.getLogger("filial.readers")
 
@@ -43,8 +43,6 @@ def sync_reminder_states() -> None:
 @db_periodic_task(crontab(hour="2", minute="40"))
 def erase_expired_readers() -> None:
     """Daily: readers whose retention period ended (``FILIAL_READER_RETENTION_DAYS``) are erased."""
-    from filial.readers import linking
-
     report = linking.retention_run()
     log.info("reader retention: %s", report)
 

@@ -22,7 +22,7 @@ from filial.channels.tests.emulated import AUDIENCE, Page, emulated
 from filial.conftest import Net
 from filial.core.tests.test_api_support import client_for, fingerprint
 from filial.networks import hosting
-from filial.networks.registry import base_url
+from filial.networks.connect import base_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 NETWORKS = ["vk", "ok", "telegram", "max"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from filial.circulation.adapters.base import Adapter, LoanRecord, ReaderRecord, RenewalResult, UnknownReader
+from filial.circulation.models import Loan, Reader
 
 
 class FileAdapter(Adapter):
@@ -14,8 +15,6 @@ class FileAdapter(Adapter):
 
     def reader(self, card: str) -> ReaderRecord:
         # The only adapter that reads Filial's own tables: its "library system" is the last import.
-        from filial.circulation.models import Loan, Reader
-
         reader = Reader.objects.filter(card=card, system_id=self.settings.get("system_id")).first()
         if reader is None:
             raise UnknownReader(card)

@@ -8,6 +8,7 @@ from django.utils.module_loading import import_string
 
 from filial.circulation.adapters.base import Adapter
 from filial.circulation.adapters.file import FileAdapter
+from filial.circulation.models import CirculationLink
 from filial.libraries.models import Unit
 
 ADAPTERS = {
@@ -17,8 +18,6 @@ ADAPTERS = {
 
 
 def adapter_for(unit: Unit) -> Adapter:
-    from filial.circulation.models import CirculationLink
-
     link = CirculationLink.objects.filter(unit=unit).first()
     kind = link.adapter if link is not None else "file"
     settings: dict[str, Any] = link.settings if link is not None else {}

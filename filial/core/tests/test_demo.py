@@ -23,7 +23,7 @@ from filial.demo.data import DEMO_PASSWORD, SYSTEM_NAME
 from filial.demo.images import MOTIFS, draw_photo
 from filial.libraries.models import LibrarySystem, Unit
 from filial.networks import hosting
-from filial.networks.registry import connector_for_channel
+from filial.networks.connect import connector_for_channel
 from filial.networks.testing import free_port_block
 from filial.publishing.models import Delivery, Event, Media, Poll, Post
 

@@ -22,7 +22,7 @@ from filial.channels.models import Channel
 from filial.demo.build import load_demo
 from filial.networks import hosting
 from filial.networks.base import PostPayload
-from filial.networks.registry import base_url, connector_for
+from filial.networks.connect import base_url, connector_for
 from filial.networks.testing import free_port_block
 
 REPO = Path(__file__).resolve().parents[3]

@@ -12,6 +12,7 @@ from filial.conftest import Net
 from filial.inbox import pipeline
 from filial.inbox.models import Conversation, InboxItem, MessagingConsent
 from filial.inbox.tests.world import World, comment, conversations, items, message, publish, reload
+from filial.networks import connect
 from filial.publishing.tests.test_engine_world import engine_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,9 +113,8 @@ def test_a_poller_whose_lease_expired_cannot_commit(world: World) -> None:
     Channel.objects.filter(pk=channel.pk).update(updates_lease_until=timezone.now() - timedelta(seconds=1))
     assert pipeline.claim_page(channel.pk, "fast")  # the expired lease is taken over
     message(world, "tg", "Здравствуйте", id=901)
-    from filial.networks import registry
 
-    page = registry.connector_for_channel(channel).fetch_updates(None)
+    page = connect.connector_for_channel(channel).fetch_updates(None)
     with pytest.raises(pipeline.LeaseLost):
         pipeline.commit_page(channel, "slow", list(page.items), page.cursor)
     assert not InboxItem.objects.filter(channel=channel).exists()

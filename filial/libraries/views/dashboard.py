@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from filial.accounts.selectors import access_for
-from filial.channels.selectors import channels_needing_reauth
 from filial.libraries.selectors import QUIET_AFTER_DAYS, UPCOMING_DAYS, dashboard_for
+from filial.publishing.selectors import channels_needing_reauth
 
 
 @login_required

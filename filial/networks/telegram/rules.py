@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from filial.networks.base import Connector, InboundItem, NetworkError, NotEditable, PostPayload, PreviewShape
 from filial.networks.ratelimit import Claim, fingerprint
+from filial.networks.telegram.post_ids import parse_external_id
 
 CAPTION_LIMIT = 1024
 QUESTION_LIMIT = 300
@@ -97,8 +98,6 @@ class TelegramRules(Connector, abc.ABC):
 
     @classmethod
     def post_message_ids(cls, external_id: str) -> list[str]:
-        from filial.networks.telegram.connector import parse_external_id  # the connector imports this module
-
         try:
             return [str(i) for i in parse_external_id(external_id).all]
         except (ValueError, AttributeError):
@@ -136,8 +135,6 @@ class TelegramRules(Connector, abc.ABC):
     @classmethod
     def edit_notes(cls, external_id: str, post: PostPayload, *, had_photos: int, had_poll: bool,
                    wanted: set[str]) -> tuple[list[str], list[str]]:
-        from filial.networks.telegram.connector import parse_external_id  # the connector imports this module
-
         problems: list[str] = []
         notes: list[str] = []
         try:

@@ -8,8 +8,9 @@ import pytest
 
 from filial.channels.tests.emulated import emulated
 from filial.networks.base import Photo, PollSpec, PostPayload
+from filial.networks.connect import connector_for
 from filial.networks.hosting import NETWORKS
-from filial.networks.registry import connector_class, connector_for
+from filial.networks.registry import connector_class
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 

@@ -13,8 +13,8 @@ from PIL import Image
 
 from filial.channels.tests.emulated import emulated
 from filial.networks.base import Photo, PollSpec, PostPayload
+from filial.networks.connect import connector_for
 from filial.networks.hosting import NETWORKS
-from filial.networks.registry import connector_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 

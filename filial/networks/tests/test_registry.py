@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from filial.networks import hosting
-from filial.networks.registry import BASE_URL_SETTINGS, base_url, connector_for
+from filial.networks.connect import base_url, connector_for
+from filial.networks.registry import BASE_URL_SETTINGS
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULTS = {

@@ -327,7 +327,7 @@ def test_oauth_address_follows_the_api_address(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_registry_builds_the_connector(settings: Any) -> None:
-    from filial.networks.registry import connector_for
+    from filial.networks.connect import connector_for
 
     connector = connector_for("vk", external_id="club77", credentials={"access_token": "t"},
                               api_base_url="http://127.0.0.1:9/method/")

@@ -21,6 +21,7 @@ import httpx
 
 from filial.networks.base import NetworkError, Photo
 from filial.networks.http import http_client
+from filial.networks.ratelimit import padded_window
 
 API_VERSION = "5.199"
 DEFAULT_API_URL = "https://api.vk.ru/method/"
@@ -124,8 +125,6 @@ class Pacer:
 
 def _pacing_window() -> float:
     from django.core.exceptions import ImproperlyConfigured
-
-    from filial.networks.ratelimit import padded_window
 
     try:
         return padded_window(1.0)

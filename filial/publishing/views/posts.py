@@ -32,7 +32,7 @@ from filial.publishing import compose, edits, previews, services, slots
 from filial.publishing import series as series_services
 from filial.publishing.forms.posts import LOCAL_FORMAT, PostForm, PostListFilterForm, ReviewForm
 from filial.publishing.models import Delivery, DeliveryEdit, Media, Poll, Post, PostChannel, PostMedia, PostSeries
-from filial.publishing.selectors import media_visible, post_get, posts_visible
+from filial.publishing.selectors import events_visible, media_visible, post_get, posts_visible
 
 PAGE_SIZE = 25
 
@@ -136,8 +136,6 @@ def _initial_from_query(request: HttpRequest, access: Access) -> dict[str, Any]:
         initial["kind"] = kind
     event_id = id_or_none(request.GET.get("event"))
     if event_id is not None:
-        from filial.publishing.selectors import events_visible
-
         event = events_visible(request.user).filter(pk=event_id).first()
         if event is not None:
             initial["event"] = event.pk

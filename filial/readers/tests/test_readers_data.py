@@ -18,9 +18,10 @@ from django.utils import timezone, translation
 
 from filial.channels.models import InboundEvent
 from filial.channels.webhooks import item_event
-from filial.circulation.cards import card_key, reader_by_card
+from filial.circulation.cards import card_key
 from filial.circulation.imports import import_create, import_run
 from filial.circulation.models import Reader
+from filial.circulation.selectors import reader_by_card
 from filial.conftest import Net
 from filial.inbox import pipeline, selectors
 from filial.inbox.models import Conversation, InboxItem, ItemRevision
