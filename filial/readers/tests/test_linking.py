@@ -194,14 +194,12 @@ def test_consent_text_page_for_admins(net: Net) -> None:
 
 
 def test_a_failing_step_apologises_instead_of_staying_silent(net: Net, monkeypatch: Any) -> None:
-    from filial.circulation import services
-
     _r, channel = linked(net)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("library system exploded")
 
-    monkeypatch.setattr(services, "loan_renew", broken)
+    monkeypatch.setattr(dialogue, "loan_renew", broken)  # where the dialogue looks it up
     write(channel, "501", "продлить")
     action = DialogueAction.objects.filter(kind=DialogueAction.Kind.RENEW).get()
     assert action.state == DialogueAction.State.FAILED
