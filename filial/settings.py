@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "filial.inbox",
     "filial.circulation",
     "filial.readers",
+    "filial.stats",
+    "filial.paid",
 ]
 
 MIDDLEWARE = [

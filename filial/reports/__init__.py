@@ -1,0 +1,1 @@
+"""The network's account of its pages for a period (annual, quarterly, monthly), written from the data."""
