@@ -60,12 +60,12 @@ def main() -> int:
     data_dir = start_django("filial-bench-reminders-")
     from django.utils import timezone
 
+    from emulators.base import ServedEmulator
+    from emulators.networks.vk import VKEmulator
     from filial.channels.models import Channel
     from filial.circulation.models import Loan, Reader
     from filial.inbox.models import MessagingConsent
     from filial.libraries.services import system_create, unit_create
-    from filial.networks.emulator_base import ServedEmulator
-    from filial.networks.vk.emulator import VKEmulator
     from filial.publishing import message_services
     from filial.publishing.models import OutgoingMessage
     from filial.readers import linking, reminders

@@ -7,7 +7,7 @@ SPEC = NetworkSpec(
     url_setting="FILIAL_MAX_API_URL", real_api_url="https://platform-api2.max.ru",
     connector="filial.networks.max.connector.MaxConnector",
     hosts="filial.networks.max.hosts",
-    emulator="filial.networks.max.emulator.MaxEmulator",
+    emulator="emulators.networks.max.MaxEmulator",
     budgets=budgets(**{"max.bot": "30/second"}),
     credential_keys=("bot_token", "webhook_secret"),
     required_credentials=("bot_token",),
