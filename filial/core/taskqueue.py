@@ -9,11 +9,13 @@ raises. The outbox has its own queue (``filial.outbox.queue``: lanes, the waker)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 from django.utils.module_loading import autodiscover_modules
-from huey.contrib.djhuey import HUEY
+from huey.api import TaskWrapper
+from huey.contrib.djhuey import HUEY, db_task
 from huey.exceptions import HueyException
 
 
@@ -30,3 +32,19 @@ def enqueue(name: str, *args: Any) -> Any:
 def enqueue_on_commit(name: str, *args: Any) -> None:
     """Queue the task ``name`` once the current transaction commits (at once outside a transaction)."""
     transaction.on_commit(lambda: enqueue(name, *args))
+
+
+def keep_old_names(old_module: str, tasks: Iterable[TaskWrapper]) -> list[TaskWrapper]:
+    """Register each of ``tasks`` also as ``<old_module>.<its name>``, the name it had before its module moved: a
+    message an older release queued under that name runs the same work. Returns the registrations (keep them)."""
+    return [_old_name(old_module, task) for task in tasks]
+
+
+def _old_name(old_module: str, task: TaskWrapper) -> TaskWrapper:
+    name = task.task_class.__name__
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return task.call_local(*args, **kwargs)
+
+    run.__module__, run.__name__, run.__qualname__ = old_module, name, name
+    return db_task(name=name)(run)

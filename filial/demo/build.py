@@ -35,7 +35,7 @@ from filial.inbox import demo as inbox_demo  # readers' comments and messages, a
 from filial.libraries.models import LibrarySystem, Unit
 from filial.libraries.services import system_create, unit_create
 from filial.networks import hosting
-from filial.publishing.event_services import event_create
+from filial.publishing.events import event_create
 from filial.publishing.media import media_upload
 from filial.publishing.models import (
     Delivery,

@@ -60,7 +60,7 @@ log = logging.getLogger("filial.polls")
 MAX_FAILURES_AFTER_END = 6  # final counts that keep failing: give up after this many tries (the page says so)
 QUEUED_FOR = timedelta(minutes=5)  # a queued fetch the queue lost is queued again after this
 REFRESH_MIN_AGE = timedelta(seconds=10)  # "refresh now" does not fetch a count younger than this again
-POLL_FETCH = "filial.inbox.tasks_polls.poll_fetch"  # the Huey task that fetches one delivery's count
+POLL_FETCH = "filial.inbox.tasks.poll_fetch"  # the Huey task that fetches one delivery's count
 
 
 def fetch_interval() -> timedelta:

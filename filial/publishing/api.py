@@ -1,6 +1,6 @@
 """API: photos, posts (compose, edit, submit, approve, return, cancel), deliveries and events.
 
-Thin: parse and check the shape of the input here, let ``services`` / ``media`` / ``event_services``
+Thin: parse and check the shape of the input here, let ``services`` / ``media`` / ``events``
 decide what is allowed, read through ``selectors``. Times without an offset are the unit's wall clock.
 """
 
@@ -38,7 +38,8 @@ from filial.core.api import (
     user_tz,
 )
 from filial.libraries.models import Unit
-from filial.publishing import event_services, selectors, services
+from filial.publishing import events as event_writes
+from filial.publishing import selectors, services
 from filial.publishing.compose import post_compose
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, Event, Media, Poll, Post, PostChannel, PostMedia
@@ -535,7 +536,7 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 def _event_fields(attrs: dict[str, Any], unit: Unit) -> dict[str, Any]:
-    fields = {k: v for k, v in attrs.items() if k in event_services.EVENT_FIELDS and k != "unit"}
+    fields = {k: v for k, v in attrs.items() if k in event_writes.EVENT_FIELDS and k != "unit"}
     for name in ("starts_at", "ends_at"):
         if name in fields:
             fields[name] = make_aware(fields[name], unit.tz, name)
@@ -583,7 +584,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         attrs = dict(serializer.validated_data)
         unit = attrs.get("unit") or first_writable_unit(access)
         fields = _event_fields(attrs, unit)
-        event = event_services.event_create(actor=request.user, unit=unit, title=fields.pop("title"),
+        event = event_writes.event_create(actor=request.user, unit=unit, title=fields.pop("title"),
                                             starts_at=fields.pop("starts_at"), **fields)
         return Response(self.get_serializer(event).data, status=status.HTTP_201_CREATED)
 
@@ -598,10 +599,10 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         fields = _event_fields(attrs, unit)
         if "unit" in attrs:
             fields["unit"] = unit
-        event = event_services.event_update(actor=request.user, event=event, **fields)
+        event = event_writes.event_update(actor=request.user, event=event, **fields)
         return Response(self.get_serializer(event).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         event = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
-        event_services.event_delete(actor=request.user, event=event)
+        event_writes.event_delete(actor=request.user, event=event)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -31,7 +31,7 @@ from filial.circulation.selectors import reader_by_card
 from filial.circulation.services import loan_renew
 from filial.core import taskqueue
 from filial.inbox import handlers
-from filial.publishing.message_services import message_send
+from filial.publishing.messages import message_send
 from filial.readers import linking, reminders
 from filial.readers.models import DialogueAction, DialogueState, ReaderIdentity
 

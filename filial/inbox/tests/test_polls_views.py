@@ -17,7 +17,7 @@ from django.utils import timezone
 from filial.channels.models import Channel, Network
 from filial.conftest import PASSWORD, Net
 from filial.inbox.models import PollCount, PollTally
-from filial.inbox.poll_selectors import poll_report
+from filial.inbox.poll_results import poll_report
 from filial.inbox.views.polls import results_xlsx
 from filial.publishing.models import Delivery, Poll, PollAnswer, Post
 

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from filial.networks.tests.conformance import problems
     from filial.networks.vk.connector import random_id_for
     from filial.outbox.models import Attempt
-    from filial.publishing import message_services
+    from filial.publishing import messages as message_writes
     from filial.publishing.models import OutgoingMessage
 
     t_start = time.monotonic()
@@ -171,10 +171,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     there = _tg_sent(tg, m.channel.credentials["bot_token"], m.recipient_id)
                 if m.text in there:
-                    message_services.message_confirm(actor=admin, message=m)
+                    message_writes.message_confirm(actor=admin, message=m)
                     resolved["confirmed"] += 1
                 else:
-                    message_services.message_resend(actor=admin, message=m)
+                    message_writes.message_resend(actor=admin, message=m)
                     resolved["resent"] += 1
 
         t0 = time.monotonic()
