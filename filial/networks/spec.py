@@ -38,7 +38,7 @@ class NetworkSpec:
     real_api_url: str  # that setting's default: the network's own API
     connector: str  # dotted path of its ``Connector`` class
     hosts: str  # dotted path of its ``hosts.py`` module (``networks/egress.py``)
-    webhook: str = ""  # dotted path of its webhook parser ("" = none yet: channels/webhooks.py handles the four)
+    webhook: str = ""  # dotted path of its ``WebhookParser`` ("" = no push updates: its pages are polled)
     emulator: str = ""  # dotted path of its emulator class ("" = none)
     emulator_api_path: str = ""  # the API's path under the emulator's address (VK ``/method/``)
     budgets: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -7,6 +7,7 @@ SPEC = NetworkSpec(
     url_setting="FILIAL_MAX_API_URL", real_api_url="https://platform-api2.max.ru",
     connector="filial.networks.max.connector.MaxConnector",
     hosts="filial.networks.max.hosts",
+    webhook="filial.networks.max.webhooks.MaxWebhookParser",
     emulator="emulators.networks.max.MaxEmulator",
     budgets=budgets(**{"max.bot": "30/second"}),
     credential_keys=("bot_token", "webhook_secret"),

@@ -7,6 +7,7 @@ SPEC = NetworkSpec(
     url_setting="FILIAL_OK_API_URL", real_api_url="https://api.ok.ru/fb.do",
     connector="filial.networks.ok.connector.OKConnector",
     hosts="filial.networks.ok.hosts",
+    webhook="filial.networks.ok.webhooks.OKWebhookParser",
     emulator="emulators.networks.ok.OKEmulator", emulator_api_path="/fb.do",
     budgets=budgets(**{"ok.token": "5/second"}),  # OK publishes no numbers: conservative and configurable
     # The application's keys, the admin's token and the group's messages key (Bot API).

@@ -7,6 +7,7 @@ SPEC = NetworkSpec(
     url_setting="FILIAL_VK_API_URL", real_api_url="https://api.vk.ru/method/",
     connector="filial.networks.vk.connector.VKConnector",
     hosts="filial.networks.vk.hosts",
+    webhook="filial.networks.vk.webhooks.VKWebhookParser",
     emulator="emulators.networks.vk.VKEmulator", emulator_api_path="/method/",
     # 3/s per user token (posting), 20/s per community token (messages). Not a network's limit: one token
     # refresh per page per minute, used as a lock across workers (the refresh token rotates).
