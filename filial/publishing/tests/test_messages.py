@@ -254,7 +254,7 @@ def test_a_rate_limit_answer_waits_and_nothing_is_lost(world: World, page: str) 
 def test_a_vk_rate_limit_storm_is_waited_out_and_every_message_goes_once(world: World, monkeypatch: Any) -> None:
     """VK allows far fewer calls than our budget expects (another program uses the same community token): VK
     refuses with error 6; every message still goes out exactly once, and the refusals are waits, not failures."""
-    from filial.networks.vk import emulator
+    from emulators.networks import vk as emulator
 
     monkeypatch.setitem(emulator.RATE_LIMITS, "group", 4)
     people = [reader(world, "vk") for _ in range(12)]
