@@ -29,6 +29,17 @@ def import_dotted(path: str) -> Any:
 
 
 @dataclass(frozen=True)
+class SecretGroup:
+    """The secrets a page of the network stores, as the page form shows them: one fieldset (networks whose specs
+    give the same ``slug`` share it, as Telegram and MAX share the bot token)."""
+
+    slug: str
+    legend: Any  # translated (``gettext_lazy``)
+    fields: tuple[tuple[str, Any], ...]  # (credentials key, translated label)
+    plain: tuple[str, ...] = ()  # keys that are not secret (shown as ordinary text inputs)
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     name: str  # the value stored in ``Channel.network`` and used in URLs (``/hooks/<name>/…``)
     label: str  # how a person names it ("VK", "OK", "Telegram")
@@ -45,6 +56,8 @@ class NetworkSpec:
     polled: bool = True  # pages without a webhook fetch updates (``Connector.fetch_updates``)
     credential_keys: tuple[str, ...] = ()  # the secrets a page of this network may store
     required_credentials: tuple[str, ...] = ()  # those it cannot work without
+    secrets: SecretGroup | None = None  # how the page form asks for them (the webhook secret aside: every network
+    # with a ``webhook`` shares the form's "push updates" fieldset)
 
     def connector_class(self) -> type[Connector]:
         cls = import_dotted(self.connector)

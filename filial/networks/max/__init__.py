@@ -1,6 +1,8 @@
 """MAX: channels through a bot (MAX Bot API)."""
 
-from filial.networks.spec import NetworkSpec, budgets
+from django.utils.translation import gettext_lazy as _
+
+from filial.networks.spec import NetworkSpec, SecretGroup, budgets
 
 SPEC = NetworkSpec(
     name="max", label="MAX", short="MAX", colour="#6a3de8",
@@ -12,4 +14,5 @@ SPEC = NetworkSpec(
     budgets=budgets(**{"max.bot": "30/second"}),
     credential_keys=("bot_token", "webhook_secret"),
     required_credentials=("bot_token",),
+    secrets=SecretGroup("bot", _("Telegram and MAX secrets"), (("bot_token", _("Bot token")),)),
 )

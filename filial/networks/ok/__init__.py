@@ -1,6 +1,8 @@
 """Odnoklassniki (OK): groups' topics, comments and the Bot API's chats."""
 
-from filial.networks.spec import NetworkSpec, budgets
+from django.utils.translation import gettext_lazy as _
+
+from filial.networks.spec import NetworkSpec, SecretGroup, budgets
 
 SPEC = NetworkSpec(
     name="ok", label="OK", short="OK", colour="#b35f00",
@@ -13,4 +15,10 @@ SPEC = NetworkSpec(
     # The application's keys, the admin's token and the group's messages key (Bot API).
     credential_keys=("application_key", "application_secret_key", "access_token", "bot_token", "webhook_secret"),
     required_credentials=("application_key", "application_secret_key", "access_token"),
+    secrets=SecretGroup("ok", _("Odnoklassniki secrets"), (
+        ("application_key", _("Application public key")),
+        ("application_secret_key", _("Application secret key")),
+        ("access_token", _("Access token")),
+        ("bot_token", _("Group messages key (Bot API)")),
+    )),
 )

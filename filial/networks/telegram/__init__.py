@@ -1,6 +1,8 @@
 """Telegram: channels through a bot (Bot API)."""
 
-from filial.networks.spec import NetworkSpec, budgets
+from django.utils.translation import gettext_lazy as _
+
+from filial.networks.spec import NetworkSpec, SecretGroup, budgets
 
 SPEC = NetworkSpec(
     name="telegram", label="Telegram", short="TG", colour="#12739f",
@@ -13,4 +15,5 @@ SPEC = NetworkSpec(
     budgets=budgets(**{"telegram.bot": "30/second", "telegram.chat": "1/second", "telegram.channel": "20/minute"}),
     credential_keys=("bot_token", "webhook_secret"),
     required_credentials=("bot_token",),
+    secrets=SecretGroup("bot", _("Telegram and MAX secrets"), (("bot_token", _("Bot token")),)),
 )

@@ -1,6 +1,8 @@
 """VK (VKontakte): communities' walls, comments and messages."""
 
-from filial.networks.spec import NetworkSpec, budgets
+from django.utils.translation import gettext_lazy as _
+
+from filial.networks.spec import NetworkSpec, SecretGroup, budgets
 
 SPEC = NetworkSpec(
     name="vk", label="VK", short="VK", colour="#005fcc",
@@ -17,4 +19,13 @@ SPEC = NetworkSpec(
     credential_keys=("access_token", "refresh_token", "client_id", "device_id", "expires_at", "community_token",
                      "vk_confirmation_code", "webhook_secret"),
     required_credentials=("access_token",),
+    secrets=SecretGroup("vk", _("VK secrets"), (
+        ("access_token", _("User access token")),
+        ("refresh_token", _("Refresh token")),
+        ("client_id", _("Application (client) id")),
+        ("device_id", _("Device id (VK ID)")),
+        ("expires_at", _("User token expires at (Unix time or ISO 8601)")),
+        ("community_token", _("Community token")),
+        ("vk_confirmation_code", _("Callback API confirmation code")),
+    ), plain=("client_id", "expires_at", "vk_confirmation_code")),
 )
