@@ -40,7 +40,12 @@ def test_tasks_queued_under_their_old_module_still_run(old: str, new: Any) -> No
 def test_an_old_name_runs_the_same_work(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
     monkeypatch.setattr(polls, "fetch_one", lambda delivery_id: ran.append(f"fetch {delivery_id}"))
-    monkeypatch.setattr(series, "generate_all", lambda: ran.append("series") or 0)
+
+    def generate_all() -> int:
+        ran.append("series")
+        return 0
+
+    monkeypatch.setattr(series, "generate_all", generate_all)
     HUEY._registry.string_to_task("filial.inbox.tasks_polls.poll_fetch")((7,), {}).execute()
     HUEY._registry.string_to_task("filial.publishing.tasks_posts.generate_series_occurrences")((), {}).execute()
     assert ran == ["fetch 7", "series"]
