@@ -122,6 +122,7 @@ class VKConnector(VKRules):
         on_credentials: Callable[[dict[str, Any]], None] | None = None,
         refresh_margin: timedelta = timedelta(minutes=10),
         long_poll_wait: int = 1,
+        pace: bool = True,
     ) -> None:
         super().__init__(external_id=external_id, credentials=dict(credentials), base_url=base_url,
                          transport=transport, timeout=timeout)
@@ -131,7 +132,7 @@ class VKConnector(VKRules):
             raise VKError(f"the VK community id must be a number, not {external_id!r}", code="local",
                           permanent=True) from None
         self.owner_id = -self.group_id
-        self.client = VKClient(base_url or DEFAULT_API_URL, timeout=timeout, transport=transport)
+        self.client = VKClient(base_url or DEFAULT_API_URL, timeout=timeout, transport=transport, pace=pace)
         self.oauth_url = oauth_url or oauth_url_for(self.client.base_url)
         self.on_credentials = on_credentials
         self.refresh_margin = refresh_margin
