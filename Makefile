@@ -12,12 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# The emulators (emulators/: the networks' and library systems' local servers) are a distribution of their own,
+# outside the filial package and its wheel; the demo and the tests use them, so both targets install them.
+$(VENV)/.installed: pyproject.toml emulators/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e . -e ./emulators
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev,scale]"
+$(VENV)/.dev-installed: pyproject.toml emulators/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev,scale]" -e ./emulators
 	touch $@ $(VENV)/.installed
 
 ## make run: install, migrate, load the demo network (empty database only), start web + worker.
@@ -33,11 +35,11 @@ test-scale: $(VENV)/.dev-installed
 	FILIAL_DATABASE_URL=$(PG_URL) FILIAL_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check filial bench
+	$(BIN)/ruff check filial bench emulators
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.dev-installed
-	$(BIN)/mypy filial
+	$(BIN)/mypy filial emulators
 
 check: lint typecheck test
 

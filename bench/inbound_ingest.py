@@ -47,14 +47,14 @@ def main() -> int:
     data_dir = start_django("filial-bench-inbox-")
     from django.db import connection
 
+    from emulators.base import ServedEmulator
+    from emulators.networks.telegram import TelegramEmulator
     from filial.channels.models import Channel, InboundEvent
     from filial.channels.webhooks import item_event, store_events
     from filial.inbox import pipeline
     from filial.inbox.models import Conversation, InboxItem
     from filial.libraries.services import system_create, unit_create
     from filial.networks.base import InboundItem
-    from filial.networks.emulator_base import ServedEmulator
-    from filial.networks.telegram.emulator import TelegramEmulator
 
     backend = prepare_database()
     result: dict[str, Any] = {"benchmark": "inbound_ingest", "backend": backend}

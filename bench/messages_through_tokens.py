@@ -58,11 +58,11 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from emulators.base import ServedEmulator
+    from emulators.networks.vk import VKEmulator
     from filial.channels.models import Channel
     from filial.libraries.services import system_create, unit_create
-    from filial.networks.emulator_base import ServedEmulator
     from filial.networks.vk.connector import random_id_for
-    from filial.networks.vk.emulator import VKEmulator
     from filial.outbox import lanes
     from filial.outbox.models import Attempt
     from filial.publishing.jobs import MESSAGE

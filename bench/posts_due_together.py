@@ -65,15 +65,15 @@ def main() -> int:
     from django.conf import settings
     from django.utils import timezone
 
+    from emulators.base import EmulatorApp, ServedEmulator
+    from emulators.networks.max import MaxEmulator
+    from emulators.networks.ok import OKEmulator
+    from emulators.networks.telegram import TelegramEmulator
+    from emulators.networks.vk import VKEmulator
     from filial.accounts.models import Role, User
     from filial.accounts.services import membership_set
     from filial.channels.models import Channel
     from filial.libraries.services import system_create, unit_create
-    from filial.networks.emulator_base import EmulatorApp, ServedEmulator
-    from filial.networks.max.emulator import MaxEmulator
-    from filial.networks.ok.emulator import OKEmulator
-    from filial.networks.telegram.emulator import TelegramEmulator
-    from filial.networks.vk.emulator import VKEmulator
     from filial.outbox.models import Attempt
     from filial.publishing.models import Delivery, Post
     from filial.publishing.services import PostData, post_create, post_submit

@@ -60,13 +60,13 @@ def main() -> int:
     data_dir = start_django("filial-bench-reminders-")
     from django.utils import timezone
 
+    from emulators.base import ServedEmulator
+    from emulators.networks.vk import VKEmulator
     from filial.channels.models import Channel
     from filial.circulation.models import Loan, Reader
     from filial.inbox.models import MessagingConsent
     from filial.libraries.services import system_create, unit_create
-    from filial.networks.emulator_base import ServedEmulator
-    from filial.networks.vk.emulator import VKEmulator
-    from filial.publishing import message_services
+    from filial.publishing import messages as message_writes
     from filial.publishing.models import OutgoingMessage
     from filial.readers import linking, reminders
     from filial.readers.models import ReaderConsent, ReaderIdentity, Reminder, ReminderRule
@@ -118,8 +118,8 @@ def main() -> int:
         setup_s = time.monotonic() - t_setup
 
         # Planning: the engine's queueing on commit is left out (the workers' sweeper picks the rows up at T0).
-        real_enqueue = message_services.messages_on_commit
-        message_services.messages_on_commit = lambda ids: None  # type: ignore[assignment]
+        real_enqueue = message_writes.messages_on_commit
+        message_writes.messages_on_commit = lambda ids: None  # type: ignore[assignment]
         t = time.monotonic()
         if os.environ.get("FILIAL_BENCH_PROFILE"):
             import cProfile
@@ -134,7 +134,7 @@ def main() -> int:
         t = time.monotonic()
         second = reminders.plan()
         replan_ms = (time.monotonic() - t) * 1000
-        message_services.messages_on_commit = real_enqueue  # type: ignore[assignment]
+        message_writes.messages_on_commit = real_enqueue  # type: ignore[assignment]
         planned = OutgoingMessage.objects.filter(purpose="reminder")
         result: dict[str, Any] = {
             "benchmark": "reminders", "backend": backend,

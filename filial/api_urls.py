@@ -10,7 +10,10 @@ from filial.channels.api import ChannelViewSet
 from filial.circulation.api import ImportViewSet, LoanViewSet, ReaderViewSet
 from filial.inbox.api import ConversationViewSet
 from filial.libraries.api import UnitViewSet
-from filial.publishing.api import DeliveryViewSet, EventViewSet, MediaViewSet, PostViewSet
+from filial.publishing.api.deliveries import DeliveryViewSet
+from filial.publishing.api.events import EventViewSet
+from filial.publishing.api.photos import MediaViewSet
+from filial.publishing.api.posts import PostViewSet
 
 app_name = "api"
 

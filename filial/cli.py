@@ -153,6 +153,7 @@ def run(args: Sequence[str] = ()) -> int:
         from django.db import connections
 
         from filial.demo.build import demo_installed
+        from filial.networks import hosting
 
         emulators = demo_installed()
         connections.close_all()
@@ -163,9 +164,12 @@ def run(args: Sequence[str] = ()) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
 
-    children = child_processes(emulators=emulators)
     if not emulators:
         print("filial: no demo network here, the network emulators are not started.", flush=True)
+    elif not hosting.emulators_installed():
+        emulators = False
+        print(f"filial: {hosting.INSTALL_HINT}; the demo's pages cannot publish until they are.", flush=True)
+    children = child_processes(emulators=emulators)
     failed: Child | None = None
     env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
     try:

@@ -15,10 +15,12 @@ from filial.channels.models import Channel, Network
 from filial.channels.services import address_problem
 from filial.core.params import DayField
 from filial.libraries.models import Unit
+from filial.networks import registry
+from filial.networks.base import WEBHOOK_SECRET_KEY
 
 
 class CredentialGroup:
-    """The secrets of one network (Telegram and MAX both use one bot token)."""
+    """One fieldset of secrets and the networks whose pages use it (Telegram and MAX both use one bot token)."""
 
     def __init__(self, slug: str, legend: Any, networks: tuple[str, ...],
                  keys: tuple[tuple[str, Any], ...], plain: tuple[str, ...] = ()) -> None:
@@ -29,29 +31,25 @@ class CredentialGroup:
         return f"{self.slug}_{key}"
 
 
-CREDENTIAL_GROUPS = (
-    CredentialGroup("vk", _("VK secrets"), (Network.VK,), (
-        ("access_token", _("User access token")),
-        ("refresh_token", _("Refresh token")),
-        ("client_id", _("Application (client) id")),
-        ("device_id", _("Device id (VK ID)")),
-        ("expires_at", _("User token expires at (Unix time or ISO 8601)")),
-        ("community_token", _("Community token")),
-        ("vk_confirmation_code", _("Callback API confirmation code")),
-    ), plain=("client_id", "expires_at", "vk_confirmation_code")),
-    CredentialGroup("ok", _("Odnoklassniki secrets"), (Network.OK,), (
-        ("application_key", _("Application public key")),
-        ("application_secret_key", _("Application secret key")),
-        ("access_token", _("Access token")),
-        ("bot_token", _("Group messages key (Bot API)")),
-    )),
-    CredentialGroup("bot", _("Telegram and MAX secrets"), (Network.TELEGRAM, Network.MAX), (
-        ("bot_token", _("Bot token")),
-    )),
-    CredentialGroup("hooks", _("Push updates (webhooks)"), (Network.VK, Network.OK, Network.TELEGRAM, Network.MAX), (
-        ("webhook_secret", _("Webhook secret")),
-    )),
-)
+def _credential_groups() -> tuple[CredentialGroup, ...]:
+    """The fieldsets of secrets, read from the networks' specs (``NetworkSpec.secrets``; specs that give the same
+    slug share one), then the webhook secret of every network with push updates."""
+    groups: dict[str, CredentialGroup] = {}
+    for spec in registry.specs():
+        if spec.secrets is None:
+            continue
+        known = groups.get(spec.secrets.slug)
+        if known is None:
+            groups[spec.secrets.slug] = CredentialGroup(spec.secrets.slug, spec.secrets.legend, (spec.name,),
+                                                        spec.secrets.fields, plain=spec.secrets.plain)
+        else:
+            known.networks = (*known.networks, spec.name)
+    hooks = tuple(spec.name for spec in registry.specs() if spec.webhook)
+    return (*groups.values(),
+            CredentialGroup("hooks", _("Push updates (webhooks)"), hooks, ((WEBHOOK_SECRET_KEY, _("Webhook secret")),)))
+
+
+CREDENTIAL_GROUPS = _credential_groups()
 
 
 class ChannelForm(forms.Form):

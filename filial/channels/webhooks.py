@@ -1,8 +1,10 @@
 """Webhook endpoints: the networks push readers' comments and messages here (``/hooks/<network>/<page id>/``).
 
-Each endpoint finds the page, checks the network's proof that the request is genuine, parses the update with
-the network's own ``webhooks.py`` and stores one :class:`~filial.channels.models.InboundEvent` per item for the
-inbox to process. Nothing is stored unless the secret matched.
+Each endpoint finds the page and hands the request to its network's ``WebhookParser`` (``networks/base.py``; each
+network's ``webhooks.py`` implements it and its spec names it), which checks the network's proof that the request
+is genuine and says what it carries; this module stores one :class:`~filial.channels.models.InboundEvent` per item
+and consent change for the inbox to process, for every network alike. Nothing is stored unless the secret matched.
+The four networks' formats:
 
 - VK Callback API (``/hooks/vk/<id>/``): the secret key travels in the JSON body (``"secret"``); a
   ``confirmation`` request is answered with the page's confirmation code, every other event with ``ok``.
@@ -24,8 +26,6 @@ the items are stored. A repeated delivery of the same update is stored once (uni
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -38,20 +38,23 @@ from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from filial.channels.models import Channel, InboundEvent, Network
+from filial.channels.models import Channel, InboundEvent
 from filial.core.clientip import client_ip
 from filial.core.crypto import SecretUnreadable
-from filial.networks.base import InboundItem
-from filial.networks.max import webhooks as max_webhooks
-from filial.networks.ok import webhooks as ok_webhooks
-from filial.networks.telegram import webhooks as telegram_webhooks
-from filial.networks.vk import webhooks as vk_webhooks
+from filial.networks import registry
+from filial.networks.base import (
+    WEBHOOK_SECRET_KEY,
+    InboundItem,
+    WebhookParser,
+    WebhookRefused,
+    WebhookRequest,
+    WebhookResult,
+)
 
 logger = logging.getLogger("filial.webhooks")
 
 DEFAULT_MAX_BYTES = 1024 * 1024
-SECRET_KEY = "webhook_secret"  # noqa: S105 - the credentials key, not a secret
-VK_CONFIRMATION_KEY = "vk_confirmation_code"
+SECRET_KEY = WEBHOOK_SECRET_KEY
 app_name = "hooks"
 
 
@@ -110,90 +113,19 @@ def store_events(channel: Channel, events: Iterable[InboundEvent]) -> int:
     return len(new)
 
 
-def _digest(raw: Any) -> str:
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def _events(channel: Channel, result: WebhookResult) -> list[InboundEvent]:
+    """The rows to store for what a network's parser found in one request."""
+    events = [item_event(channel, pushed.item, kind=pushed.kind, external_id=pushed.external_id)
+              for pushed in result.items]
+    events += [consent_event(channel, c.user_id, c.allowed, c.occurrence, c.raw, at=c.at) for c in result.consents]
+    return events
 
 
-# --- per network ----------------------------------------------------------------------------------------
-def _vk(request: HttpRequest, channel: Channel, body: bytes, credentials: dict[str, Any]) -> Verified:
-    try:
-        result = vk_webhooks.handle_callback(
-            body, group_id=channel.external_id, secret=str(credentials.get(SECRET_KEY) or ""),
-            confirmation_code=str(credentials.get(VK_CONFIRMATION_KEY) or ""))
-    except vk_webhooks.WebhookError as exc:
-        raise Refused(str(exc), exc.status) from None
-    except ValueError:  # the page's own community id is not a number
-        raise Refused(f"the page's VK community id {channel.external_id!r} is not valid") from None
-    events: list[InboundEvent] = []
-    for item in result.items:
-        if result.event_type == "wall_reply_edit":  # the same comment id again: one row per edit event
-            occurrence = result.event_id or _digest(item.raw)
-            events.append(item_event(channel, item, kind=InboundEvent.Kind.COMMENT_EDIT,
-                                     external_id=f"{item.external_id}:edit:{occurrence}"))
-        else:
-            events.append(item_event(channel, item))
-    if result.event_type in ("message_allow", "message_deny"):
-        data = json.loads(body)
-        user_id = str((data.get("object") or {}).get("user_id") or "")
-        if user_id:
-            events.append(consent_event(channel, user_id, result.event_type == "message_allow",
-                                        result.event_id or _digest(data), data))
-    return Verified(events=events, response=result.response)
-
-
-def _telegram(request: HttpRequest, channel: Channel, body: bytes, credentials: dict[str, Any]) -> Verified:
-    token = str(credentials.get("bot_token") or "")
-    bot = token.split(":", 1)[0]
-    try:
-        items = telegram_webhooks.handle(
-            request.headers, body, expected_secret=str(credentials.get(SECRET_KEY) or ""),
-            channel_id=channel.external_id or None, bot_id=int(bot) if bot.isdigit() else None)
-        update = telegram_webhooks.parse_body(body)
-    except telegram_webhooks.WebhookSecretError as exc:
-        raise Refused(str(exc)) from None
-    except telegram_webhooks.WebhookError as exc:
-        raise Refused(str(exc), 400) from None
-    events = [item_event(channel, item) for item in items]
-    change = telegram_webhooks.consent_of(update)  # the person blocked or unblocked the bot
-    if change is not None:
-        events.append(consent_event(channel, change.person_id, change.allowed, str(update["update_id"]), update,
-                                    at=change.at))
-    return Verified(events=events)
-
-
-def _max(request: HttpRequest, channel: Channel, body: bytes, credentials: dict[str, Any]) -> Verified:
-    try:
-        max_webhooks.verify_secret(request.headers, str(credentials.get(SECRET_KEY) or ""))
-        update = max_webhooks.parse_update(body)
-    except max_webhooks.WebhookSecretError as exc:
-        raise Refused(str(exc)) from None
-    except max_webhooks.WebhookError as exc:
-        raise Refused(str(exc), 400) from None
-    items = max_webhooks.update_items(update, chat_id=str(channel.external_id),
-                                      bot_user_id=str(credentials.get("bot_user_id") or ""))
-    events = [item_event(channel, item) for item in items]
-    consent = max_webhooks.consent_event(update)
-    if consent is not None:
-        user_id, allowed = consent
-        events.append(consent_event(channel, user_id, allowed, str(update.get("timestamp") or _digest(update)),
-                                    update))
-    return Verified(events=events)
-
-
-def _ok(request: HttpRequest, channel: Channel, body: bytes, credentials: dict[str, Any]) -> Verified:
-    try:
-        items = ok_webhooks.handle(
-            body, received_secret=request.GET.get(ok_webhooks.SECRET_PARAM),
-            expected_secret=str(credentials.get(SECRET_KEY) or ""),
-            remote_addr=client_ip(request),
-            check_source=bool(settings.FILIAL_OK_WEBHOOK_CHECK_SOURCE))
-    except ok_webhooks.WebhookError as exc:
-        raise Refused(str(exc), exc.status) from None
-    return Verified(events=[item_event(channel, item) for item in items])
-
-
-Handler = Callable[[HttpRequest, Channel, bytes, dict[str, Any]], Verified]
-HANDLERS: dict[str, Handler] = {Network.VK: _vk, Network.TELEGRAM: _telegram, Network.MAX: _max, Network.OK: _ok}
+def parser_for(network: str) -> WebhookParser | None:
+    """The network's push format (its spec's ``WebhookParser``), or ``None`` if it has no webhooks."""
+    spec = registry.find(network)
+    parser_class = spec.webhook_parser() if spec is not None else None
+    return parser_class() if parser_class is not None else None
 
 
 # --- the endpoint ---------------------------------------------------------------------------------------
@@ -230,7 +162,16 @@ def _receive(request: HttpRequest, network: str, channel_id: int) -> HttpRespons
             logger.error("%s webhook for page %s: its secrets cannot be decrypted with the configured keys",
                          network, channel.pk)
             return _plain("temporarily unavailable", 503)
-        verified = HANDLERS[network](request, channel, body, credentials)
+        parser = parser_for(network)
+        if parser is None:
+            raise Refused(f"{network} pushes no updates here", 404)
+        try:
+            result = parser.parse(WebhookRequest(
+                headers=request.headers, query=request.GET, body=body, remote_addr=address or "",
+                page_id=str(channel.external_id), credentials=credentials))
+        except WebhookRefused as refused:
+            raise Refused(refused.reason, refused.status) from None
+        verified = Verified(events=_events(channel, result), response=result.response)
     except Refused as refused:
         log = logger.warning if refused.status == 403 else logger.info
         log("%s webhook for page %s refused (%s) from %s: %s", network, channel.pk, refused.status, address,
@@ -253,17 +194,9 @@ def _endpoint(network: str) -> Callable[[HttpRequest, int], HttpResponse]:
     return view
 
 
-vk_webhook = _endpoint(Network.VK)
-telegram_webhook = _endpoint(Network.TELEGRAM)
-max_webhook = _endpoint(Network.MAX)
-ok_webhook = _endpoint(Network.OK)
-
-urlpatterns = [
-    path("vk/<id:channel_id>/", vk_webhook, name="vk"),
-    path("telegram/<id:channel_id>/", telegram_webhook, name="telegram"),
-    path("max/<id:channel_id>/", max_webhook, name="max"),
-    path("ok/<id:channel_id>/", ok_webhook, name="ok"),
-]
+# One endpoint per network with push updates, named by the network (``hooks:<network>``), read from the specs.
+urlpatterns = [path(f"{spec.name}/<id:channel_id>/", _endpoint(spec.name), name=spec.name)
+               for spec in registry.specs() if spec.webhook]
 
 
 def registration_url(channel: Channel, site_url: str) -> str:
@@ -273,6 +206,5 @@ def registration_url(channel: Channel, site_url: str) -> str:
     the secret separately (VK's server settings, Telegram ``setWebhook`` ``secret_token``, MAX ``secret``).
     """
     url = site_url.rstrip("/") + reverse(f"hooks:{channel.network}", args=[channel.pk])
-    if channel.network == Network.OK:
-        return ok_webhooks.webhook_url(url, str(channel.credentials.get(SECRET_KEY) or ""))
-    return url
+    parser = parser_for(channel.network)
+    return parser.registration_url(url, channel.credentials) if parser is not None else url

@@ -43,6 +43,7 @@ from filial.circulation.parsers.tabular import (
     table_rows,
 )
 from filial.circulation.selectors import reader_units
+from filial.core import taskqueue
 from filial.libraries.models import Unit
 
 log = logging.getLogger("filial.circulation")
@@ -144,9 +145,7 @@ def import_start(*, actor: Any, job: ImportJob, mapping: dict[str, Any] | None =
         fields.append("full")
     if fields:
         job.save(update_fields=fields)
-    from filial.circulation.tasks import run_import
-
-    transaction.on_commit(lambda: run_import(job.pk))
+    taskqueue.enqueue_on_commit("filial.circulation.tasks.run_import", job.pk)
     return job
 
 

@@ -21,6 +21,7 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.circulation.adapters.base import AdapterError, LoanRecord, UnknownReader, error_kind
 from filial.circulation.adapters.registry import adapter_for
+from filial.circulation.imports import import_drop_folder
 from filial.circulation.models import CirculationLink, Loan, Reader, Renewal, Source
 from filial.circulation.selectors import SECRET_KEYS, reader_units
 from filial.libraries.models import Unit
@@ -318,8 +319,6 @@ def circulation_sync(unit: Unit, *, actor: Any = None) -> dict[str, int]:
     error = kind = ""
     try:
         if link.adapter == CirculationLink.Adapter.FILE:
-            from filial.circulation.imports import import_drop_folder
-
             counts["files"] = import_drop_folder(unit)
         else:
             _sync_online(unit, link, counts)

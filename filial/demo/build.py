@@ -29,13 +29,13 @@ from filial.circulation import demo as circulation_demo
 from filial.core.timeutils import local_to_aware
 from filial.demo import data
 from filial.demo.data import DemoSummary, EventSpec, PostSpec
-from filial.demo.emulators import DemoPages
 from filial.demo.images import draw_photo
+from filial.demo.pages import DemoPages
 from filial.inbox import demo as inbox_demo  # readers' comments and messages, answered or waiting
 from filial.libraries.models import LibrarySystem, Unit
 from filial.libraries.services import system_create, unit_create
 from filial.networks import hosting
-from filial.publishing.event_services import event_create
+from filial.publishing.events import event_create
 from filial.publishing.media import media_upload
 from filial.publishing.models import (
     Delivery,

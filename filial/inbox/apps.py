@@ -6,7 +6,3 @@ class InboxConfig(AppConfig):
     name = "filial.inbox"
     label = "inbox"
     verbose_name = _("Inbox")
-
-    def ready(self) -> None:
-        # Poll counting's Huey tasks live in their own module: import it so djhuey registers them.
-        from filial.inbox import tasks_polls  # noqa: F401

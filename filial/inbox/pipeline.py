@@ -37,6 +37,7 @@ from django.utils.dateparse import parse_datetime
 
 from filial.channels.connections import close, connector_for
 from filial.channels.models import Channel, InboundEvent
+from filial.core import taskqueue
 from filial.inbox import handlers, workhours
 from filial.inbox.models import Conversation, InboxItem, InboxSettings, ItemRevision, MessagingConsent, OpeningHours
 from filial.inbox.polls import record_telegram_poll_update
@@ -296,10 +297,8 @@ def _store(channel: Channel, fresh: list[InboundItem], report: IngestReport, now
 
 
 def _copy_later(item_ids: list[int]) -> None:
-    from filial.inbox import tasks
-
     for item_id in item_ids:
-        tasks.copy_item_images(item_id)
+        taskqueue.enqueue("filial.inbox.tasks.copy_item_images", item_id)
 
 
 def _account(conversation: Conversation, row: InboxItem, channel: Channel, deadlines: _Deadlines) -> None:

@@ -46,6 +46,7 @@ from filial.accounts.services import audit_record
 from filial.channels import connections
 from filial.channels.models import Channel
 from filial.channels.services import channel_needs_reauth
+from filial.core import taskqueue
 from filial.inbox.models import PollCount, PollTally
 from filial.networks import registry
 from filial.networks.base import NetworkError, PollResults, Published
@@ -59,6 +60,7 @@ log = logging.getLogger("filial.polls")
 MAX_FAILURES_AFTER_END = 6  # final counts that keep failing: give up after this many tries (the page says so)
 QUEUED_FOR = timedelta(minutes=5)  # a queued fetch the queue lost is queued again after this
 REFRESH_MIN_AGE = timedelta(seconds=10)  # "refresh now" does not fetch a count younger than this again
+POLL_FETCH = "filial.inbox.tasks.poll_fetch"  # the Huey task that fetches one delivery's count
 
 
 def fetch_interval() -> timedelta:
@@ -138,8 +140,6 @@ class SweepReport:
 
 def poll_sweep(now: datetime | None = None, limit: int = 500) -> SweepReport:
     """Periodic: create the missing tallies, queue the fetches that are due (the end times among them)."""
-    from filial.inbox import tasks_polls
-
     now = now or timezone.now()
     report = SweepReport(created=ensure_tallies(now=now))
     due = list(PollTally.objects.filter(closed=False, next_fetch_at__lte=now)
@@ -150,7 +150,7 @@ def poll_sweep(now: datetime | None = None, limit: int = 500) -> SweepReport:
         PollTally.objects.filter(pk__in=[pk for pk, _d in due], next_fetch_at__lte=now).update(
             next_fetch_at=now + QUEUED_FOR)
     for _pk, delivery_id in due:
-        tasks_polls.poll_fetch(delivery_id)
+        taskqueue.enqueue(POLL_FETCH, delivery_id)
     report.queued = len(due)
     return report
 
@@ -343,7 +343,5 @@ def poll_refresh(*, actor: Any, post: Post) -> RefreshReport:
 
 
 def _enqueue(delivery_ids: Iterable[int]) -> None:
-    from filial.inbox import tasks_polls
-
     for delivery_id in delivery_ids:
-        tasks_polls.poll_fetch(delivery_id)
+        taskqueue.enqueue(POLL_FETCH, delivery_id)

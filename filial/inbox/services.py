@@ -23,7 +23,7 @@ from filial.inbox.pipeline import _Deadlines, item_as_dict
 from filial.libraries.models import LibrarySystem, Unit
 from filial.networks import registry
 from filial.networks.base import NetworkError
-from filial.publishing.message_services import message_send
+from filial.publishing.messages import message_send
 from filial.publishing.models import OutgoingMessage
 
 log = logging.getLogger("filial.inbox")

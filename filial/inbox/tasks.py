@@ -1,4 +1,8 @@
-"""Background work of the inbox (Huey). Tasks carry ids only; the database is the truth."""
+"""Background work of the inbox (Huey): webhook rows and polling, pictures, digests, poll counting. Tasks carry ids
+only; the database (and for polls the tallies) is the truth.
+
+Poll counting's tasks were ``filial.inbox.tasks_polls.<name>``: a task queued under that name still runs
+(``OLD_POLL_TASKS``)."""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from filial.inbox import attachments, digest, pipeline
+from filial.core import taskqueue
+from filial.inbox import attachments, digest, pipeline, polls
 from filial.inbox.services import sync_reply_states
 
 log = logging.getLogger("filial.inbox")
+poll_log = logging.getLogger("filial.polls")
 
 
 @db_task(retries=2, retry_delay=60)
@@ -45,3 +51,21 @@ def inbox_tick() -> None:
 def inbox_daily_digest() -> None:
     sent = digest.send_digests()
     log.info("inbox digest: %d e-mail(s)", sent)
+
+
+# --- poll counting --------------------------------------------------------------------------------------------
+# No Huey retries: a failed count is retried from its tally (``next_fetch_at``) by the sweep.
+@db_task()
+def poll_fetch(delivery_id: int) -> None:
+    outcome = polls.fetch_one(delivery_id)
+    poll_log.debug("poll of delivery %s: %s", delivery_id, outcome)
+
+
+@db_periodic_task(crontab(minute="*"))
+def poll_counts_sweep() -> None:
+    report = polls.poll_sweep()
+    if report.queued or report.created:
+        poll_log.info("poll counts: %d new tallies, %d fetches queued", report.created, report.queued)
+
+
+OLD_POLL_TASKS = taskqueue.keep_old_names("filial.inbox.tasks_polls", (poll_fetch, poll_counts_sweep))

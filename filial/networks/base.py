@@ -7,6 +7,7 @@ A connector speaks one network's protocol (``client.py``) and maps it onto this 
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -165,6 +166,77 @@ class UpdatesPage:
 class PollResults:
     answers: list[tuple[str, int]]
     total_voters: int
+
+
+# --- push updates (webhooks) ----------------------------------------------------------------------------------
+WEBHOOK_SECRET_KEY = "webhook_secret"  # noqa: S105 - the credentials key every network's webhook secret is kept under
+COMMENT_EDIT = "comment_edit"  # the kind stored for a pushed edit of a comment (the inbox keeps its revisions)
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """One request a network pushed to ``/hooks/<network>/<page id>/``, with what the page knows."""
+
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    remote_addr: str
+    page_id: str  # the page's id on the network (``Channel.external_id``)
+    credentials: Mapping[str, Any]
+
+    @property
+    def secret(self) -> str:
+        return str(self.credentials.get(WEBHOOK_SECRET_KEY) or "")
+
+
+@dataclass(frozen=True)
+class PushedItem:
+    """A comment or message to store; ``kind`` / ``external_id`` when they are not the item's own (an edit)."""
+
+    item: InboundItem
+    kind: str = ""
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class PushedConsent:
+    """A person allowed or forbade the page to write first; ``occurrence`` tells repeats of one change apart."""
+
+    user_id: str
+    allowed: bool
+    occurrence: str
+    raw: Any
+    at: datetime | None = None  # when the network says it happened (else when it was received)
+
+
+@dataclass
+class WebhookResult:
+    items: list[PushedItem] = field(default_factory=list)
+    consents: list[PushedConsent] = field(default_factory=list)
+    response: str = "ok"  # the body to answer with (VK's confirmation code, or "ok")
+
+
+class WebhookRefused(Exception):
+    """The request must not be stored: answer ``status`` (403: wrong or missing secret, logged as a warning;
+    400: a malformed body)."""
+
+    def __init__(self, reason: str, status: int = 403) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class WebhookParser:
+    """A network's push format, in its ``webhooks.py`` and named by its spec (``NetworkSpec.webhook``): verify one
+    request (its secret) and say what it carries. ``channels/webhooks.py`` stores the result, for every network
+    alike."""
+
+    def parse(self, request: WebhookRequest) -> WebhookResult:
+        raise NotImplementedError
+
+    def registration_url(self, url: str, credentials: Mapping[str, Any]) -> str:
+        """The address to give the network for a page whose endpoint is ``url`` (OK: with the secret in it)."""
+        return url
 
 
 class NotEditable(Exception):

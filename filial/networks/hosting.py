@@ -1,12 +1,11 @@
-"""The built-in emulators as ``filial emulators`` (and ``filial run``) serve them, and where pages find them.
+"""Where the built-in emulators listen, and the seed file that puts the demo's pages into them.
 
-Each network's emulator listens on loopback at ``FILIAL_EMULATOR_PORT_BASE`` + its offset (VK, OK, Telegram,
-MAX: 8801..8804 by default) and keeps its state in ``FILIAL_DATA_DIR/emulators/<network>.json``.
-
-Pages are put into an emulator by a seed description, ``seed.json`` in the same folder: ``{network: [keyword
-arguments of that emulator's ``seed()``]}`` (the demo writes it). A served emulator applies the entries it has
-not applied yet when it starts, whenever the file changes, and after its state was reset; each entry is applied
-once (its digest is kept in the state), so a restart keeps what was published.
+The emulators themselves are a development and demo tool outside this package (the repository's
+``emulators/`` distribution: ``emulators.hosting`` serves them for ``filial emulators``). What the product needs
+to know of them is here: each network's emulator listens on loopback at ``FILIAL_EMULATOR_PORT_BASE`` + its offset
+(VK, OK, Telegram, MAX: 8801..8804 by default), keeps its state in ``FILIAL_DATA_DIR/emulators/<network>.json``,
+and takes pages from a seed description, ``seed.json`` in the same folder: ``{network: [keyword arguments of that
+emulator's ``seed()``]}`` (the demo writes it; a served emulator applies each entry once).
 
 A base URL configured explicitly (``FILIAL_VK_API_URL``... in the environment, or a non-default setting) always
 wins over the built-in emulator: the demo does not point such a network's pages at the emulator, and a page
@@ -15,13 +14,9 @@ that points at the built-in emulator's address is sent to the configured server 
 
 from __future__ import annotations
 
-import hashlib
-import importlib
+import importlib.util
 import json
 import os
-import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +24,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from filial.networks import registry
-from filial.networks.emulator_base import EmulatorApp, ServedEmulator
 from filial.networks.registry import BASE_URL_SETTINGS
 
 HOST = "127.0.0.1"
@@ -38,11 +32,21 @@ HOST = "127.0.0.1"
 _EMULATED = tuple(spec for spec in registry.specs() if spec.emulator)
 NETWORKS = tuple(spec.name for spec in _EMULATED)
 LABELS = {spec.name: spec.label for spec in _EMULATED}
-EMULATOR_CLASSES = {spec.name: spec.emulator for spec in _EMULATED}
 API_PATHS = {spec.name: spec.emulator_api_path for spec in _EMULATED}
 REAL_API_URLS = {spec.name: spec.real_api_url for spec in _EMULATED}
 SEED_FILE = "seed.json"
-SEEDED_KEY = "_seeded"  # digests of the seed entries already applied, kept in the emulator's state
+# The emulators are a separate distribution (the repository's ``emulators/``), installed for the demo and tests.
+EMULATORS_PACKAGE = "emulators.hosting"
+INSTALL_HINT = ("the network emulators are not installed: run `pip install -e ./emulators` in Filial's repository "
+                "(`make run` and `make test` do it)")
+
+
+def emulators_installed() -> bool:
+    """True if the emulators' distribution can be imported (``filial emulators`` and the demo need it)."""
+    try:
+        return importlib.util.find_spec(EMULATORS_PACKAGE) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 # --- addresses -------------------------------------------------------------------------------------------
@@ -107,110 +111,3 @@ def write_seed(pages: dict[str, list[dict[str, Any]]], directory: Path | None = 
     os.chmod(tmp, 0o600)  # it holds the emulated pages' tokens
     tmp.replace(path)
     return path
-
-
-def _digest(entry: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(entry, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
-
-
-def apply_seed(app: EmulatorApp, entries: Iterable[dict[str, Any]]) -> int:
-    """Apply the entries this emulator has not applied yet (``app.seed(**entry)``); returns how many."""
-    seed: Callable[..., Any] = getattr(app, "seed")  # noqa: B009 - every network's emulator has one
-    applied = 0
-    with app.lock:
-        done: list[str] = app.state.setdefault(SEEDED_KEY, [])
-        for entry in entries:
-            digest = _digest(entry)
-            if digest in done:
-                continue
-            seed(**entry)
-            done.append(digest)
-            applied += 1
-        app.save()
-    return applied
-
-
-class _SeedWatcher:
-    """WSGI wrapper: before each request, apply the seed file if it changed or the state was reset."""
-
-    def __init__(self, app: EmulatorApp, network: str, path: Path) -> None:
-        self.app, self.network, self.path = app, network, path
-        self.seen: int | None = None
-        self.lock = threading.Lock()
-
-    def _mtime(self) -> int | None:
-        try:
-            return self.path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return None
-
-    def refresh(self) -> int:
-        with self.lock:
-            mtime = self._mtime()
-            if mtime == self.seen and SEEDED_KEY in self.app.state:
-                return 0
-            applied = apply_seed(self.app, read_seed(self.path).get(self.network, []))
-            self.seen = mtime
-            return applied
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        self.refresh()
-        return self.app(environ, start_response)
-
-
-# --- serving ---------------------------------------------------------------------------------------------
-def make_emulator(network: str, state_file: Path | None) -> EmulatorApp:
-    module_name, _, class_name = EMULATOR_CLASSES[network].rpartition(".")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    options: dict[str, Any] = {"state_file": state_file}
-    if network == "max":
-        options["deliver_webhooks"] = True  # subscriptions get their updates, as on the real network
-    app = cls(**options)
-    assert isinstance(app, EmulatorApp)
-    return app
-
-
-@dataclass
-class Hosted:
-    network: str
-    app: EmulatorApp
-    server: ServedEmulator
-    watcher: _SeedWatcher
-
-    @property
-    def api_url(self) -> str:
-        return self.server.url + API_PATHS[self.network]
-
-
-@dataclass
-class EmulatorHost:
-    """Serve some of the emulators on loopback, each on its own port, state in ``directory``."""
-
-    directory: Path
-    port_base: int
-    networks: tuple[str, ...] = NETWORKS
-    hosted: list[Hosted] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-
-    def start(self) -> EmulatorHost:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for network in self.networks:
-            port = emulator_port(network, self.port_base)
-            try:
-                app = make_emulator(network, self.directory / f"{network}.json")
-                server = ServedEmulator(app, HOST, port)
-            except (OSError, ValueError) as exc:
-                self.failed[network] = f"{HOST}:{port}: {exc}"
-                continue
-            watcher = _SeedWatcher(app, network, seed_path(self.directory))
-            watcher.refresh()
-            server.server.set_app(watcher)
-            self.hosted.append(Hosted(network, app, server.start(), watcher))
-        return self
-
-    def stop(self) -> None:
-        for item in self.hosted:
-            item.server.stop()
-            with item.app.lock:
-                item.app.save()
-        self.hosted.clear()

@@ -29,6 +29,17 @@ def import_dotted(path: str) -> Any:
 
 
 @dataclass(frozen=True)
+class SecretGroup:
+    """The secrets a page of the network stores, as the page form shows them: one fieldset (networks whose specs
+    give the same ``slug`` share it, as Telegram and MAX share the bot token)."""
+
+    slug: str
+    legend: Any  # translated (``gettext_lazy``)
+    fields: tuple[tuple[str, Any], ...]  # (credentials key, translated label)
+    plain: tuple[str, ...] = ()  # keys that are not secret (shown as ordinary text inputs)
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     name: str  # the value stored in ``Channel.network`` and used in URLs (``/hooks/<name>/…``)
     label: str  # how a person names it ("VK", "OK", "Telegram")
@@ -38,13 +49,15 @@ class NetworkSpec:
     real_api_url: str  # that setting's default: the network's own API
     connector: str  # dotted path of its ``Connector`` class
     hosts: str  # dotted path of its ``hosts.py`` module (``networks/egress.py``)
-    webhook: str = ""  # dotted path of its webhook parser ("" = none yet: channels/webhooks.py handles the four)
+    webhook: str = ""  # dotted path of its ``WebhookParser`` ("" = no push updates: its pages are polled)
     emulator: str = ""  # dotted path of its emulator class ("" = none)
     emulator_api_path: str = ""  # the API's path under the emulator's address (VK ``/method/``)
     budgets: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     polled: bool = True  # pages without a webhook fetch updates (``Connector.fetch_updates``)
     credential_keys: tuple[str, ...] = ()  # the secrets a page of this network may store
     required_credentials: tuple[str, ...] = ()  # those it cannot work without
+    secrets: SecretGroup | None = None  # how the page form asks for them (the webhook secret aside: every network
+    # with a ``webhook`` shares the form's "push updates" fieldset)
 
     def connector_class(self) -> type[Connector]:
         cls = import_dotted(self.connector)

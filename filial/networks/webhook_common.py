@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from collections.abc import Mapping
@@ -37,3 +38,8 @@ def json_body(body: bytes | str | Mapping[str, Any], error: type[Exception]) -> 
         return json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise error(f"the webhook body is not JSON: {exc}") from None
+
+
+def digest(raw: Any) -> str:
+    """A short stable digest of a pushed update: tells repeats of one change apart when the network gives no id."""
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -8,6 +8,5 @@ class PublishingConfig(AppConfig):
     verbose_name = _("Publishing")
 
     def ready(self) -> None:
-        # The kinds of rows publishing hands to the outbox register with it; djhuey imports each app's ``tasks``
-        # module, the posts' other tasks (edits, recurring posts) live apart.
-        from filial.publishing import jobs, tasks_posts  # noqa: F401
+        # The kinds of rows publishing hands to the outbox register with it (djhuey imports each app's ``tasks``).
+        from filial.publishing import jobs  # noqa: F401

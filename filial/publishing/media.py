@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
-from filial.core import images
+from filial.core import images, taskqueue
 from filial.libraries.models import Unit
 from filial.publishing.models import Media
 
@@ -101,9 +101,7 @@ def media_upload(*, actor: Any, unit: Unit, fh: IO[bytes], size: int, name: str 
 
 
 def _enqueue_renditions(media_id: int) -> None:
-    from filial.publishing.tasks import media_make_renditions
-
-    media_make_renditions(media_id)
+    taskqueue.enqueue("filial.publishing.tasks.media_make_renditions", media_id)
 
 
 def make_renditions(media: Media) -> dict[str, str]:

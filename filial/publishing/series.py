@@ -2,7 +2,7 @@
 template's local time, until a date or for a number of times.
 
 - **Occurrences** are ordinary posts, copies of the template, created by a periodic generator
-  (``tasks_posts.generate_series_occurrences``, every minute) for the next ``FILIAL_SERIES_HORIZON_DAYS`` (7)
+  (``tasks.generate_series_occurrences``, every minute) for the next ``FILIAL_SERIES_HORIZON_DAYS`` (7)
   days, and always at least the next one. They follow the template's approval: while the template is scheduled
   or published (approved, or written by someone who publishes directly) they are scheduled at once; while it is
   a draft, awaiting approval or returned, nothing is generated.

@@ -29,8 +29,9 @@ from django.utils.translation import gettext_noop
 from filial.circulation.models import Reader, Renewal
 from filial.circulation.selectors import reader_by_card
 from filial.circulation.services import loan_renew
+from filial.core import taskqueue
 from filial.inbox import handlers
-from filial.publishing.message_services import message_send
+from filial.publishing.messages import message_send
 from filial.readers import linking, reminders
 from filial.readers.models import DialogueAction, DialogueState, ReaderIdentity
 
@@ -132,9 +133,7 @@ def _act(channel: Channel, person_id: str, kind: str, *, heard: str, text: str =
 
 
 def _enqueue(action_id: int) -> None:
-    from filial.readers.tasks import dialogue_run
-
-    dialogue_run(action_id)
+    taskqueue.enqueue("filial.readers.tasks.dialogue_run", action_id)
 
 
 def handle(item: InboxItem) -> bool:

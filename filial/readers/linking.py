@@ -33,7 +33,7 @@ from filial.core.spreadsheets import csv_row
 from filial.inbox.privacy import ERASED as ERASED_TEXT
 from filial.inbox.privacy import audit_scrub, erase_person_rows
 from filial.libraries.models import LibrarySystem
-from filial.publishing.message_services import message_cancel
+from filial.publishing.messages import message_cancel
 from filial.publishing.models import OutgoingMessage
 from filial.readers.models import (
     ConsentText,

@@ -28,7 +28,7 @@ from filial.circulation.models import Loan, Reader
 from filial.core.timeutils import local_to_aware
 from filial.inbox.models import MessagingConsent
 from filial.libraries.models import LibrarySystem, Unit
-from filial.publishing.message_services import message_send
+from filial.publishing.messages import message_send
 from filial.publishing.models import OutgoingMessage
 from filial.readers.models import ReaderIdentity, Reminder, ReminderRule
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 
 from huey import crontab
-from huey.api import TaskWrapper
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from filial.core import taskqueue
 from filial.readers import dialogue, linking, reminders
 
 log = logging.getLogger("filial.readers")
@@ -48,19 +48,5 @@ def erase_expired_readers() -> None:
 
 
 LEGACY_MODULE = "filial.circulation.tasks_debtors"
-
-
-def _legacy(task: TaskWrapper) -> TaskWrapper:
-    """``task`` also registered under its name before the readers app (``LEGACY_MODULE.<name>``): a message
-    queued under that name runs the same work here."""
-    name = task.task_class.__name__
-
-    def run(*args: object, **kwargs: object) -> None:
-        task.call_local(*args, **kwargs)
-
-    run.__module__, run.__name__, run.__qualname__ = LEGACY_MODULE, name, name
-    return db_task(name=name)(run)
-
-
-LEGACY_TASKS = [_legacy(task) for task in (dialogue_run, plan_reminders, plan_reminders_hourly,
-                                           sync_reminder_states, erase_expired_readers)]
+LEGACY_TASKS = taskqueue.keep_old_names(LEGACY_MODULE, (dialogue_run, plan_reminders, plan_reminders_hourly,
+                                                        sync_reminder_states, erase_expired_readers))

@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from emulators.base import EmulatorApp, ServedEmulator
+from emulators.hosting import make_emulator
 from filial.channels.services import CREDENTIAL_KEYS
-from filial.networks.emulator_base import EmulatorApp, ServedEmulator
-from filial.networks.hosting import API_PATHS, make_emulator
-from filial.networks.testing import served
+from filial.networks.hosting import API_PATHS
+from filial.networks.tests.helpers import served
 
 # What each network's page looks like in its emulator (keyword arguments of the emulator's seed()).
 SEEDS: dict[str, dict[str, Any]] = {

@@ -18,7 +18,7 @@ from filial.channels.tests.emulated import Page, emulated
 from filial.conftest import Net
 from filial.core.tests.test_api_support import client_for
 from filial.networks import egress, hosting
-from filial.networks.testing import Listener, listening
+from filial.networks.tests.helpers import Listener, listening
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 SECRETS_AGAIN = "secrets again together with the new address"

@@ -13,8 +13,11 @@ Settings: ``host``, ``port``, ``login``, ``password``, ``location``, ``instituti
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
-from typing import Any, ClassVar
+from functools import wraps
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from filial.circulation.adapters.base import (
     Adapter,
@@ -52,6 +55,27 @@ def item_id(value: str) -> str:
     return re.split(r"[%\s]", value, maxsplit=1)[0] if value else ""
 
 
+@contextmanager
+def _as_adapter_error() -> Iterator[None]:
+    """The client's :class:`Sip2Error` as the circulation's :class:`AdapterError` (same message, code, permanence)."""
+    try:
+        yield
+    except Sip2Error as exc:
+        raise AdapterError(str(exc), permanent=exc.permanent, code=exc.code) from exc
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _mapped(method: Callable[P, R]) -> Callable[P, R]:
+    @wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _as_adapter_error():
+            return method(*args, **kwargs)
+    return call
+
+
 class Sip2Adapter(Adapter):
     name: ClassVar[str] = "sip2"
 
@@ -75,6 +99,7 @@ class Sip2Adapter(Adapter):
             )
         return self._client
 
+    @_mapped
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -98,6 +123,7 @@ class Sip2Adapter(Adapter):
         moment = p.parse_sip_datetime(reply.fixed.get("date", ""))
         return (moment.date() if moment else date.today()), raw
 
+    @_mapped
     def reader(self, card: str) -> ReaderRecord:
         info = self._patron(card, "charged")
         barcodes = [b for b in (item_id(v) for v in info.get_all("AU")) if b]
@@ -122,6 +148,7 @@ class Sip2Adapter(Adapter):
             pass  # ending the patron session is a courtesy; the answer we have stands
 
     # --- renewing ----------------------------------------------------------------------------------------------
+    @_mapped
     def renew(self, card: str, barcode: str) -> RenewalResult:
         reply = self.client.renew(card, barcode)
         screen = reply.get("AF")
@@ -152,6 +179,7 @@ class Sip2Adapter(Adapter):
             return "reserved"
         return "unknown"
 
+    @_mapped
     def renew_all(self, card: str) -> list[RenewalResult]:
         reply = self.client.renew_all(card)
         screen = reply.get("AF")

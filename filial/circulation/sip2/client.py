@@ -14,15 +14,20 @@ import threading
 from datetime import UTC, datetime
 from types import TracebackType
 
-from filial.circulation.adapters.base import AdapterError
 from filial.circulation.sip2 import protocol as p
 from filial.circulation.sip2.protocol import Message, ProtocolError
 
 MAX_MESSAGE = 1 << 20  # no SIP2 message is this long; a peer that sends more without a CR is not an ACS
 
 
-class Sip2Error(AdapterError):
-    pass
+class Sip2Error(Exception):
+    """The SIP2 server could not answer. ``permanent``: retrying will not help; ``code`` names what went wrong
+    (``adapters/sip2.py`` hands both on as the circulation's ``AdapterError``)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: str = "") -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
 
 
 class _Dropped(Exception):

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from filial.circulation import imports, tasks
+from filial.circulation import imports
 from filial.circulation.models import ImportJob, Loan, Reader, Renewal
 from filial.conftest import ARTIFACTS, PASSWORD, Net
+from filial.core import taskqueue
 from filial.demo.build import load_demo
 
 CSV = ("Читательский билет;ФИО;Инв. номер;Название;Дата выдачи;Срок возврата;Дата возврата\n"
@@ -31,7 +32,15 @@ def test_demo_has_readers_and_overdue_loans() -> None:
 def test_upload_mapping_preview_import_with_progress(live_server: Any, transactional_db: Any, net: Net, page: Any,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     queued: list[int] = []
-    monkeypatch.setattr(tasks, "run_import", queued.append)  # the test plays the worker, to watch the bar move
+    # The test plays the worker, to watch the bar move: the import is queued by name through the task queue.
+    enqueue = taskqueue.enqueue
+
+    def hold_imports(name: str, *args: Any) -> Any:
+        if name != "filial.circulation.tasks.run_import":
+            return enqueue(name, *args)
+        queued.append(args[0])
+
+    monkeypatch.setattr(taskqueue, "enqueue", hold_imports)
     base = live_server.url
     page.goto(f"{base}/login/")
     page.locator("#id_username").fill("ed_children")

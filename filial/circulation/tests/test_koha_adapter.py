@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators.base import ServedEmulator
+from emulators.circulation.koha import KohaEmulator
 from filial.circulation.adapters.base import AdapterError, UnknownReader
 from filial.circulation.adapters.koha import KohaAdapter, koha_date, reason_code
-from filial.circulation.koha.emulator import KohaEmulator
-from filial.networks.emulator_base import ServedEmulator
-from filial.networks.testing import served
+from filial.networks.tests.helpers import served
 
 TODAY = date(2026, 3, 10)
 CLIENT = {"client_id": "filial-sync", "client_secret": "k0ha-s3cret"}

@@ -15,10 +15,10 @@ import pytest
 import yaml
 from jsonschema import Draft4Validator, FormatChecker
 
+from emulators.base import ServedEmulator
+from emulators.circulation.koha import KohaEmulator
 from filial.circulation.adapters.koha import KohaAdapter
-from filial.circulation.koha.emulator import KohaEmulator
-from filial.networks.emulator_base import ServedEmulator
-from filial.networks.testing import served
+from filial.networks.tests.helpers import served
 
 SPEC = yaml.safe_load((Path(__file__).parent / "data" / "koha_openapi_excerpt.yaml").read_text("utf-8"))
 CLIENT = {"client_id": "conformance", "client_secret": "s3cret"}

@@ -13,14 +13,14 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import translation
 
+from emulators.circulation.koha import KohaEmulator
 from filial.accounts.selectors import access_for
 from filial.circulation import services
-from filial.circulation.koha.emulator import KohaEmulator
 from filial.circulation.models import CirculationLink, Reader
 from filial.circulation.selectors import link_error
 from filial.conftest import Net
 from filial.core.tests.test_api_support import client_for
-from filial.networks.testing import Listener, listening, served
+from filial.networks.tests.helpers import Listener, listening, served
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 SIP2 = {"adapter": "sip2", "host": "127.0.0.1", "login": "filial", "password": "s3cret-sip2",

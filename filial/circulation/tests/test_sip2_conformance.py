@@ -42,11 +42,11 @@ from pysip2 import (
     decode_message,
 )
 
+from emulators.circulation.sip2 import Sip2Emulator
 from filial.circulation.adapters.sip2 import Sip2Adapter
 from filial.circulation.sip2 import client as client_module
 from filial.circulation.sip2 import protocol as p
 from filial.circulation.sip2.client import Sip2Client
-from filial.circulation.sip2.emulator import Sip2Emulator
 from filial.circulation.sip2.protocol import ChecksumError, Message, ProtocolError
 from filial.circulation.tests.test_sip2_adapter import TODAY, client_for, library
 from filial.circulation.tests.test_sip2_protocol import ATZ_RESEND, ATZ_SC_STATUS, GOSSIP_CHECKIN_REQUEST

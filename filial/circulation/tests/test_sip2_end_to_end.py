@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from emulators.circulation.sip2 import Sip2Emulator
 from filial.circulation.models import Loan, Reader, Renewal
-from filial.circulation.sip2.emulator import Sip2Emulator
 from filial.circulation.tests.test_sip2_adapter import TODAY, library
 from filial.conftest import Net
 

@@ -14,9 +14,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from emulators.circulation.sip2 import Sip2Emulator
 from filial.circulation import services
 from filial.circulation.models import CirculationLink, Loan, Reader, Renewal
-from filial.circulation.sip2.emulator import Sip2Emulator
 from filial.circulation.tests.test_sip2_adapter import TODAY, library
 from filial.conftest import Net
 

@@ -14,7 +14,8 @@ from filial.accounts.models import AuditEntry
 from filial.accounts.services import api_token_issue
 from filial.channels.models import Channel
 from filial.libraries.models import Unit
-from filial.publishing import event_services, services
+from filial.publishing import events as event_writes
+from filial.publishing import services
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, Event, Media, Post, PostMedia
 from filial.publishing.services import PostData
@@ -69,7 +70,7 @@ def world(net: Any) -> World:
                            title="Неделя детской книги")
     services.post_submit(actor=net.users["editor_children"], post=scheduled_ch)
     services.post_approve(actor=net.users["methodologist"], post=scheduled_ch)
-    event_ch = event_services.event_create(actor=net.users["editor_children"], unit=net.children,
+    event_ch = event_writes.event_create(actor=net.users["editor_children"], unit=net.children,
                                            title="Неделя детской книги", starts_at=net.soon(48),
                                            place="Читальный зал")
     data = jpeg_bytes()

@@ -31,7 +31,7 @@ from filial.demo.build import load_demo
 from filial.demo.data import DEMO_PASSWORD
 from filial.libraries.models import LibrarySystem, Unit
 from filial.networks import hosting
-from filial.networks.testing import free_port_block
+from filial.networks.tests.helpers import free_port_block
 from filial.publishing.media import media_upload
 from filial.publishing.models import Event, Media, Post
 

@@ -16,6 +16,7 @@ from django.test import override_settings
 from django.utils import timezone
 from PIL import Image
 
+from emulators import hosting as emulated
 from filial.accounts.models import AuditEntry, Membership, User
 from filial.channels.models import Channel, ChannelSnapshot
 from filial.demo.build import load_demo
@@ -24,7 +25,7 @@ from filial.demo.images import MOTIFS, draw_photo
 from filial.libraries.models import LibrarySystem, Unit
 from filial.networks import hosting
 from filial.networks.connect import connector_for_channel
-from filial.networks.testing import free_port_block
+from filial.networks.tests.helpers import free_port_block
 from filial.publishing.models import Delivery, Event, Media, Poll, Post
 
 TZ = ZoneInfo("Asia/Yekaterinburg")
@@ -225,7 +226,7 @@ def json_tokens(seed: dict[str, Any]) -> set[str]:
 
 
 def test_the_real_connectors_reach_every_demo_page_on_the_served_emulators(demo: Path) -> None:
-    host = hosting.EmulatorHost(directory=EMULATORS["directory"], port_base=EMULATORS["port_base"]).start()
+    host = emulated.EmulatorHost(directory=EMULATORS["directory"], port_base=EMULATORS["port_base"]).start()
     try:
         assert not host.failed and len(host.hosted) == 4
         for page in Channel.objects.all():

@@ -18,12 +18,13 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators import hosting as emulated
 from filial.channels.models import Channel
 from filial.demo.build import load_demo
 from filial.networks import hosting
 from filial.networks.base import PostPayload
 from filial.networks.connect import base_url, connector_for
-from filial.networks.testing import free_port_block
+from filial.networks.tests.helpers import free_port_block
 
 REPO = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -152,7 +153,7 @@ def test_state_survives_a_restart_and_seeds_are_applied_once(data_dir: Path) -> 
     assert {p.name for p in folder.iterdir()} >= {"vk.json", "ok.json", "telegram.json", "max.json", "seed.json"}
     assert all(p.stat().st_mode & 0o077 == 0 for p in folder.iterdir())  # they hold tokens
     state = json.loads((folder / "telegram.json").read_text("utf-8"))
-    assert len(state[hosting.SEEDED_KEY]) == 1
+    assert len(state[emulated.SEEDED_KEY]) == 1
 
     second = Emulators(data_dir, port_base)
     try:
@@ -170,7 +171,7 @@ def test_state_survives_a_restart_and_seeds_are_applied_once(data_dir: Path) -> 
 def test_a_reset_emulator_gets_its_seeded_pages_back(tmp_path: Path) -> None:
     folder = tmp_path / "emulators"
     hosting.write_seed(SEED, folder)
-    host = hosting.EmulatorHost(directory=folder, port_base=free_port_block(), networks=("vk",)).start()
+    host = emulated.EmulatorHost(directory=folder, port_base=free_port_block(), networks=("vk",)).start()
     try:
         url = host.hosted[0].server.url
         assert httpx.post(f"{url}/_emulator/reset").json() == {"ok": True}

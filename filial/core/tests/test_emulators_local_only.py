@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators.base import ServedEmulator, is_loopback
+from emulators.networks.vk import VKEmulator
 from filial import cli
 from filial.demo.build import demo_installed, load_demo
-from filial.networks.emulator_base import ServedEmulator, is_loopback
-from filial.networks.vk.emulator import VKEmulator
 
 
 def _call(app: Any, path: str, remote: str | None) -> tuple[str, bytes]:

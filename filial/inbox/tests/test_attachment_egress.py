@@ -19,7 +19,7 @@ from filial.inbox import attachments
 from filial.inbox.models import InboxItem
 from filial.inbox.tests.factories import reader_message
 from filial.networks import egress
-from filial.networks.testing import Listener, listening
+from filial.networks.tests.helpers import Listener, listening
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

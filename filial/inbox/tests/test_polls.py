@@ -14,7 +14,7 @@ from django.utils import timezone
 from filial.conftest import Net
 from filial.inbox import polls
 from filial.inbox.models import PollTally
-from filial.inbox.poll_selectors import Status, poll_report
+from filial.inbox.poll_results import Status, poll_report
 from filial.networks.ratelimit import get_limiter
 from filial.networks.telegram.connector import parse_external_id
 from filial.outbox import limits

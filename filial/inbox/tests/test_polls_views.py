@@ -17,7 +17,7 @@ from django.utils import timezone
 from filial.channels.models import Channel, Network
 from filial.conftest import PASSWORD, Net
 from filial.inbox.models import PollCount, PollTally
-from filial.inbox.poll_selectors import poll_report
+from filial.inbox.poll_results import poll_report
 from filial.inbox.views.polls import results_xlsx
 from filial.publishing.models import Delivery, Poll, PollAnswer, Post
 
@@ -117,11 +117,18 @@ def test_refresh_is_a_post_for_writers(net: Net, post: Post, django_capture_on_c
     assert client_for(net, "editor_central").get(url).status_code == 405
     assert client_for(net, "viewer").post(url).status_code == 403
     PollTally.objects.update(counted_at=timezone.now() - timedelta(hours=1), error="")
-    from filial.inbox import tasks_polls
+    from filial.core import taskqueue
+    from filial.inbox.polls import POLL_FETCH
 
     queued: list[int] = []
-    original = tasks_polls.poll_fetch
-    tasks_polls.poll_fetch = queued.append  # type: ignore[assignment]
+    original = taskqueue.enqueue
+
+    def hold_fetches(name: str, *args: Any) -> Any:
+        if name != POLL_FETCH:
+            return original(name, *args)
+        queued.append(args[0])
+
+    taskqueue.enqueue = hold_fetches  # type: ignore[assignment]
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = client_for(net, "editor_central").post(url, {"next": "https://evil.example/"})
@@ -131,7 +138,7 @@ def test_refresh_is_a_post_for_writers(net: Net, post: Post, django_capture_on_c
         with django_capture_on_commit_callbacks(execute=True):
             partial = client_for(net, "editor_central").post(url, {"in_post": "1"}, HTTP_HX_REQUEST="true")
     finally:
-        tasks_polls.poll_fetch = original
+        taskqueue.enqueue = original
     assert partial.status_code == 200 and b'id="poll-results"' in partial.content and b"<html" not in partial.content
     assert b"Telegram shows a poll" in partial.content
 

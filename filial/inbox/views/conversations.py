@@ -32,7 +32,7 @@ from filial.inbox.forms import (
 from filial.inbox.models import Conversation, InboxItem, OpeningHours, ReplyTemplate
 from filial.inbox.pipeline import inbox_settings
 from filial.libraries.models import LibrarySystem, Unit
-from filial.publishing import message_services
+from filial.publishing import messages as message_writes
 from filial.publishing.selectors import post_get
 
 PAGE_SIZE = 30
@@ -186,7 +186,7 @@ def message_retry(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
         item = next((i for i in conversation.items.all() if i.pk == item_id and i.outgoing_id), None)
         if item is None or item.outgoing is None:
             raise Http404
-        message_services.message_retry(actor=request.user, message=item.outgoing)
+        message_writes.message_retry(actor=request.user, message=item.outgoing)
         return _("The reply will be sent again.")
     return _act(request, pk, act)
 

@@ -1,6 +1,6 @@
 """Poll results UI: the results page, its card on the post page (htmx), "refresh now", CSV and XLSX export.
 
-Reads come from ``poll_selectors.poll_report`` (scoped to the user); "refresh now" calls ``polls.poll_refresh``.
+Reads come from ``poll_results.poll_report`` (scoped to the user); "refresh now" calls ``polls.poll_refresh``.
 
 CSV: UTF-8 with a BOM and ``;`` between fields, one decision for every export: Excel in a Russian locale opens
 a double-clicked CSV with the system's list separator, which is ``;`` there (the decimal separator being ``,``), and
@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from filial.accounts.selectors import access_for
 from filial.core.spreadsheets import csv_row, xlsx_append
 from filial.inbox import polls
-from filial.inbox.poll_selectors import PageResult, PollReport, Status, poll_report
+from filial.inbox.poll_results import PageResult, PollReport, Status, poll_report
 from filial.networks import registry
 
 BAR_WIDTH = 600  # the SVG's own units: the bar stretches to the width of the card

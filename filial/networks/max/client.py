@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from filial.networks.base import NetworkError, Photo
+from filial.networks.client_base import sent_then_failed
 from filial.networks.http import http_client
 
 NETWORK = "max"
@@ -109,8 +110,7 @@ class MaxClient:
 
     @staticmethod
     def _transport_error(exc: httpx.HTTPError, operation: str, summary: str, safe: bool) -> NetworkError:
-        sent = isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.RemoteProtocolError
-                          | httpx.ReadError | httpx.WriteError)
+        sent = sent_then_failed(exc)
         unknown = sent and not safe
         if isinstance(exc, httpx.TimeoutException):
             what = "no answer in time" if sent else "could not connect in time"

@@ -12,8 +12,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from filial.networks.base import InboundItem
-from filial.networks.webhook_common import json_body, require_secret
+from filial.networks.base import (
+    InboundItem,
+    PushedConsent,
+    PushedItem,
+    WebhookParser,
+    WebhookRefused,
+    WebhookRequest,
+    WebhookResult,
+)
+from filial.networks.webhook_common import digest, json_body, require_secret
 
 SECRET_HEADER = "X-Max-Bot-Api-Secret"  # noqa: S105 (a header name)
 # What Filial asks MAX for: new messages (direct messages and group-chat messages). ``comment_created`` is
@@ -115,3 +123,26 @@ def parse_webhook(headers: Mapping[str, str], body: bytes | str, *, secret: str,
     """Verify one webhook request and return its items (raises ``WebhookError`` / ``WebhookSecretError``)."""
     verify_secret(headers, secret)
     return update_items(parse_update(body), chat_id=chat_id, bot_user_id=bot_user_id)
+
+
+class MaxWebhookParser(WebhookParser):
+    """``X-Max-Bot-Api-Secret`` equals the subscription's ``secret``; ``bot_started`` / ``bot_stopped`` (and the
+    like) are consent changes."""
+
+    def parse(self, request: WebhookRequest) -> WebhookResult:
+        try:
+            verify_secret(request.headers, request.secret)
+            update = parse_update(request.body)
+        except WebhookSecretError as exc:
+            raise WebhookRefused(str(exc)) from None
+        except WebhookError as exc:
+            raise WebhookRefused(str(exc), 400) from None
+        items = update_items(update, chat_id=request.page_id,
+                             bot_user_id=str(request.credentials.get("bot_user_id") or ""))
+        out = WebhookResult(items=[PushedItem(item) for item in items])
+        consent = consent_event(update)
+        if consent is not None:
+            user_id, allowed = consent
+            out.consents.append(PushedConsent(user_id, allowed, str(update.get("timestamp") or digest(update)),
+                                              update))
+        return out

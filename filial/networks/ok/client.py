@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from filial.networks.base import NetworkError, Photo
+from filial.networks.client_base import never_sent, redact_in_logs, sent_then_failed
 from filial.networks.http import http_client
 
 NETWORK = "ok"
@@ -66,24 +66,13 @@ SECRET_PARAMS = frozenset({"access_token", "session_key", "sig", "application_se
 _SECRET_QUERY = re.compile(r"((?:access_token|apiToken|session_key|sig)=)[^&\s\"']+")
 
 
-class _RedactSecrets(logging.Filter):
-    """httpx logs every request URL at INFO; the Bot API carries the group's key in the query string
-    (that is OK's protocol), so the key is cut out of those log lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(_SECRET_QUERY.sub(r"\1<redacted>", str(arg)) if "=" in str(arg) else arg
-                                for arg in record.args)
-        return True
+def _redact_query(text: str) -> str:
+    """httpx logs every request URL at INFO; the Bot API carries the group's key in the query string (that is
+    OK's protocol), so the key is cut out of those log lines."""
+    return _SECRET_QUERY.sub(r"\1<redacted>", text)
 
 
-def _install_log_redaction() -> None:
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(existing, _RedactSecrets) for existing in logger.filters):
-        logger.addFilter(_RedactSecrets())
-
-
-_install_log_redaction()
+redact_in_logs(_redact_query)
 
 
 def sign(params: Mapping[str, str], access_token: str, application_secret_key: str) -> str:
@@ -169,11 +158,10 @@ def error_from_envelope(data: Mapping[str, Any], *, method: str, summary: dict[s
 def error_from_transport(exc: httpx.HTTPError, *, method: str, write: bool, summary: dict[str, Any]) -> NetworkError:
     """A request that got no answer. After it left (read/write timeout, dropped connection) a write may have
     been applied: ``outcome_unknown``. A connection that never opened changed nothing."""
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.UnsupportedProtocol):
+    if never_sent(exc) or isinstance(exc, httpx.UnsupportedProtocol):
         return _attach(NetworkError(f"cannot reach OK: {type(exc).__name__}", network=NETWORK, code="connect",
                                     method=method), summary)
-    sent = isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.RemoteProtocolError | httpx.ReadError
-                      | httpx.WriteError)
+    sent = sent_then_failed(exc)
     return _attach(NetworkError(f"no answer from OK: {type(exc).__name__}", network=NETWORK, code="timeout",
                                 outcome_unknown=write and sent, method=method), summary)
 

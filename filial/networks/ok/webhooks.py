@@ -21,7 +21,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from filial.networks.base import InboundItem
+from django.conf import settings
+
+from filial.networks.base import (
+    WEBHOOK_SECRET_KEY,
+    InboundItem,
+    PushedItem,
+    WebhookParser,
+    WebhookRefused,
+    WebhookRequest,
+    WebhookResult,
+)
 from filial.networks.ok.connector import message_item
 
 OK_WEBHOOK_NETWORKS = ("217.20.145.192/28", "217.20.151.160/28", "217.20.153.48/28")
@@ -93,3 +103,20 @@ def handle(body: bytes | str | Mapping[str, Any], *, received_secret: str | None
     if check_source:
         verify_source(remote_addr)
     return parse_update(body)
+
+
+class OKWebhookParser(WebhookParser):
+    """OK does not sign webhooks: the URL registered with OK carries the page's secret (``?secret=``), and with
+    ``FILIAL_OK_WEBHOOK_CHECK_SOURCE`` the sender must be in OK's published address ranges."""
+
+    def parse(self, request: WebhookRequest) -> WebhookResult:
+        try:
+            items = handle(request.body, received_secret=request.query.get(SECRET_PARAM),
+                           expected_secret=request.secret, remote_addr=request.remote_addr,
+                           check_source=bool(settings.FILIAL_OK_WEBHOOK_CHECK_SOURCE))
+        except WebhookError as exc:
+            raise WebhookRefused(str(exc), exc.status) from None
+        return WebhookResult(items=[PushedItem(item) for item in items])
+
+    def registration_url(self, url: str, credentials: Mapping[str, Any]) -> str:
+        return webhook_url(url, str(credentials.get(WEBHOOK_SECRET_KEY) or ""))

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from filial.networks.base import NetworkError
+from filial.networks.client_base import redact_in_logs, sent_then_failed
 from filial.networks.http import http_client
 
 logger = logging.getLogger(__name__)
@@ -52,22 +53,11 @@ def redact(text: str, token: str = "") -> str:
     return _URL_TOKEN_RE.sub("/bot<token>", text)
 
 
-class _RedactTokens(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(str(a)) if isinstance(a, str | httpx.URL) else a for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        return True
+def _redact_url_token(text: str) -> str:
+    return redact(text)
 
 
-def _install_log_redaction() -> None:
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactTokens) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_RedactTokens())
-
-
-_install_log_redaction()
+redact_in_logs(_redact_url_token)
 
 
 class TelegramAPIError(NetworkError):
@@ -160,13 +150,8 @@ class TelegramClient:
             else:
                 response = self._http.post(method, json=params,
                                            timeout=timeout if timeout is not None else self.timeout)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise self._transport_error(method, summary, exc, unknown=False) from None
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError,
-                httpx.WriteError) as exc:
-            raise self._transport_error(method, summary, exc, unknown=write) from None
-        except httpx.HTTPError as exc:
-            raise self._transport_error(method, summary, exc, unknown=False) from None
+        except httpx.HTTPError as exc:  # the outcome is unknown only for a write that left before it failed
+            raise self._transport_error(method, summary, exc, unknown=write and sent_then_failed(exc)) from None
         elapsed = (time.monotonic() - started) * 1000
         try:
             payload = response.json()

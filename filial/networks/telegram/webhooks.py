@@ -15,7 +15,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from filial.networks.base import ConsentChange, InboundItem
+from filial.networks.base import (
+    ConsentChange,
+    InboundItem,
+    PushedConsent,
+    PushedItem,
+    WebhookParser,
+    WebhookRefused,
+    WebhookRequest,
+    WebhookResult,
+)
 from filial.networks.telegram.updates import consent_change, parse_updates
 from filial.networks.webhook_common import json_body, require_secret
 
@@ -86,3 +95,25 @@ def _channel_ref(channel_id: int | str | None) -> tuple[int | None, str | None]:
     if re.fullmatch(r"-?\d+", text):
         return int(text), None
     return None, text.lstrip("@")
+
+
+class TelegramWebhookParser(WebhookParser):
+    """``X-Telegram-Bot-Api-Secret-Token`` equals the ``secret_token`` given to ``setWebhook``; a private-chat
+    ``my_chat_member`` (the person blocked or unblocked the bot) is a consent change."""
+
+    def parse(self, request: WebhookRequest) -> WebhookResult:
+        bot = str(request.credentials.get("bot_token") or "").split(":", 1)[0]
+        try:
+            items = handle(request.headers, request.body, expected_secret=request.secret,
+                           channel_id=request.page_id or None, bot_id=int(bot) if bot.isdigit() else None)
+            update = parse_body(request.body)
+        except WebhookSecretError as exc:
+            raise WebhookRefused(str(exc)) from None
+        except WebhookError as exc:
+            raise WebhookRefused(str(exc), 400) from None
+        out = WebhookResult(items=[PushedItem(item) for item in items])
+        change = consent_of(update)
+        if change is not None:
+            out.consents.append(PushedConsent(change.person_id, change.allowed, str(update["update_id"]), update,
+                                              at=change.at))
+        return out

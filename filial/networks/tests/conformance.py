@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from filial.networks.emulator_base import EmulatorApp
+from emulators.base import EmulatorApp
 
 AGENT_PREFIX = "filial"  # "Filial (...)", "Filial/telegram", "filial-max/0.1"
 
@@ -27,7 +27,7 @@ def ours(app: EmulatorApp) -> list[dict[str, Any]]:
 
 @cache
 def _telegram_spec() -> Any:
-    from filial.networks.testing import load_json_spec
+    from filial.networks.tests.helpers import load_json_spec
     from filial.networks.tests.telegram_conformance import TelegramSpec
 
     return TelegramSpec(load_json_spec("telegram-bot-api", "api.json"))

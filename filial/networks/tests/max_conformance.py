@@ -26,11 +26,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from PIL import Image
 
-from filial.networks.emulator_base import ServedEmulator
+from emulators.base import ServedEmulator
+from emulators.networks.max import MaxEmulator
 from filial.networks.max.connector import MaxConnector
-from filial.networks.max.emulator import MaxEmulator
-from filial.networks.testing import load_json_spec, served
 from filial.networks.tests.conformance import assert_conforms
+from filial.networks.tests.helpers import load_json_spec, served
 
 SPEC = ("max-bot-api", "schema_2026_07_01.json")
 DROP = {"discriminator", "readOnly", "writeOnly", "example", "xml", "externalDocs", "deprecated", "nullable",

@@ -18,11 +18,11 @@ from typing import Any
 import jsonschema
 from PIL import Image
 
+from emulators.base import ServedEmulator
+from emulators.networks.ok import OKEmulator
 from filial.networks.base import Photo
-from filial.networks.emulator_base import ServedEmulator
 from filial.networks.ok.connector import OKConnector
-from filial.networks.ok.emulator import OKEmulator
-from filial.networks.testing import served
+from filial.networks.tests.helpers import served
 
 
 def image(fmt: str = "PNG", color: str = "red", size: tuple[int, int] = (64, 48), name: str = "") -> Photo:

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from filial.networks.emulator_base import EmulatorApp, ServedEmulator
+from emulators.base import EmulatorApp, ServedEmulator
+from emulators.networks.telegram import TelegramEmulator, parse_html
 from filial.networks.telegram.connector import TelegramConnector
-from filial.networks.telegram.emulator import TelegramEmulator, parse_html
-from filial.networks.testing import served
+from filial.networks.tests.helpers import served
 
 # --- test data ----------------------------------------------------------------------------------------------------
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from emulators.networks.max import MaxEmulator
+from emulators.networks.ok import OKEmulator
+from emulators.networks.telegram import TelegramEmulator
+from emulators.networks.vk import VKEmulator
 from filial.networks.base import NetworkError
 from filial.networks.max.client import MaxClient
-from filial.networks.max.emulator import MaxEmulator
 from filial.networks.ok.client import OKClient
-from filial.networks.ok.emulator import OKEmulator
 from filial.networks.telegram.client import TelegramClient
-from filial.networks.telegram.emulator import TelegramEmulator
-from filial.networks.testing import served
 from filial.networks.tests.conformance import problems
+from filial.networks.tests.helpers import served
 from filial.networks.vk.client import VKClient
-from filial.networks.vk.emulator import VKEmulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 

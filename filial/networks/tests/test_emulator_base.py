@@ -6,8 +6,8 @@ import socket
 
 import httpx
 
-from filial.networks.testing import served
-from filial.networks.vk.emulator import VKEmulator
+from emulators.networks.vk import VKEmulator
+from filial.networks.tests.helpers import served
 
 
 def test_a_request_cut_short_is_neither_executed_nor_recorded() -> None:

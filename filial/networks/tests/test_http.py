@@ -4,9 +4,9 @@ import ssl
 
 import httpx
 
+from emulators.networks.vk import VKEmulator
 from filial.networks.http import http_client, shared_transport, tls_context
-from filial.networks.testing import served
-from filial.networks.vk.emulator import VKEmulator
+from filial.networks.tests.helpers import served
 
 
 def test_clients_share_one_transport_that_verifies_servers() -> None:

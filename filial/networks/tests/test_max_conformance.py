@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from emulators.base import ServedEmulator
+from emulators.networks.max import MaxEmulator
 from filial.networks.base import NetworkError, Photo, PostPayload
-from filial.networks.emulator_base import ServedEmulator
-from filial.networks.max.emulator import MaxEmulator
 from filial.networks.tests.max_conformance import (
     World,
     image_bytes,

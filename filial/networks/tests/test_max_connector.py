@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from emulators.base import ServedEmulator
+from emulators.networks.max import MaxEmulator
 from filial.networks.base import NetworkError, Photo, PollSpec, PostPayload
-from filial.networks.emulator_base import ServedEmulator
 from filial.networks.max.connector import MaxConnector
-from filial.networks.max.emulator import MaxEmulator
 from filial.networks.tests.max_conformance import World, image_bytes, make_world, shared_emulator
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from filial.networks.emulator_base import ServedEmulator
-from filial.networks.max.emulator import MaxEmulator
-from filial.networks.testing import served
+from emulators.base import ServedEmulator
+from emulators.networks.max import MaxEmulator
+from filial.networks.tests.helpers import served
 from filial.networks.tests.max_conformance import World, image_bytes, make_world, shared_emulator
 
 

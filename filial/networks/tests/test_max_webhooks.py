@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulators.base import ServedEmulator
+from emulators.networks.max import MaxEmulator
 from filial.networks.base import PostPayload
-from filial.networks.emulator_base import ServedEmulator
-from filial.networks.max.emulator import MaxEmulator
 from filial.networks.max.webhooks import (
     SECRET_HEADER,
     WebhookError,

@@ -17,11 +17,6 @@ from filial.networks import registry
 ROOT = Path(__file__).resolve().parents[2]  # filial/
 EXEMPT_DIRS = ("networks", "demo")
 EXCEPTIONS = {
-    # The webhook endpoints: one handler per network's push format (parsing is in networks/<net>/webhooks.py;
-    # turning a network's verified update into InboundEvent rows is still written per network here).
-    "channels/webhooks.py",
-    # The page form's secret fieldsets (translated field labels per network).
-    "channels/forms.py",
     # ``kind == "ok"``: a sandboxed parser's result tag, not Odnoklassniki.
     "circulation/parsers/limits.py",
 }

@@ -8,7 +8,7 @@ import hashlib
 
 from filial.networks.base import PollSpec, PostPayload
 from filial.networks.ok.client import sign
-from filial.networks.testing import spec_path
+from filial.networks.tests.helpers import spec_path
 from filial.networks.tests.ok_conformance import check_requests, check_responses, image, ok_world
 
 

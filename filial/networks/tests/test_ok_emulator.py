@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators.networks.ok import OKEmulator
 from filial.networks.ok.client import sign
-from filial.networks.ok.emulator import OKEmulator
-from filial.networks.testing import served
+from filial.networks.tests.helpers import served
 from filial.networks.tests.ok_conformance import World, image, ok_world
 
 

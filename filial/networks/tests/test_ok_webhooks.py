@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from filial.networks.emulator_base import EmulatorApp, Request, Response
+from emulators.base import EmulatorApp, Request, Response
 from filial.networks.ok import webhooks
-from filial.networks.testing import served
+from filial.networks.tests.helpers import served
 from filial.networks.tests.ok_conformance import ok_world
 
 # The documented example of a webhook message (apiok.ru, graph.user.subscribe).

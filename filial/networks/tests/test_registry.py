@@ -63,3 +63,12 @@ def test_a_page_follows_its_own_address_unless_one_is_configured(network: str, s
 
     monkeypatch.delenv(name)  # set in settings only (not the default): it wins too
     assert base_url(network, emulator) == "http://configured.test/"
+
+
+def test_the_page_form_asks_for_every_secret_a_spec_stores_and_no_other() -> None:
+    from filial.channels.forms import CREDENTIAL_GROUPS
+    from filial.networks import registry
+
+    for spec in registry.specs():
+        asked = {key for group in CREDENTIAL_GROUPS if spec.name in group.networks for key, _label in group.keys}
+        assert asked == set(spec.credential_keys), spec.name

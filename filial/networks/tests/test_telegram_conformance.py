@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from filial.networks.base import NetworkError, Photo, PollSpec, PostPayload
-from filial.networks.testing import load_json_spec
+from filial.networks.tests.helpers import load_json_spec
 from filial.networks.tests.telegram_conformance import TelegramEnv, TelegramSpec, image_bytes, telegram_env
 
 

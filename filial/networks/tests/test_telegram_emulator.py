@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from filial.networks.telegram.emulator import TelegramEmulator, parse_html
+from emulators.networks.telegram import TelegramEmulator, parse_html
 from filial.networks.tests.conformance import _telegram_spec
 from filial.networks.tests.telegram_conformance import TelegramEnv, image_bytes, telegram_env
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from emulators.base import EmulatorApp, Request, Response
 from filial.networks.base import PostPayload
-from filial.networks.emulator_base import EmulatorApp, Request, Response
 from filial.networks.telegram import webhooks
 from filial.networks.telegram.webhooks import SECRET_HEADER, WebhookPayloadError, WebhookSecretError
 from filial.networks.tests.telegram_conformance import served_quietly, telegram_env

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators.networks.vk import METHODS
 from filial.networks.base import NetworkError, Photo, PollSpec, PostPayload
 from filial.networks.tests.vk_conformance import (
     VKEnv,
@@ -22,7 +23,6 @@ from filial.networks.tests.vk_conformance import (
     resolve,
     vk_env,
 )
-from filial.networks.vk.emulator import METHODS
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -209,7 +209,7 @@ def test_the_emulator_view_escapes_what_readers_wrote(vk: VKEnv) -> None:
 
 
 def test_state_survives_a_restart_from_its_file(tmp_path: Any) -> None:
-    from filial.networks.vk.emulator import VKEmulator
+    from emulators.networks.vk import VKEmulator
 
     path = tmp_path / "vk.json"
     first = VKEmulator(state_file=path)

@@ -22,10 +22,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from filial.networks.emulator_base import ServedEmulator
-from filial.networks.testing import served, spec_path
+from emulators.base import ServedEmulator
+from emulators.networks.vk import VKEmulator
+from filial.networks.tests.helpers import served, spec_path
 from filial.networks.vk.connector import VKConnector
-from filial.networks.vk.emulator import VKEmulator
 
 SCHEMA_DIR = ("vk-api-schema",)
 INT = re.compile(r"-?\d+\Z")

@@ -9,7 +9,6 @@ speaks the two non-API endpoints a connector needs: the photo upload server and 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import threading
 import time
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 
 from filial.networks.base import NetworkError, Photo
+from filial.networks.client_base import never_sent, redact_in_logs
 from filial.networks.http import http_client
 from filial.networks.ratelimit import padded_window
 
@@ -45,17 +45,12 @@ TRANSIENT_ERRORS = {1, 6, 9, 10, 14, 29, 36, 43}
 _SECRET_QUERY = re.compile(r"((?:^|[?&])(?:access_token|key|refresh_token)=)[^&\s\"]*")
 
 
-class _RedactSecretsInURLs(logging.Filter):
+def _redact_query(text: str) -> str:
     """httpx logs each request's URL; the Long Poll ``key`` travels in the query string. Hide it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any("key=" in str(a) or "token=" in str(a) for a in record.args):
-            record.args = tuple(_SECRET_QUERY.sub(r"\1***", str(a)) if isinstance(a, httpx.URL | str) else a
-                                for a in record.args)
-        return True
+    return _SECRET_QUERY.sub(r"\1***", text)
 
 
-logging.getLogger("httpx").addFilter(_RedactSecretsInURLs())
+redact_in_logs(_redact_query)
 
 
 class VKError(NetworkError):
@@ -171,7 +166,7 @@ def transport_error(exc: httpx.HTTPError, method: str, *, write: bool, request: 
     """A request that got no VK answer. Whether it may have been applied depends on where it failed."""
     kind = type(exc).__name__
     common: dict[str, Any] = {"code": kind, "method": method, "request": request}
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ProxyError):
+    if never_sent(exc) or isinstance(exc, httpx.ProxyError):
         return VKError(f"could not connect to VK ({kind}); the request was not sent", **common)
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError | httpx.InvalidURL):
         return VKError(f"the VK API address is not usable ({kind}); check the configured base URL",

@@ -23,7 +23,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from filial.networks.base import InboundItem
+from filial.networks.base import (
+    COMMENT_EDIT,
+    InboundItem,
+    PushedConsent,
+    PushedItem,
+    WebhookParser,
+    WebhookRefused,
+    WebhookRequest,
+    WebhookResult,
+)
+from filial.networks.webhook_common import digest
 
 CALLBACK_OK = "ok"
 
@@ -156,3 +166,36 @@ def handle_callback(body: bytes | str | Mapping[str, Any], *, group_id: int | st
         return CallbackResult(response=confirmation_code, event_type=kind)
     return CallbackResult(response=CALLBACK_OK, event_type=kind, event_id=str(data.get("event_id", "")),
                           items=parse_event(data, group_id))
+
+
+CONFIRMATION_KEY = "vk_confirmation_code"  # the page's credentials key of the Callback API confirmation code
+
+
+class VKWebhookParser(WebhookParser):
+    """Callback API: the secret key travels in the JSON body (``"secret"``); a ``confirmation`` request is answered
+    with the page's confirmation code, every other event with ``ok``. An edited comment is stored once per edit
+    event; ``message_allow`` / ``message_deny`` are consent changes."""
+
+    def parse(self, request: WebhookRequest) -> WebhookResult:
+        try:
+            result = handle_callback(request.body, group_id=request.page_id, secret=request.secret,
+                                     confirmation_code=str(request.credentials.get(CONFIRMATION_KEY) or ""))
+        except WebhookError as exc:
+            raise WebhookRefused(str(exc), exc.status) from None
+        except ValueError:  # the page's own community id is not a number
+            raise WebhookRefused(f"the page's VK community id {request.page_id!r} is not valid") from None
+        out = WebhookResult(response=result.response)
+        for item in result.items:
+            if result.event_type == "wall_reply_edit":  # the same comment id again: one row per edit event
+                occurrence = result.event_id or digest(item.raw)
+                out.items.append(PushedItem(item, kind=COMMENT_EDIT,
+                                            external_id=f"{item.external_id}:edit:{occurrence}"))
+            else:
+                out.items.append(PushedItem(item))
+        if result.event_type in ("message_allow", "message_deny"):
+            data = _load(request.body)
+            user_id = str((data.get("object") or {}).get("user_id") or "")
+            if user_id:
+                out.consents.append(PushedConsent(user_id, result.event_type == "message_allow",
+                                                  result.event_id or digest(data), data))
+        return out

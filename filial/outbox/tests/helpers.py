@@ -39,7 +39,8 @@ def claim_in_race(job: Job, channel_id: int, token: str, limit: int) -> list[Any
     """``claims.claim_batch`` from a thread of ``conftest.race``. Django's SQLite test database is in memory with a
     shared cache, where a table another connection is writing answers "database table is locked" at once instead
     of waiting out the busy timeout as the file database does; a statement that failed so changed nothing, so the
-    claim is simply tried again. PostgreSQL never raises it."""
+    claim is simply tried again. PostgreSQL never raises it; ``test_race_file_db.py`` races claims on a file
+    database without this retry."""
     for _ in range(500):
         try:
             return claims.claim_batch(job, channel_id, token, limit)

@@ -1,4 +1,4 @@
-"""/api/v1/events/: create, edit and delete through event_services; local times in the unit's zone."""
+"""/api/v1/events/: create, edit and delete through publishing.events; local times in the unit's zone."""
 
 from __future__ import annotations
 

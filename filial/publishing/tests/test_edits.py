@@ -64,7 +64,7 @@ def edit_attempts(delivery: Delivery) -> list[str]:
 
 def run_all(post: Post) -> dict[str, str]:
     """Run every waiting edit of ``post`` the way the worker does (the Huey task)."""
-    from filial.publishing.tasks_posts import edit_delivery
+    from filial.publishing.tasks import edit_delivery
 
     results = {}
     for edit in DeliveryEdit.objects.filter(delivery__post=post, state=E.PENDING).select_related("delivery__channel"):

@@ -131,7 +131,8 @@ def test_one_readers_refusal_does_not_stop_the_batch_but_a_revoked_token_does(wo
 @pytest.mark.django_db(transaction=True)
 def test_lanes_of_one_page_running_at_once_never_take_the_same_row(net: Net, settings: Any) -> None:
     """Four threads run the same page's lane (two workers that both got it from the queue): every message goes
-    exactly once (SQLite here; PostgreSQL when FILIAL_DATABASE_URL is set)."""
+    exactly once (the suite's in-memory SQLite here, PostgreSQL when FILIAL_DATABASE_URL is set; the same race on
+    the file database the product uses, without retries: ``outbox/tests/test_race_file_db.py``)."""
     settings.FILIAL_LANE_BATCH = 3
     settings.FILIAL_RATE_LIMIT_MAX_SLEEP = 5
     worlds = engine_world(net, settings)

@@ -16,14 +16,14 @@ from typing import Any
 from django.utils import timezone
 from PIL import Image
 
+from emulators.networks.max import MaxEmulator
+from emulators.networks.ok import OKEmulator
+from emulators.networks.telegram import TelegramEmulator
+from emulators.networks.vk import VKEmulator
 from filial.channels.models import Channel
 from filial.conftest import Net
-from filial.networks.max.emulator import MaxEmulator
-from filial.networks.ok.emulator import OKEmulator
 from filial.networks.ratelimit import reset_limiter
-from filial.networks.telegram.emulator import TelegramEmulator
-from filial.networks.testing import served
-from filial.networks.vk.emulator import VKEmulator
+from filial.networks.tests.helpers import served
 from filial.publishing.media import media_upload
 from filial.publishing.models import Delivery, Post
 from filial.publishing.services import PollData, PostData, post_create, post_submit

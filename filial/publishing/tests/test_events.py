@@ -14,7 +14,8 @@ from django.utils import timezone
 from filial.accounts.models import AuditEntry
 from filial.conftest import PASSWORD
 from filial.libraries.services import unit_create
-from filial.publishing import event_services, services
+from filial.publishing import events as event_writes
+from filial.publishing import services
 from filial.publishing.models import Event
 from filial.publishing.services import PostData
 
@@ -35,7 +36,7 @@ def text_of(response) -> str:
 
 def make_event(net, unit=None, *, title="Литературная гостиная", starts_at=None, **fields):
     unit = unit or net.branch4
-    return event_services.event_create(actor=net.users["admin"], unit=unit, title=title,
+    return event_writes.event_create(actor=net.users["admin"], unit=unit, title=title,
                                        starts_at=starts_at or net.soon(48), **fields)
 
 

@@ -25,7 +25,7 @@ from filial.networks.vk.connector import random_id_for
 from filial.outbox import claims, lanes, policy, queue, sweeper
 from filial.outbox.models import Attempt
 from filial.outbox.tests.helpers import claim_in_race, run_row
-from filial.publishing import message_services
+from filial.publishing import messages as message_writes
 from filial.publishing.jobs import MESSAGE
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import VK_GROUP, World, engine_world
@@ -112,10 +112,10 @@ def send(world: World, page: str, text: str, *, to: str | None = None, reply: In
     """A message created through the service (queued on commit: HUEY is immediate in tests, but the test's
     transaction never commits, so the engine runs only when a test calls it)."""
     if reply is not None:
-        return message_services.message_send(
+        return message_writes.message_send(
             channel=world.channels[page], recipient_id=reply.thread_id, text=text, purpose="inbox_reply",
             kind="reply", reply_to=dataclasses.asdict(reply), **kwargs)
-    return message_services.message_send(channel=world.channels[page], recipient_id=to or reader(world, page),
+    return message_writes.message_send(channel=world.channels[page], recipient_id=to or reader(world, page),
                                          text=text, purpose=kwargs.pop("purpose", "reminder"), **kwargs)
 
 
@@ -163,7 +163,7 @@ def test_not_due_cancelled_and_paused_messages_are_left_alone(world: World) -> N
     later = send(world, "tg", "Позже", due_at=timezone.now() + timedelta(hours=1))
     assert run_row(MESSAGE, later.pk) == "not_due"
     cancelled = send(world, "tg", "Отменено")
-    message_services.message_cancel(actor=world.net.users["admin"], message=cancelled)
+    message_writes.message_cancel(actor=world.net.users["admin"], message=cancelled)
     assert run_row(MESSAGE, cancelled.pk) == "skipped"
     paused = send(world, "tg", "На паузе")
     Channel.objects.filter(pk=world.channels["tg"].pk).update(status=Channel.Status.PAUSED)
@@ -211,7 +211,7 @@ def test_a_timeout_after_apply_without_a_key_is_uncertain_and_never_resent_blind
 
     # A person looks in the dialogue and says "it is there".
     admin = world.net.users["admin"]
-    message = message_services.message_confirm(actor=admin, message=message, external_id="seen-1")
+    message = message_writes.message_confirm(actor=admin, message=message, external_id="seen-1")
     assert (message.state, message.external_id) == (S.SENT, "seen-1") and message.delivered_at
     assert outcomes(message)[-1] == O.CONFIRMED
     assert AuditEntry.objects.filter(action="message.confirm", object_id=str(message.pk)).exists()
@@ -222,7 +222,7 @@ def test_an_uncertain_message_that_is_not_there_is_sent_again_under_a_new_key(wo
     fault(world, "tg", "timeout_before")  # never applied, but the client cannot know that
     assert run_row(MESSAGE, message.pk) == "uncertain"
     assert sent_texts(world, "tg") == []
-    message = message_services.message_resend(actor=world.net.users["editor_central"], message=fresh(message))
+    message = message_writes.message_resend(actor=world.net.users["editor_central"], message=fresh(message))
     assert (message.state, message.generation, message.key) == (S.SCHEDULED, 1, f"filial-m{message.pk}-g1")
     assert run_row(MESSAGE, message.pk) == "sent"
     assert sent_texts(world, "tg") == ["Сбой до отправки"]
@@ -254,7 +254,7 @@ def test_a_rate_limit_answer_waits_and_nothing_is_lost(world: World, page: str) 
 def test_a_vk_rate_limit_storm_is_waited_out_and_every_message_goes_once(world: World, monkeypatch: Any) -> None:
     """VK allows far fewer calls than our budget expects (another program uses the same community token): VK
     refuses with error 6; every message still goes out exactly once, and the refusals are waits, not failures."""
-    from filial.networks.vk import emulator
+    from emulators.networks import vk as emulator
 
     monkeypatch.setitem(emulator.RATE_LIMITS, "group", 4)
     people = [reader(world, "vk") for _ in range(12)]
@@ -502,17 +502,17 @@ def test_attempts_belong_to_a_delivery_or_a_message_never_both_or_neither(world:
 def test_sending_checks_permissions_text_and_kind(world: World) -> None:
     channel = world.channels["vk"]
     with pytest.raises(PermissionDenied):
-        message_services.message_send(channel=channel, recipient_id="1", text="Нельзя", purpose="dialogue",
+        message_writes.message_send(channel=channel, recipient_id="1", text="Нельзя", purpose="dialogue",
                                        actor=world.net.users["viewer"])
     with pytest.raises(ValidationError) as too_long:
-        message_services.message_send(channel=channel, recipient_id="1", text="я" * 4097, purpose="dialogue")
+        message_writes.message_send(channel=channel, recipient_id="1", text="я" * 4097, purpose="dialogue")
     assert "4096" in str(too_long.value)
     with pytest.raises(ValidationError) as bad:
-        message_services.message_send(channel=world.channels["max"], recipient_id=" ", text=" ", purpose="Bad code",
+        message_writes.message_send(channel=world.channels["max"], recipient_id=" ", text=" ", purpose="Bad code",
                                       kind="reply")
     assert set(bad.value.message_dict) == {"recipient_id", "text", "purpose", "reply_to"}
     editor = world.net.users["editor_central"]
-    row = message_services.message_send(channel=channel, recipient_id="1", text="Можно", purpose="dialogue",
+    row = message_writes.message_send(channel=channel, recipient_id="1", text="Можно", purpose="dialogue",
                                         actor=editor)
     assert row.created_by == editor
     assert AuditEntry.objects.filter(action="message.send", object_id=str(row.pk)).exists()
@@ -522,16 +522,16 @@ def test_retry_cancel_and_their_permissions(world: World) -> None:
     message = send(world, "max", "Сбой")
     OutgoingMessage.objects.filter(pk=message.pk).update(state=S.FAILED, failures=3, last_error="boom")
     with pytest.raises(PermissionDenied):
-        message_services.message_retry(actor=world.net.users["viewer"], message=message)
+        message_writes.message_retry(actor=world.net.users["viewer"], message=message)
     with pytest.raises(ValidationError):
-        message_services.message_resend(actor=world.net.users["admin"], message=message)
-    retried = message_services.message_retry(actor=world.net.users["editor_central"], message=message)
+        message_writes.message_resend(actor=world.net.users["admin"], message=message)
+    retried = message_writes.message_retry(actor=world.net.users["editor_central"], message=message)
     assert (retried.state, retried.failures, retried.last_error) == (S.SCHEDULED, 0, "")
     assert AuditEntry.objects.filter(action="message.retry", object_id=str(message.pk)).exists()
     assert run_row(MESSAGE, message.pk) == "sent"
     with pytest.raises(ValidationError):
-        message_services.message_cancel(actor=world.net.users["admin"], message=message)
+        message_writes.message_cancel(actor=world.net.users["admin"], message=message)
     other = send(world, "max", "Не отправлять")
-    cancelled = message_services.message_cancel(actor=world.net.users["admin"], message=other)
+    cancelled = message_writes.message_cancel(actor=world.net.users["admin"], message=other)
     assert cancelled.state == S.CANCELLED and run_row(MESSAGE, other.pk) == "skipped"
     assert sent_texts(world, "max") == ["Сбой"]

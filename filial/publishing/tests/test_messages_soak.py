@@ -84,17 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.utils import timezone
 
+    from emulators.base import ServedEmulator
+    from emulators.networks.telegram import TelegramEmulator
+    from emulators.networks.vk import VKEmulator
     from filial.accounts.models import Role, User
     from filial.accounts.services import membership_set
     from filial.channels.models import Channel
     from filial.libraries.services import system_create, unit_create
-    from filial.networks.emulator_base import ServedEmulator
-    from filial.networks.telegram.emulator import TelegramEmulator
     from filial.networks.tests.conformance import problems
     from filial.networks.vk.connector import random_id_for
-    from filial.networks.vk.emulator import VKEmulator
     from filial.outbox.models import Attempt
-    from filial.publishing import message_services
+    from filial.publishing import messages as message_writes
     from filial.publishing.models import OutgoingMessage
 
     t_start = time.monotonic()
@@ -171,10 +171,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     there = _tg_sent(tg, m.channel.credentials["bot_token"], m.recipient_id)
                 if m.text in there:
-                    message_services.message_confirm(actor=admin, message=m)
+                    message_writes.message_confirm(actor=admin, message=m)
                     resolved["confirmed"] += 1
                 else:
-                    message_services.message_resend(actor=admin, message=m)
+                    message_writes.message_resend(actor=admin, message=m)
                     resolved["resent"] += 1
 
         t0 = time.monotonic()

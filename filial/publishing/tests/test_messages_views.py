@@ -15,7 +15,7 @@ from filial.accounts.models import AuditEntry
 from filial.conftest import PASSWORD, Net
 from filial.outbox import jobs as outbox_jobs
 from filial.outbox.tests.helpers import run_row
-from filial.publishing import message_services
+from filial.publishing import messages as message_writes
 from filial.publishing.jobs import MESSAGE
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import VK_GROUP, World, build_world, engine_world, fast_engine
@@ -35,7 +35,7 @@ def _login(client: Any, net: Net, role: str) -> None:
 
 
 def _message(world: World, page: str, text: str, state: str = S.SCHEDULED, **fields: Any) -> OutgoingMessage:
-    row = message_services.message_send(channel=world.channels[page], recipient_id="555", text=text,
+    row = message_writes.message_send(channel=world.channels[page], recipient_id="555", text=text,
                                         purpose=fields.pop("purpose", "reminder"))
     OutgoingMessage.objects.filter(pk=row.pk).update(state=state, **fields)
     return OutgoingMessage.objects.get(pk=row.pk)
@@ -150,7 +150,7 @@ def test_worker_burst_sends_due_messages(net: Net, settings: Any, monkeypatch: A
         ids = []
         for uid in (701, 702, 703):
             w.vk.simulate("allow_messages", {"group_id": VK_GROUP, "user_id": uid})
-            ids.append(message_services.message_send(
+            ids.append(message_writes.message_send(
                 channel=w.channels["vk"], recipient_id=str(uid), text=f"Книга ждёт {uid}", purpose="reminder",
                 due_at=timezone.now() + timedelta(hours=1)).pk)  # not queued: due beyond the sweep horizon
         OutgoingMessage.objects.update(due_at=timezone.now() - timedelta(seconds=1))

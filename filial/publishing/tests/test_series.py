@@ -257,7 +257,7 @@ def test_two_generators_racing_make_each_occurrence_once(net: Net) -> None:
 
 
 def test_the_periodic_task_generates_and_arms(net: Net) -> None:
-    from filial.publishing.tasks_posts import generate_series_occurrences
+    from filial.publishing.tasks import generate_series_occurrences
 
     series = make_series(net, timezone.now() + timedelta(minutes=2),
                          S.Rule(frequency="daily", weekdays=[], count=2))

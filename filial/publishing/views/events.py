@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from filial.accounts.selectors import access_for, units_for
 from filial.core.params import id_or_none
 from filial.libraries.models import LibrarySystem, Unit
-from filial.publishing import event_services
+from filial.publishing import events as event_writes
 from filial.publishing.forms.events import EventFilterForm, EventForm
 from filial.publishing.models import Event, Post
 from filial.publishing.selectors import PUBLIC_STATES, events_visible, posts_visible
@@ -194,7 +194,7 @@ def event_create(request: HttpRequest) -> HttpResponse:
     form = EventForm(request.POST or None, units=units, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            event = event_services.event_create(actor=request.user, **form.service_fields())
+            event = event_writes.event_create(actor=request.user, **form.service_fields())
         except ValidationError as err:
             form.add_service_errors(err)
         else:
@@ -211,7 +211,7 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = EventForm(request.POST or None, units=units_for(request.user, "write"), event=event)
     if request.method == "POST" and form.is_valid():
         try:
-            event = event_services.event_update(actor=request.user, event=event, **form.service_fields())
+            event = event_writes.event_update(actor=request.user, event=event, **form.service_fields())
         except ValidationError as err:
             form.add_service_errors(err)
         else:
@@ -225,7 +225,7 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def event_delete(request: HttpRequest, pk: int) -> HttpResponse:
     event = _get_visible(request, pk)
     title = event.title
-    event_services.event_delete(actor=request.user, event=event)
+    event_writes.event_delete(actor=request.user, event=event)
     messages.success(request, _("The event “%(title)s” is deleted.") % {"title": title})
     return redirect("publishing:event_list")
 

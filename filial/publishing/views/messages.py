@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from filial.accounts.selectors import access_for, system_timezone
 from filial.channels.models import Channel
-from filial.publishing import message_services
+from filial.publishing import messages as message_writes
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.selectors import message_get, messages_for_list, messages_visible
 
@@ -107,21 +107,21 @@ def _act(request: HttpRequest, pk: int, action: Callable[[OutgoingMessage], Any]
 @login_required
 @require_POST
 def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, lambda m: message_services.message_retry(actor=request.user, message=m),
+    return _act(request, pk, lambda m: message_writes.message_retry(actor=request.user, message=m),
                 _("The message will be tried again now."))
 
 
 @login_required
 @require_POST
 def message_resend(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, lambda m: message_services.message_resend(actor=request.user, message=m),
+    return _act(request, pk, lambda m: message_writes.message_resend(actor=request.user, message=m),
                 _("The message will be sent again now."))
 
 
 @login_required
 @require_POST
 def message_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, lambda m: message_services.message_cancel(actor=request.user, message=m),
+    return _act(request, pk, lambda m: message_writes.message_cancel(actor=request.user, message=m),
                 _("The message is cancelled."))
 
 
@@ -133,6 +133,6 @@ def message_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         flash.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return _done(request, _message(request, pk))
-    return _act(request, pk, lambda m: message_services.message_confirm(actor=request.user, message=m,
+    return _act(request, pk, lambda m: message_writes.message_confirm(actor=request.user, message=m,
                                                                         external_id=external_id),
                 _("Marked as sent."))

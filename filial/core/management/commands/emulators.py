@@ -2,7 +2,9 @@
 
 Each listens on its own port (``FILIAL_EMULATOR_PORT_BASE`` + 0..3) and keeps its state in
 ``FILIAL_DATA_DIR/emulators/<network>.json``; the pages described in ``seed.json`` there (the demo writes it)
-are put into them. ``filial run`` starts this command with ``--skip-configured``.
+are put into them. ``filial run`` starts this command with ``--skip-configured``. The emulators are the
+repository's ``emulators/`` distribution, not part of the filial package: without it the command says what to
+install.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ class Command(BaseCommand):
             signal.signal(signum, on_signal)
         exit_with_supervisor()
 
+        if not hosting.emulators_installed():
+            raise CommandError(hosting.INSTALL_HINT)
+        # Imported here, not at the top: the emulators are a development and demo tool outside the filial package.
+        from emulators.hosting import EmulatorHost
+
         port_base = options["port_base"] if options["port_base"] is not None else settings.FILIAL_EMULATOR_PORT_BASE
         networks: tuple[str, ...] = hosting.NETWORKS
         if options["skip_configured"]:
@@ -56,7 +63,7 @@ class Command(BaseCommand):
         if not networks:
             self.stdout.write("filial emulators: nothing to serve")
             return
-        host = hosting.EmulatorHost(directory=hosting.state_dir(), port_base=port_base, networks=networks).start()
+        host = EmulatorHost(directory=hosting.state_dir(), port_base=port_base, networks=networks).start()
         for network, reason in host.failed.items():
             self.stderr.write(f"filial emulators: {hosting.LABELS[network]} not started: {reason}")
         if not host.hosted:

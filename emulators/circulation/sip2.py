@@ -23,7 +23,7 @@ they like. ``language`` ``ru`` gives Russian screen messages. Faults (``add_faul
 ``bad_sequence``, ``drop`` (close without answering), ``delay`` (answer after ``seconds``), ``silence`` (never
 answer), each for the next N replies to a message code or to any (``*``).
 
-Run it: ``python -m filial.circulation.sip2.emulator --port 6001 [--seed data.json] [--encoding cp1251]``.
+Run it: ``python -m emulators.circulation.sip2 --port 6001 [--seed data.json] [--encoding cp1251]``.
 """
 
 from __future__ import annotations

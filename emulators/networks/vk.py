@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from filial.networks.emulator_base import EmulatorApp, Request, Response
+from emulators.base import EmulatorApp, Request, Response
 
 API_VERSION = "5.199"
 MESSAGE_LIMIT = 4096

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from filial.networks.emulator_base import EmulatorApp, Request, Response
+from emulators.base import EmulatorApp, Request, Response
 
 TEXT_LIMIT = 4000
 RATE_LIMIT = 30  # requests per second per bot (dev.max.ru: "30 rps")

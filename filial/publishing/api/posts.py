@@ -1,24 +1,20 @@
-"""API: photos, posts (compose, edit, submit, approve, return, cancel), deliveries and events.
+"""API: posts (compose, edit, submit, approve, return, cancel).
 
-Thin: parse and check the shape of the input here, let ``services`` / ``media`` / ``event_services``
-decide what is allowed, read through ``selectors``. Times without an offset are the unit's wall clock.
+Thin: parse and check the shape of the input here, let ``services`` / ``compose`` decide what is allowed, read
+through ``selectors``. Times without an offset are the unit's wall clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, renderers, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,126 +27,17 @@ from filial.core.api import (
     first_writable_unit,
     int_param,
     local_iso,
-    localize_fields,
     make_aware,
     parse_bound,
     system_units,
     user_tz,
 )
 from filial.libraries.models import Unit
-from filial.publishing import event_services, selectors, services
+from filial.publishing import selectors, services
+from filial.publishing.api.common import LOCAL_TIME_HELP, no_duplicates, set_queryset
 from filial.publishing.compose import post_compose
-from filial.publishing.media import media_upload
-from filial.publishing.models import Delivery, Event, Media, Poll, Post, PostChannel, PostMedia
+from filial.publishing.models import Event, Media, Poll, Post, PostChannel, PostMedia
 from filial.publishing.services import PollData, PostData
-from filial.publishing.views.posts import media_response
-
-LOCAL_TIME_HELP = "ISO 8601. Without an offset it is the wall-clock time of the unit's time zone."
-
-
-def _set_queryset(serializer: serializers.Serializer, name: str, queryset: QuerySet[Any]) -> None:
-    field: Any = serializer.fields[name]
-    target: Any = field.child_relation if isinstance(field, serializers.ManyRelatedField) else field
-    target.queryset = queryset
-
-
-def _no_duplicates(values: list[Any], message: str) -> list[Any]:
-    if len({v.pk for v in values}) != len(values):
-        raise serializers.ValidationError(message)
-    return values
-
-
-# --- Photos -------------------------------------------------------------------------------------
-
-
-class MediaSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
-    thumb_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Media
-        fields = ["id", "key", "unit", "url", "thumb_url", "width", "height", "content_type", "size",
-                  "original_name", "alt_text", "created_at"]
-        read_only_fields = fields
-
-    def _absolute(self, url: str) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
-
-    def get_url(self, media: Media) -> str:
-        return self._absolute(reverse("api:media-file", args=[media.pk]))
-
-    def get_thumb_url(self, media: Media) -> str:
-        return self._absolute(reverse("api:media-file", args=[media.pk]) + "?size=thumb")
-
-
-class MediaUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A JPEG, PNG or WebP photo.")
-    unit = IdRelatedField(
-        queryset=Unit.objects.none(), required=False,
-        help_text="The unit the photo belongs to; by default the first unit you write for.",
-    )
-    alt_text = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            _set_queryset(self, "unit", system_units(access_for(request.user)))
-
-
-class PhotoRenderer(renderers.BaseRenderer):
-    """Lets a client that asks for ``image/*`` have the photo; the file itself bypasses rendering, and an error
-    (404, 401) is rendered as JSON."""
-
-    media_type = "image/*"
-    format = "image"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data: Any, accepted_media_type: str | None = None,
-               renderer_context: Mapping[str, Any] | None = None) -> bytes:
-        return renderers.JSONRenderer().render(data)
-
-
-@extend_schema(tags=["media"])
-class MediaViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Photos for posts: checked, oriented, stripped of EXIF (location included), resized by the worker."""
-
-    serializer_class = MediaSerializer
-    parser_classes = [MultiPartParser]  # a photo is a file: multipart only
-    queryset = Media.objects.none()
-
-    def get_queryset(self) -> QuerySet[Media]:
-        # The same photos the UI shows (publishing.views.posts.media_file): the readers of the photo's unit
-        # and those who may see a post it belongs to.
-        return selectors.media_visible(self.request.user)
-
-    @extend_schema(
-        parameters=[OpenApiParameter("size", str, enum=["original", "web", "thumb"], required=False,
-                                     description="The original (default) or a resized copy.")],
-        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, (200, "image/png"): OpenApiTypes.BINARY},
-        description="The photo itself, for those who may see it.",
-    )
-    @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, PhotoRenderer])
-    def file(self, request: Request, pk: int | None = None) -> FileResponse:
-        media = get_object_or_404(self.get_queryset(), pk=pk)
-        return media_response(media, request.query_params.get("size", "original"))
-
-    @extend_schema(request={"multipart/form-data": MediaUploadSerializer}, responses={201: MediaSerializer})
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access = access_for(request.user)
-        if not access.write_units:
-            raise exceptions.PermissionDenied(_("You cannot upload photos."))
-        upload = MediaUploadSerializer(data=request.data, context=self.get_serializer_context())
-        upload.is_valid(raise_exception=True)
-        data = upload.validated_data
-        unit = data.get("unit") or first_writable_unit(access)
-        fh = data["file"]
-        media = media_upload(actor=request.user, unit=unit, fh=fh, size=fh.size or 0, name=fh.name or "",
-                             alt_text=data.get("alt_text", ""))
-        return Response(self.get_serializer(media).data, status=status.HTTP_201_CREATED)
-
 
 # --- Posts --------------------------------------------------------------------------------------
 
@@ -204,17 +91,17 @@ class PostSerializer(serializers.Serializer):
         request = self.context.get("request")
         if request is not None and not isinstance(self.instance, list | QuerySet):
             access = access_for(request.user)
-            _set_queryset(self, "unit", system_units(access))
-            _set_queryset(self, "event", selectors.events_visible(request.user))
-            _set_queryset(self, "channels",
+            set_queryset(self, "unit", system_units(access))
+            set_queryset(self, "event", selectors.events_visible(request.user))
+            set_queryset(self, "channels",
                           Channel.objects.filter(unit__system_id__in=access.systems).select_related("unit"))
-            _set_queryset(self, "media", Media.objects.filter(unit__system_id__in=access.systems))
+            set_queryset(self, "media", Media.objects.filter(unit__system_id__in=access.systems))
 
     def validate_channels(self, value: list[Channel]) -> list[Channel]:
-        return _no_duplicates(value, _("A page is chosen twice."))
+        return no_duplicates(value, _("A page is chosen twice."))
 
     def validate_media(self, value: list[Media]) -> list[Media]:
-        return _no_duplicates(value, _("A photo is chosen twice."))
+        return no_duplicates(value, _("A photo is chosen twice."))
 
     def validate_text_overrides(self, value: dict[str, str]) -> dict[int, str]:
         try:
@@ -454,154 +341,3 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
         return self._answer(services.post_cancel(actor=request.user, post=self._post(pk)))
-
-
-# --- Deliveries ---------------------------------------------------------------------------------
-
-
-class DeliverySerializer(serializers.ModelSerializer):
-    channel_name = serializers.CharField(source="channel.name", read_only=True)
-    network = serializers.ChoiceField(source="channel.network", choices=Network.choices, read_only=True)
-
-    class Meta:
-        model = Delivery
-        fields = ["id", "post", "channel", "channel_name", "network", "state", "due_at", "external_id", "url",
-                  "attempts", "last_error", "published_at"]
-        read_only_fields = fields
-        extra_kwargs = {"url": {"allow_null": True}}
-
-    def to_representation(self, instance: Delivery) -> dict[str, Any]:
-        data = dict(super().to_representation(instance))
-        localize_fields(data, instance, instance.channel.unit.tz, ("due_at", "published_at"))
-        data["url"] = instance.url or None  # not yet on the network: no address (the schema's "uri" or null)
-        return data
-
-
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("post", OpenApiTypes.INT, description="Deliveries of this post."),
-            OpenApiParameter("channel", OpenApiTypes.INT),
-            OpenApiParameter("state", OpenApiTypes.STR, description="One or more states, comma-separated: "
-                             + ", ".join(Delivery.State.values)),
-        ],
-        description="Where each post goes out: state, page, the network's id of the post, the last error.",
-    ),
-)
-@extend_schema(tags=["deliveries"])
-class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = DeliverySerializer
-    queryset = Delivery.objects.none()
-
-    def get_queryset(self) -> QuerySet[Delivery]:
-        qs = selectors.deliveries_visible(self.request.user).select_related("channel__unit__system")
-        params = self.request.query_params
-        if self.action == "list":
-            if params.get("post"):
-                qs = qs.filter(post_id=int_param(params["post"], "post"))
-            if params.get("channel"):
-                qs = qs.filter(channel_id=int_param(params["channel"], "channel"))
-            if params.get("state"):
-                qs = qs.filter(state__in=choice_params(params["state"], Delivery.State.values, "state"))
-        return qs.order_by("due_at", "id")
-
-
-# --- Events -------------------------------------------------------------------------------------
-
-
-class EventSerializer(serializers.ModelSerializer):
-    unit = IdRelatedField(
-        queryset=Unit.objects.none(), required=False, help_text="By default your first unit."
-    )
-    starts_at = LocalDateTimeField(help_text=LOCAL_TIME_HELP)
-    ends_at = LocalDateTimeField(required=False, allow_null=True, help_text=LOCAL_TIME_HELP)
-
-    class Meta:
-        model = Event
-        fields = ["id", "unit", "title", "description", "scope", "starts_at", "ends_at", "place", "uid",
-                  "created_at", "updated_at"]
-        read_only_fields = ["uid", "created_at", "updated_at"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and not isinstance(self.instance, list | QuerySet):
-            _set_queryset(self, "unit", system_units(access_for(request.user)))
-
-    def to_representation(self, instance: Event) -> dict[str, Any]:
-        data = dict(super().to_representation(instance))
-        localize_fields(data, instance, instance.unit.tz, ("starts_at", "ends_at", "created_at", "updated_at"))
-        return data
-
-
-def _event_fields(attrs: dict[str, Any], unit: Unit) -> dict[str, Any]:
-    fields = {k: v for k, v in attrs.items() if k in event_services.EVENT_FIELDS and k != "unit"}
-    for name in ("starts_at", "ends_at"):
-        if name in fields:
-            fields[name] = make_aware(fields[name], unit.tz, name)
-    return fields
-
-
-@extend_schema_view(
-    list=extend_schema(parameters=[
-        OpenApiParameter("unit", OpenApiTypes.INT),
-        OpenApiParameter("from", OpenApiTypes.STR, description="Starting from: a date or an ISO time."),
-        OpenApiParameter("to", OpenApiTypes.STR, description="Starting up to (a date: the whole day)."),
-    ]),
-)
-@extend_schema(tags=["events"])
-class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Library and city events; posters and photo reports are posts attached to them."""
-
-    serializer_class = EventSerializer
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    queryset = Event.objects.none()
-
-    def get_queryset(self) -> QuerySet[Event]:
-        qs = selectors.events_visible(self.request.user).select_related("unit__system")
-        params = self.request.query_params
-        if self.action == "list":
-            unit = None
-            if params.get("unit"):
-                unit_id = int_param(params["unit"], "unit")
-                qs = qs.filter(unit_id=unit_id)
-                unit = Unit.objects.select_related("system").filter(pk=unit_id).first()
-            if params.get("from") or params.get("to"):
-                tz = user_tz(access_for(self.request.user), unit)
-                if params.get("from"):
-                    qs = qs.filter(starts_at__gte=parse_bound(params["from"], tz, end=False, field="from"))
-                if params.get("to"):
-                    qs = qs.filter(starts_at__lte=parse_bound(params["to"], tz, end=True, field="to"))
-        return qs.order_by("starts_at", "id")
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access = access_for(request.user)
-        if not access.write_units:
-            raise exceptions.PermissionDenied(_("You cannot add events."))
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        attrs = dict(serializer.validated_data)
-        unit = attrs.get("unit") or first_writable_unit(access)
-        fields = _event_fields(attrs, unit)
-        event = event_services.event_create(actor=request.user, unit=unit, title=fields.pop("title"),
-                                            starts_at=fields.pop("starts_at"), **fields)
-        return Response(self.get_serializer(event).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        event = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
-        if not access_for(request.user).can_write(event.unit_id):
-            raise exceptions.PermissionDenied(_("You cannot edit events of this unit."))
-        serializer = self.get_serializer(event, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        attrs = dict(serializer.validated_data)
-        unit = attrs.get("unit") or event.unit
-        fields = _event_fields(attrs, unit)
-        if "unit" in attrs:
-            fields["unit"] = unit
-        event = event_services.event_update(actor=request.user, event=event, **fields)
-        return Response(self.get_serializer(event).data)
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        event = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
-        event_services.event_delete(actor=request.user, event=event)
-        return Response(status=status.HTTP_204_NO_CONTENT)

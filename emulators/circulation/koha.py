@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from filial.networks.emulator_base import EmulatorApp, Request, Response
+from emulators.base import EmulatorApp, Request, Response
 
 API = "/api/v1"
 DEFAULT_PER_PAGE = 20  # Koha's RESTdefaultPageSize

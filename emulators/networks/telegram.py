@@ -38,7 +38,7 @@ from collections import defaultdict, deque
 from typing import Any
 from urllib.parse import urlsplit
 
-from filial.networks.emulator_base import EmulatorApp, Request, Response, UploadedFile
+from emulators.base import EmulatorApp, Request, Response, UploadedFile
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from filial.networks.emulator_base import EmulatorApp, ServedEmulator
+from emulators.base import EmulatorApp, ServedEmulator
 
 
 @contextmanager

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from filial.networks.emulator_base import EmulatorApp, Request, Response
+from emulators.base import EmulatorApp, Request, Response
 from filial.networks.ok.client import ERROR_NAMES, sign
 
 MOSCOW = timezone(timedelta(hours=3))

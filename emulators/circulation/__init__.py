@@ -1,0 +1,1 @@
+"""The library systems' emulators for loan sync: ``sip2`` (TCP ACS), ``koha`` (REST API)."""

@@ -1,0 +1,1 @@
+"""The social networks' emulators (VK, OK, Telegram, MAX), one module each."""

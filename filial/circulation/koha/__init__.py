@@ -1,1 +1,0 @@
-"""Koha's REST API: a local emulator of the parts Filial uses (``emulator``)."""
