@@ -17,7 +17,7 @@ from django.utils import timezone
 from PIL import Image
 
 from filial.accounts.models import AuditEntry, Membership, User
-from filial.channels.models import Channel, ChannelSnapshot
+from filial.channels.models import Channel
 from filial.demo.build import load_demo
 from filial.demo.data import DEMO_PASSWORD, SYSTEM_NAME
 from filial.demo.images import MOTIFS, draw_photo
@@ -26,6 +26,7 @@ from filial.networks import hosting
 from filial.networks.connect import connector_for_channel
 from filial.networks.testing import free_port_block
 from filial.publishing.models import Delivery, Event, Media, Poll, Post
+from filial.stats.models import PageDay
 
 TZ = ZoneInfo("Asia/Yekaterinburg")
 
@@ -65,9 +66,9 @@ def published_2014(ch: Channel) -> Any:
 
 
 def last_2014_followers(ch: Channel) -> int:
-    snap = ChannelSnapshot.objects.filter(channel=ch, at__year=2014).order_by("at").last()
-    assert snap is not None
-    return snap.followers
+    snap = PageDay.objects.filter(channel=ch, day__year=2014).order_by("day").last()
+    assert snap is not None and snap.audience is not None
+    return snap.audience
 
 
 def test_units_of_the_network(demo: Path) -> None:
@@ -160,11 +161,10 @@ def test_audience_growth_2014(demo: Path) -> None:
     assert last_2014_followers(central_ok) > 600
     assert last_2014_followers(channel("Детская библиотека", "ok")) > 1400
     assert last_2014_followers(Channel.objects.get(url="https://ok.ru/profile/569188750053")) > 40
-    series = list(ChannelSnapshot.objects.filter(channel=central_ok, at__year=2014).values_list("followers",
-                                                                                                flat=True))
+    series = list(PageDay.objects.filter(channel=central_ok, day__year=2014).values_list("audience", flat=True))
     assert series == sorted(series) and len(series) >= 6
-    latest = ChannelSnapshot.objects.filter(channel=central_ok).order_by("at").last()
-    assert latest is not None and latest.followers == central_ok.audience
+    latest = PageDay.objects.filter(channel=central_ok).order_by("day").last()
+    assert latest is not None and latest.audience == central_ok.audience
 
 
 def test_events_of_2014_and_of_now(demo: Path) -> None:
