@@ -11,6 +11,7 @@ from filial.circulation.api import ImportViewSet, LoanViewSet, ReaderViewSet
 from filial.inbox.api import ConversationViewSet
 from filial.libraries.api import UnitViewSet
 from filial.publishing.api import DeliveryViewSet, EventViewSet, MediaViewSet, PostViewSet
+from filial.stats.api import ChannelStatsView, PostStatsView
 
 app_name = "api"
 
@@ -40,5 +41,7 @@ router.register("imports", ImportViewSet, basename="import")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
+    path("channels/<id:pk>/stats/", ChannelStatsView.as_view(), name="channel-stats"),
+    path("posts/<id:pk>/stats/", PostStatsView.as_view(), name="post-stats"),
     path("", include(router.urls)),
 ]
