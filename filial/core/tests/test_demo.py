@@ -26,7 +26,7 @@ from filial.networks import hosting
 from filial.networks.connect import connector_for_channel
 from filial.networks.testing import free_port_block
 from filial.publishing.models import Delivery, Event, Media, Poll, Post
-from filial.stats.models import PageDay
+from filial.stats.models import PageDay, PublicationDay
 
 TZ = ZoneInfo("Asia/Yekaterinburg")
 
@@ -165,6 +165,21 @@ def test_audience_growth_2014(demo: Path) -> None:
     assert series == sorted(series) and len(series) >= 6
     latest = PageDay.objects.filter(channel=central_ok).order_by("day").last()
     assert latest is not None and latest.audience == central_ok.audience
+    # the report's figures on their days, exactly, stored as the statistics job would have (stats.seed)
+    exact = {"Центральная библиотека Медногорска": 614, "Детская библиотека": 1432}
+    for name, audience in exact.items():
+        row = PageDay.objects.get(channel=channel(name, "ok"), day=date(2014, 12, 31))
+        assert row.audience == audience and row.source == "seed"
+    assert PageDay.objects.get(channel__url="https://ok.ru/profile/569188750053", day=date(2014, 12, 31)).audience == 44
+    assert PageDay.objects.get(channel__url="https://vk.com/vinilius", day=date(2014, 12, 31)).audience == 152
+    # daily through 2014 and the last year; the published posts have their figures, Telegram's views unknown
+    assert PageDay.objects.filter(channel=central_ok, day__year=2014).count() == (date(2014, 12, 31)
+                                                                                 - date(2014, 3, 3)).days + 1
+    published = Delivery.objects.filter(state=Delivery.State.PUBLISHED)
+    assert PublicationDay.objects.filter(delivery__in=published).values("delivery").distinct().count() == \
+        published.count()
+    assert not PublicationDay.objects.filter(channel__network="telegram", views__isnull=False).exists()
+    assert PublicationDay.objects.filter(channel__network="vk", reach__gt=0).exists()
 
 
 def test_events_of_2014_and_of_now(demo: Path) -> None:
