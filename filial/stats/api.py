@@ -18,14 +18,13 @@ from rest_framework.views import APIView
 
 from filial.core.params import optional_day
 from filial.stats import snapshots
-from filial.stats.models import PageDay, PublicationDay, Source
+from filial.stats.models import PageDay, PublicationDay
 
 FIGURES_HELP = "null: unknown (the network does not give it, see `unknown`, or the day's reading failed, see `error`)"
 
 
 class PageDaySerializer(serializers.ModelSerializer):
     audience = serializers.IntegerField(allow_null=True, help_text="Members, friends or subscribers. " + FIGURES_HELP)
-    source = serializers.ChoiceField(choices=Source.choices)
 
     class Meta:
         model = PageDay
@@ -40,7 +39,6 @@ class PublicationDaySerializer(serializers.ModelSerializer):
     reposts = serializers.IntegerField(allow_null=True, help_text="Reposts or forwards. " + FIGURES_HELP)
     comments = serializers.IntegerField(allow_null=True, help_text=FIGURES_HELP)
     reach = serializers.IntegerField(allow_null=True, help_text="People who saw it. " + FIGURES_HELP)
-    source = serializers.ChoiceField(choices=Source.choices)
 
     class Meta:
         model = PublicationDay

@@ -2,13 +2,18 @@
 
 Each page has its own slot in the night (``FILIAL_STATS_NIGHT_START`` to ``FILIAL_STATS_NIGHT_END`` o'clock in its
 unit's zone), spread by its id, so 2,000 pages do not ask at once. A page not yet done today (no row, or a gap row
-from a failure) is queued once its slot has passed, until the night ends; a round put off for publishing comes
-back at the next tick.
+from a failure an hour old) is collected once its slot has passed, until the night ends; a round put off for
+publishing comes back at the next tick.
+
+The pages of a tick are collected one after another in ONE task (one worker thread), never as one task per page: a
+queue holding thousands of statistics tasks would sit in front of the publications' lanes (Huey's Redis queue has
+no priorities). The other worker threads stay free for publishing.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from huey import crontab
@@ -20,21 +25,41 @@ from filial.stats.collect import collect_page
 
 log = logging.getLogger("filial.stats")
 
+TICK_SECONDS = 14 * 60.0  # a tick's work stops before the next tick starts
+
+
+def collect_pages(channel_ids: list[int], seconds: float = TICK_SECONDS) -> dict[str, int]:
+    """Collect the pages one after another for at most ``seconds``; returns the count of each outcome (``left``:
+    not reached in time, for the next tick)."""
+    started = time.monotonic()
+    counts = {"done": 0, "failed": 0, "deferred": 0, "gone": 0, "left": 0}
+    for position, channel_id in enumerate(channel_ids):
+        if time.monotonic() - started > seconds:
+            counts["left"] = len(channel_ids) - position
+            break
+        channel = (Channel.objects.select_related("unit", "unit__system")
+                   .filter(pk=channel_id, status=Channel.Status.ACTIVE).first())
+        if channel is None:
+            counts["gone"] += 1
+            continue
+        try:
+            outcome = collect_page(channel).outcome
+        except Exception:  # one page's surprise must not stop the night's work for the others
+            log.exception("stats: page %s", channel_id)
+            outcome = "failed"
+        counts[outcome] += 1
+    return counts
+
 
 @db_task()
-def collect_page_task(channel_id: int) -> str:
-    channel = Channel.objects.select_related("unit").filter(pk=channel_id, status=Channel.Status.ACTIVE).first()
-    if channel is None:
-        return "gone"
-    outcome = collect_page(channel)
-    return outcome.outcome
+def collect_pages_task(channel_ids: list[int], seconds: float = TICK_SECONDS) -> dict[str, int]:
+    return collect_pages(channel_ids, seconds)
 
 
 @db_periodic_task(crontab(minute="*/15"))
-def stats_tick(now: datetime | None = None) -> int:
+def stats_tick(now: datetime | None = None) -> dict[str, int]:
     pages = schedule.pages_due(now)
-    for channel_id in pages:
-        collect_page_task(channel_id)
+    counts = collect_pages(pages) if pages else {}
     if pages:
-        log.info("stats: %d pages queued", len(pages))
-    return len(pages)
+        log.info("stats: %d pages: %s", len(pages), counts)
+    return counts
