@@ -152,7 +152,7 @@ def collect_page(channel: Channel, *, now: datetime | None = None, limiter: Limi
                     log.warning("stats: publications of page %s failed: %s", channel.pk, figures_error)
     except Exception as exc:  # no connector at all (credentials, address): every row is a gap
         audience_error = figures_error = _reason(exc)
-    measured = timezone.now() if now is None else now
+    measured = now
     write_round(channel, day, measured, source, audience, audience_error, deliveries, figures, figures_error,
                 unknown)
     if audience is not None:

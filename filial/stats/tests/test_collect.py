@@ -167,7 +167,7 @@ def test_a_page_with_a_due_publication_is_left_alone(net: Net) -> None:
         limiter = fresh_limiter()
         outcome = collect.collect_page(channel, limiter=limiter)
         assert outcome.outcome == "deferred" and not PageDay.objects.filter(channel=channel).exists()
-        assert limiter.wait_time(collect.reserve_claims(type(connection(channel).__enter__()), channel)) == 0
+        assert limiter.wait_time(collect.reserve_claims(collect.connector_class(channel), channel)) == 0  # untouched
         due.due_at = timezone.now() + timedelta(hours=2)  # later than the quiet time: the round goes ahead
         due.save(update_fields=["due_at"])
         assert collect.collect_page(channel, limiter=limiter).outcome == "done"
