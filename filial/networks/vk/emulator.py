@@ -143,7 +143,8 @@ METHODS: dict[str, Method] = {
     "messages.isMessagesFromGroupAllowed": Method(("user", "group"), {
         "group_id": _i(required=True, minimum=1), "user_id": _i(required=True, minimum=1)}),
     "stats.get": Method(("user",), {
-        "group_id": _i(minimum=0), "app_id": _i(minimum=0), "timestamp_from": N, "timestamp_to": N,
+        "group_id": _i(minimum=0), "app_id": _i(minimum=0), "timestamp_from": Param("number", minimum=0),
+        "timestamp_to": Param("number", minimum=0),
         "interval": _s(enum=("all", "day", "month", "week", "year")), "intervals_count": _i(minimum=0),
         "filters": _a(), "stats_groups": _a(), "extended": B}),
     "stats.getPostReach": Method(("user",), {
