@@ -9,6 +9,8 @@ error, so the gap shows: never a zero, never a guess.
 Publishing goes first. A round shares the page's rate budgets with the outbox (the same limiter, the same claims)
 but:
 
+- the job waits (``wait_for_outbox``) before each page while the outbox has a row due now anywhere or one being
+  sent, so publishing has the worker's CPU and the database first;
 - it leaves the page alone while the page has a publication, message or edit due within
   ``FILIAL_STATS_QUIET_SECONDS`` (or being sent);
 - it takes its units only when a publication's worth of units stays free beside them (a reserve), and it never
@@ -18,6 +20,7 @@ but:
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -82,6 +86,26 @@ def page_busy(channel_id: int, now: datetime, quiet: float | None = None) -> boo
     horizon = now + timedelta(seconds=float(settings.FILIAL_STATS_QUIET_SECONDS if quiet is None else quiet))
     return any(job.objects().filter(channel_id=channel_id, state__in=BUSY_STATES, due_at__lte=horizon).exists()
                for job in all_jobs())
+
+
+def outbox_busy(now: datetime | None = None) -> bool:
+    """True while the outbox has work due now anywhere (a row due and claimable on an active page, or one being
+    sent): the statistics let it have the worker's CPU and the database first."""
+    now = now or timezone.now()
+    ready = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    return any(job.objects().filter(ready, state="scheduled", due_at__lte=now,
+                                    channel__status=Channel.Status.ACTIVE).exists()
+               or job.objects().filter(state="sending").exists()
+               for job in all_jobs())
+
+
+def wait_for_outbox(max_wait: float, *, pause: float = 0.25) -> float:
+    """Sleep while the outbox is busy (:func:`outbox_busy`), at most ``max_wait`` seconds (a row stuck as due must
+    not stop the statistics for good); returns the seconds waited."""
+    started = time.monotonic()
+    while outbox_busy() and time.monotonic() - started < max_wait:
+        time.sleep(pause)
+    return time.monotonic() - started
 
 
 def reserve_claims(cls: type[Connector], channel: Channel) -> list[Claim]:

@@ -7,7 +7,8 @@ publishing comes back at the next tick.
 
 The pages of a tick are collected one after another in ONE task (one worker thread), never as one task per page: a
 queue holding thousands of statistics tasks would sit in front of the publications' lanes (Huey's Redis queue has
-no priorities). The other worker threads stay free for publishing.
+no priorities). The other worker threads stay free for publishing, and before each page the job waits while the
+outbox has work due now (``collect.wait_for_outbox``).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from filial.channels.models import Channel
 from filial.stats import schedule
-from filial.stats.collect import collect_page
+from filial.stats.collect import collect_page, wait_for_outbox
 
 log = logging.getLogger("filial.stats")
 
 TICK_SECONDS = 14 * 60.0  # a tick's work stops before the next tick starts
+YIELD_SECONDS = 30.0  # the longest the job waits for a busy outbox before one page
 
 
 def collect_pages(channel_ids: list[int], seconds: float = TICK_SECONDS) -> dict[str, int]:
@@ -37,6 +39,7 @@ def collect_pages(channel_ids: list[int], seconds: float = TICK_SECONDS) -> dict
         if time.monotonic() - started > seconds:
             counts["left"] = len(channel_ids) - position
             break
+        wait_for_outbox(min(YIELD_SECONDS, max(0.0, seconds - (time.monotonic() - started))))
         channel = (Channel.objects.select_related("unit", "unit__system")
                    .filter(pk=channel_id, status=Channel.Status.ACTIVE).first())
         if channel is None:

@@ -261,3 +261,21 @@ def test_a_tick_collects_its_pages_one_after_another_and_puts_off_the_busy_ones(
     assert counts == {"done": 1, "failed": 0, "deferred": 1, "gone": 1, "left": 0}
     assert list(PageDay.objects.values_list("channel_id", flat=True)) == [free.pk]
     assert collect_pages([free.pk], seconds=-1)["left"] == 1  # out of time: left for the next tick
+
+
+def test_the_job_waits_while_the_outbox_has_work_due_anywhere(net: Net) -> None:
+    assert not collect.outbox_busy()
+    channel = net.channels["children_tg"]
+    now = timezone.now()
+    post = Post.objects.create(unit=channel.unit, kind="note", text="Пора", state=Post.State.SCHEDULED, publish_at=now)
+    due = Delivery.objects.create(post=post, channel=channel, due_at=now - timedelta(seconds=1))
+    assert collect.outbox_busy()
+    assert collect.wait_for_outbox(0.3, pause=0.05) >= 0.3  # bounded: a stuck row cannot stop the job for good
+    Delivery.objects.filter(pk=due.pk).update(next_attempt_at=now + timedelta(minutes=5))  # a retry later
+    assert not collect.outbox_busy()
+    Delivery.objects.filter(pk=due.pk).update(next_attempt_at=None)
+    Channel.objects.filter(pk=channel.pk).update(status=Channel.Status.NEEDS_REAUTH)  # a paused page sends nothing
+    assert not collect.outbox_busy()
+    Delivery.objects.filter(pk=due.pk).update(state=Delivery.State.SENDING)  # being sent: busy too
+    assert collect.outbox_busy()
+    assert collect.wait_for_outbox(0.0) < 0.5
