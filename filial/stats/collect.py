@@ -122,7 +122,7 @@ def _merged(*groups: list[Claim]) -> list[Claim]:
 
 
 def take_budget(limiter: Limiter, claims: list[Claim], reserve: list[Claim]) -> bool:
-    """Take ``claims`` now if they fit with ``reserve`` left over; never wait, never take part of them."""
+    """Take ``claims`` now if they fit with ``reserve`` left over; never wait."""
     if not claims:
         return True
     if limiter.wait_time(_merged(claims, reserve)) > 0:
@@ -139,9 +139,10 @@ def recent_deliveries(channel: Channel, now: datetime) -> list[Delivery]:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, NetworkError):
-        return str(exc)[:300]
-    return f"{type(exc).__name__}: {exc}"[:300]
+    """The gap's reason as a person reads it, with the network's own words after it."""
+    detail = str(exc) if isinstance(exc, NetworkError) else f"{type(exc).__name__}: {exc}"
+    return (_("The network did not give the figures (the collection tries again; if it repeats, check the page's "
+              "connection): %(detail)s") % {"detail": detail})[:300]
 
 
 def collect_page(channel: Channel, *, now: datetime | None = None, limiter: Limiter | None = None,
