@@ -4,7 +4,8 @@ Sets up a throw-away installation (temporary FILIAL_DATA_DIR; FILIAL_DATABASE_UR
 serves the four emulators on loopback with their rate limits ON, creates ``--pages`` pages (a quarter per network,
 each with its own token), publishes ``--published`` posts on each through the connectors (what the job reads), and
 schedules ``--due`` publications on every ``--due-every``-th page, due at moments spread over the first
-``--spread`` seconds after T0. Then the real worker (``filial worker``) runs both: the statistics of every page
+``--spread`` seconds after T0 (``--warmup`` seconds after the worker starts: its start-up sweep and first inbox
+polls of every page are over by then). Then the real worker (``filial worker``) runs both: the statistics of every page
 (``stats.tasks.collect_pages_task``, queued at T0 and again every ``--tick`` seconds for the pages not done yet, as
 the quarter-hour tick would) and the publications (the outbox's lanes). Prints ONE JSON object:
 
@@ -47,6 +48,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tick", type=float, default=15.0, help="queue the pages not done yet this often (15 s)")
     parser.add_argument("--slack", type=float, default=10.0, help="seconds a publication may take (10)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (1)")
+    parser.add_argument("--warmup", type=float, default=45.0,
+                        help="seconds between the worker's start (its first sweep and inbox polls of every page) and "
+                             "T0 (45)")
     parser.add_argument("--deadline", type=float, default=1800.0, help="give up after this many seconds (1800)")
     parser.add_argument("--quick", action="store_true", help="200 pages")
     parser.add_argument("--no-stats", action="store_true",
@@ -160,7 +164,7 @@ def main() -> int:
                 post_submit(actor=admin, post=post)
         setup_s = time.monotonic() - t_setup
 
-        t0 = timezone.now() + timedelta(seconds=LEAD_S)
+        t0 = timezone.now() + timedelta(seconds=max(LEAD_S, args.warmup))
         due = Delivery.objects.filter(state=Delivery.State.SCHEDULED).select_related("channel").order_by("pk")
         for n, delivery in enumerate(due):
             at = t0 + timedelta(seconds=args.spread * n / max(1, due.count()))
@@ -189,7 +193,7 @@ def main() -> int:
                 last_tick = time.monotonic()
             return not left and not Delivery.objects.filter(state__in=open_states).exists()
 
-        workers.run_until(finished, LEAD_S + args.deadline)
+        workers.run_until(finished, args.deadline)
         cpu_s = workers.cpu_s
 
         days = list(PageDay.objects.filter(day=today).values_list("measured_at", "error"))
