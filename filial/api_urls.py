@@ -14,6 +14,7 @@ from filial.publishing.api.deliveries import DeliveryViewSet
 from filial.publishing.api.events import EventViewSet
 from filial.publishing.api.photos import MediaViewSet
 from filial.publishing.api.posts import PostViewSet
+from filial.stats.api import ChannelStatsView, PostStatsView
 
 app_name = "api"
 
@@ -43,5 +44,7 @@ router.register("imports", ImportViewSet, basename="import")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
+    path("channels/<id:pk>/stats/", ChannelStatsView.as_view(), name="channel-stats"),
+    path("posts/<id:pk>/stats/", PostStatsView.as_view(), name="post-stats"),
     path("", include(router.urls)),
 ]

@@ -31,6 +31,7 @@ usage: filial <command> [options]
   demo [--force]           load the demo network of the Mednogorsk libraries
   createadmin              create an administrator of a library system
   circulation sync [--unit ID]  pull loans from the units' library systems now (SIP2, Koha, drop folder)
+  stats_backfill --from DAY [--to DAY] [--page ID]  past days of the pages' audience where the network keeps them (VK)
   <django command>         any Django management command: migrate, shell, check, ...
   help                     list every command
 """

@@ -376,6 +376,13 @@ FILIAL_LANE_SLICE = float(env("FILIAL_LANE_SLICE", "10"))
 # The sweeper queues rows due within this many seconds, and queues again a due row still waiting after the other.
 FILIAL_SWEEP_HORIZON = float(env("FILIAL_SWEEP_HORIZON", "70"))
 FILIAL_SWEEP_REQUEUE_AFTER = float(env("FILIAL_SWEEP_REQUEUE_AFTER", "120"))
+# Statistics (filial/stats): the daily job reads each page's publications of the last FILIAL_STATS_DAYS days, between
+# FILIAL_STATS_NIGHT_START and FILIAL_STATS_NIGHT_END o'clock in the page's unit's zone; it leaves a page alone while
+# the page has a publication or message due within FILIAL_STATS_QUIET_SECONDS (publishing goes first).
+FILIAL_STATS_DAYS = int(env("FILIAL_STATS_DAYS", "30"))
+FILIAL_STATS_NIGHT_START = int(env("FILIAL_STATS_NIGHT_START", "1"))
+FILIAL_STATS_NIGHT_END = int(env("FILIAL_STATS_NIGHT_END", "5"))
+FILIAL_STATS_QUIET_SECONDS = float(env("FILIAL_STATS_QUIET_SECONDS", "600"))
 FILIAL_VK_REFRESH_MARGIN = float(env("FILIAL_VK_REFRESH_MARGIN", "900"))  # refresh a VK token this long before expiry
 # Slack kept below every network budget: seconds, and a fraction of the window.
 FILIAL_RATE_LIMIT_MARGIN = float(env("FILIAL_RATE_LIMIT_MARGIN", "0.05"))

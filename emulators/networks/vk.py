@@ -142,6 +142,13 @@ METHODS: dict[str, Method] = {
         "disable_mentions": B, "subscribe_id": _i(minimum=0, maximum=100)}),
     "messages.isMessagesFromGroupAllowed": Method(("user", "group"), {
         "group_id": _i(required=True, minimum=1), "user_id": _i(required=True, minimum=1)}),
+    "stats.get": Method(("user",), {
+        "group_id": _i(minimum=0), "app_id": _i(minimum=0), "timestamp_from": Param("number", minimum=0),
+        "timestamp_to": Param("number", minimum=0),
+        "interval": _s(enum=("all", "day", "month", "week", "year")), "intervals_count": _i(minimum=0),
+        "filters": _a(), "stats_groups": _a(), "extended": B}),
+    "stats.getPostReach": Method(("user",), {
+        "owner_id": _i(required=True), "post_ids": _a("integer", required=True, max_items=30)}),
     "users.get": Method(("user", "group", "service"), {
         "user_ids": _a(max_items=1000), "fields": _a(), "name_case": _s(), "from_group_id": _i()}),
 }
@@ -284,7 +291,7 @@ class VKEmulator(EmulatorApp):
                 "id": gid, "name": name, "screen_name": screen_name or f"club{gid}", "type": "page",
                 "admins": {}, "members": [], "extra_members": 0, "allowed": [], "posts": {}, "comments": {},
                 "photos": {}, "polls": {}, "messages": [], "guids": {}, "comment_guids": {}, "random_ids": {},
-                "post_times": [], "lp": {"next_ts": 1, "keys": [], "events": [], "lost": False},
+                "post_times": [], "member_log": [], "lp": {"next_ts": 1, "keys": [], "events": [], "lost": False},
                 "confirmation_code": confirmation_code or secrets.token_hex(4),
                 "secret": secret or secrets.token_urlsafe(16),
             })
@@ -606,6 +613,52 @@ class VKEmulator(EmulatorApp):
 
     def m_wall_getById(self, token: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
         return {"items": self._posts_by_ids(p["posts"])}
+
+    # --- statistics: the community's days and the posts' reach, from what the emulator recorded ---------------
+    def m_stats_get(self, token: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
+        """Per day (``interval=day``, Moscow days as VK counts them), newest first: members who joined and left
+        (``activity.subscribed`` / ``unsubscribed``), and the likes, reposts and comments of that day's posts."""
+        group = self._wall(token, -int(p.get("group_id") or 0) if p.get("group_id") else None, need_level=1)
+        if p.get("interval", "day") != "day":
+            raise invalid("interval: only day is served by the emulator")
+        start = int(p.get("timestamp_from") or 0)
+        end = int(p.get("timestamp_to") or _now())
+        day = 86400
+        offset = 3 * 3600  # Moscow time, UTC+3
+        first = (start + offset) // day * day - offset
+        periods = []
+        for period_from in range(first, end + 1, day):
+            period_to = period_from + day - 1
+            joined = sum(1 for at, delta in group.get("member_log", []) if period_from <= at <= period_to and delta > 0)
+            left = sum(1 for at, delta in group.get("member_log", []) if period_from <= at <= period_to and delta < 0)
+            posts = [post for post in group["posts"].values()
+                     if not post.get("deleted") and period_from <= post["date"] <= period_to]
+            comments = sum(1 for c in group["comments"].values() if not c["deleted"]
+                           and any(c["post_id"] == post["id"] for post in posts))
+            periods.append({"period_from": period_from, "period_to": period_to,
+                            "activity": {"subscribed": joined, "unsubscribed": left,
+                                         "likes": sum(len(post["likes"]) for post in posts),
+                                         "copies": sum(post["reposts"] for post in posts), "comments": comments}})
+        return list(reversed(periods))
+
+    def m_stats_getPostReach(self, token: dict[str, Any], p: dict[str, Any]) -> list[dict[str, Any]]:
+        """The reach of each post: the people who saw it, as the emulator counts them — the views less repeat views
+        (one in five), and never fewer than the people who liked, reposted or commented."""
+        group = self._wall(token, int(p["owner_id"]), need_level=1)
+        rows = []
+        for post_id in p["post_ids"]:
+            post = self._post(group, int(post_id))
+            if post is None:
+                raise ApiError(210, "Access to wall's post denied")
+            commenters = {c["from_id"] for c in group["comments"].values()
+                          if c["post_id"] == post["id"] and not c["deleted"]}
+            engaged = len(set(post["likes"]) | commenters) + post["reposts"]
+            reach = max(post["views"] - post["views"] // 5, engaged)
+            subscribers = min(reach, len(group["members"]) + int(group["extra_members"]))
+            rows.append({"post_id": post["id"], "reach_total": reach, "reach_subscribers": subscribers,
+                         "reach_viral": reach - subscribers, "reach_ads": 0, "links": 0, "to_group": 0,
+                         "join_group": 0, "report": 0, "hide": 0, "unsubscribe": 0})
+        return rows
 
     def _resolve_domain(self, domain: str) -> dict[str, Any]:
         for group in self.state["groups"].values():
@@ -1017,11 +1070,13 @@ class VKEmulator(EmulatorApp):
             self._user(user_id, data.get("first_name", ""), data.get("last_name", ""))
             if user_id not in group["members"]:
                 group["members"].append(user_id)
+                group.setdefault("member_log", []).append([int(data.get("at") or _now()), 1])
                 self._event(group, "group_join", {"user_id": user_id, "join_type": "join"})
             return {"user_id": user_id}
         if action == "leave":
             if user_id in group["members"]:
                 group["members"].remove(user_id)
+                group.setdefault("member_log", []).append([int(data.get("at") or _now()), -1])
                 self._event(group, "group_leave", {"user_id": user_id, "self": 1})
             return {"user_id": user_id}
         if action in ("allow_messages", "deny_messages"):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from filial.channels.models import Channel, ChannelSnapshot, InboundEvent
+from filial.channels.models import Channel, InboundEvent
 
 
 @admin.register(Channel)
@@ -11,11 +11,6 @@ class ChannelAdmin(admin.ModelAdmin):
     # The API address changes only through the page form or the API (channels.services), which require the
     # secrets again and allow only the networks' own hosts; the connector registry refuses other addresses anyway.
     readonly_fields = ("api_base_url",)
-
-
-@admin.register(ChannelSnapshot)
-class ChannelSnapshotAdmin(admin.ModelAdmin):
-    list_display = ("channel", "at", "followers")
 
 
 @admin.register(InboundEvent)

@@ -88,22 +88,6 @@ class Channel(models.Model):
         return bool(self.credentials_encrypted)
 
 
-class ChannelSnapshot(models.Model):
-    """The page's audience (followers, friends, members) sampled over time."""
-
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="snapshots")
-    at = models.DateTimeField(db_index=True)
-    followers = models.PositiveIntegerField()
-    posts_total = models.PositiveIntegerField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["channel", "at"]
-        constraints = [models.UniqueConstraint(fields=["channel", "at"], name="snapshot_unique_time")]
-
-    def __str__(self) -> str:
-        return f"{self.channel_id} {self.at:%Y-%m-%d}: {self.followers}"
-
-
 class InboundEvent(models.Model):
     """A reader's comment or message (or a consent change) pushed by a network's webhook, not yet handled.
 

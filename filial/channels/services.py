@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from filial.accounts.models import AuditEntry, Membership, Role
 from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
-from filial.channels.models import Channel, ChannelSnapshot, Network
-from filial.channels.signals import page_resumed
+from filial.channels.models import Channel, Network
+from filial.channels.signals import audience_measured, page_resumed
 from filial.libraries.models import Unit
 from filial.networks import egress, registry
 from filial.networks.base import ChannelInfo, NetworkError
@@ -350,8 +350,10 @@ def _apply_info(channel: Channel, info: ChannelInfo) -> None:
 
 
 def _snapshot(channel: Channel) -> None:
+    """Tell the statistics the audience the network just gave (``signals.audience_measured``)."""
     if channel.audience is not None and channel.audience_updated_at is not None:
-        ChannelSnapshot.objects.create(channel=channel, at=channel.audience_updated_at, followers=channel.audience)
+        audience_measured.send(sender=Channel, channel=channel, audience=channel.audience,
+                               at=channel.audience_updated_at)
 
 
 @transaction.atomic

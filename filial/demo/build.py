@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from filial.accounts.models import User
 from filial.accounts.services import audit_record, user_create
-from filial.channels.models import Channel, ChannelSnapshot
+from filial.channels.models import Channel
 from filial.channels.services import channel_create
 from filial.circulation import demo as circulation_demo
 from filial.core.timeutils import local_to_aware
@@ -48,6 +48,7 @@ from filial.publishing.models import (
     PostMedia,
 )
 from filial.publishing.services import PollData, PostData, post_approve, post_create, post_return, post_submit
+from filial.stats.seed import PageHistory, seed_history
 
 logger = logging.getLogger(__name__)
 
@@ -153,10 +154,10 @@ class _Builder:
             )
         self.build_users()
         self.build_channels()
-        self.build_snapshots()
         self.build_events()
         self.build_history()
         self.build_recent_posts()
+        self.build_statistics()
         for post_id, created in self.backdated:
             Post.objects.filter(pk=post_id).update(created_at=created - timedelta(hours=20), updated_at=created)
         inbox_demo.build(units=self.units, users=self.users, channels=self.channels, now=self.now)
@@ -199,29 +200,13 @@ class _Builder:
             audience_updated_at=self.at(self.today, "06:00") if self.at(self.today, "06:00") < self.now
             else self.now)
 
-    def build_snapshots(self) -> None:
-        rows: list[ChannelSnapshot] = []
-        for spec in data.CHANNELS:
-            channel = self.channels[spec.key]
-            history = data.SNAPSHOTS_2014.get(spec.key, [])
-            for day, followers in history:
-                rows.append(ChannelSnapshot(channel=channel, at=self.at(day, "23:00"), followers=followers))
-            if history:
-                # One sample a year since, growing to today's audience.
-                start = history[-1][1]
-                years = list(range(2015, self.today.year))
-                for i, year in enumerate(years, start=1):
-                    value = start + (spec.audience_now - start) * i // (len(years) + 1)
-                    rows.append(ChannelSnapshot(channel=channel, at=self.at(date(year, 12, 31), "23:00"),
-                                                followers=value))
-            # Weekly samples over the last two months for every page.
-            for week in range(8, 0, -1):
-                value = spec.audience_now - (spec.audience_now * week) // 80
-                rows.append(ChannelSnapshot(channel=channel, at=self.at(self.recent_day(-7 * week), "06:00"),
-                                            followers=value))
-            rows.append(ChannelSnapshot(channel=channel, at=min(self.at(self.today, "06:00"), self.now),
-                                        followers=spec.audience_now))
-        ChannelSnapshot.objects.bulk_create(rows)
+    def build_statistics(self) -> None:
+        """The pages' audience and the published posts' figures, day by day, as the statistics job would have
+        written them (``stats.seed``; the 2014 figures of the report on their days)."""
+        pages = [PageHistory(channel=self.channels[spec.key], started_on=spec.started_on,
+                             audience_now=spec.audience_now, anchors=data.SNAPSHOTS_2014.get(spec.key, ()))
+                 for spec in data.CHANNELS]
+        seed_history(pages, now=self.now)
 
     def build_events(self) -> None:
         specs: list[tuple[EventSpec, date]] = [(e, e.day) for e in data.EVENTS_2014 if e.day]

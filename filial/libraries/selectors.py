@@ -16,10 +16,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from filial.accounts.selectors import Access, access_for
-from filial.channels.models import Channel, ChannelSnapshot
+from filial.channels.models import Channel
 from filial.libraries.models import LibrarySystem, Unit
 from filial.publishing.models import Delivery, Post
 from filial.publishing.selectors import deliveries_visible, posts_visible
+from filial.stats.models import PageDay
 
 # The network's rule is regularity: a page that has published nothing for longer than this is "quiet".
 QUIET_AFTER_DAYS = 7
@@ -125,8 +126,10 @@ def _page_stats(user: Any, channel_ids: list[int], now: datetime) -> dict[int, d
 
 
 def _latest_snapshot(field_name: str) -> Subquery:
+    """The page's latest measured audience (``stats.PageDay``; a day whose measuring failed is skipped)."""
     return Subquery(
-        ChannelSnapshot.objects.filter(channel_id=OuterRef("pk")).order_by("-at").values(field_name)[:1]
+        PageDay.objects.filter(channel_id=OuterRef("pk"), audience__isnull=False)
+        .order_by("-day", "-measured_at").values(field_name)[:1]
     )
 
 
@@ -163,7 +166,7 @@ def dashboard_for(user: Any, *, now: datetime | None = None) -> Dashboard:
     channels = list(
         Channel.objects.filter(unit__system_id__in=access.systems)
         .exclude(status=Channel.Status.ARCHIVED)
-        .annotate(snap_followers=_latest_snapshot("followers"), snap_at=_latest_snapshot("at"))
+        .annotate(snap_followers=_latest_snapshot("audience"), snap_at=_latest_snapshot("measured_at"))
         .order_by("unit__path", "network", "name")
     )
     stats = _page_stats(user, [c.pk for c in channels], now)

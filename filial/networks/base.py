@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -127,6 +127,12 @@ class PostStats:
     likes: int | None = None
     reposts: int | None = None
     comments: int | None = None
+    reach: int | None = None  # people who saw it (VK ``stats.getPostReach`` ``reach_total``), where given
+
+
+# The figures the statistics collect: a page's audience and each publication's counts (``stats.PageDay``,
+# ``stats.PublicationDay``). A connector names the ones its network does not give in ``stats_unknown``.
+STAT_FIELDS: tuple[str, ...] = ("audience", "views", "likes", "reposts", "comments", "reach")
 
 
 @dataclass(frozen=True)
@@ -382,6 +388,32 @@ class Connector(abc.ABC):
     @classmethod
     def poll_claims(cls, credentials: dict[str, Any]) -> list[Claim]:
         """The budget of one count of a published poll (:meth:`poll_results`)."""
+        return []
+
+    # --- statistics (the daily job in ``filial/stats``) ------------------------------------------------------------
+    # The figures of STAT_FIELDS this network does not give to the kind of token a page holds, each with the reason
+    # a person reads (a lazy translation): the job stores them as None (unknown), the dashboards say why.
+    stats_unknown: ClassVar[Mapping[str, Any]] = {}
+    audience_history: ClassVar[bool] = False  # :meth:`audience_by_day` reads past days (a backfill is possible)
+
+    def page_audience(self) -> int | None:
+        """The page's audience now (members, friends, subscribers), None where the network does not say."""
+        return self.channel_info().audience
+
+    def audience_by_day(self, start: date, end: date) -> dict[date, int]:
+        """The audience at the end of each day from ``start`` to ``end`` (inclusive) where the network keeps that
+        history (``audience_history``); days it does not know are left out."""
+        return {}
+
+    @classmethod
+    def stats_claims(cls, external_id: str, credentials: dict[str, Any], publications: int) -> list[Claim]:
+        """The budget of one statistics round of the page: its audience and the figures of ``publications``
+        posts (reading calls, drawn from the same budgets as publishing)."""
+        return []
+
+    @classmethod
+    def history_claims(cls, external_id: str, credentials: dict[str, Any], days: int) -> list[Claim]:
+        """The budget of one :meth:`audience_by_day` over ``days`` days."""
         return []
 
     @classmethod

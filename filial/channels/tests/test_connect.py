@@ -16,13 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from filial.accounts.models import AuditEntry
-from filial.channels.models import Channel, ChannelSnapshot
+from filial.channels.models import Channel
 from filial.channels.services import channel_connect, channel_verify
 from filial.channels.tests.emulated import AUDIENCE, Page, emulated
 from filial.conftest import Net
 from filial.core.tests.test_api_support import client_for, fingerprint
 from filial.networks import hosting
 from filial.networks.connect import base_url
+from filial.stats.models import PageDay
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 NETWORKS = ["vk", "ok", "telegram", "max"]
@@ -69,7 +70,8 @@ def test_api_connects_a_page_and_fills_in_what_the_network_knows(net: Net, page:
     assert body["has_credentials"] and "credentials" not in body
     channel = Channel.objects.get(pk=body["id"])
     assert channel.credentials == page.credentials and channel.external_id == page.external_id
-    assert list(ChannelSnapshot.objects.filter(channel=channel).values_list("followers", flat=True)) == [
+    # the audience the network gave is the day's statistics (stats.PageDay, through channels.signals)
+    assert list(PageDay.objects.filter(channel=channel).values_list("audience", flat=True)) == [
         AUDIENCE[page.network]]
     entry = AuditEntry.objects.get(action="channel.create", object_id=str(channel.pk))
     assert entry.changes["verified"] is True
@@ -108,7 +110,7 @@ def test_api_refuses_a_bad_token_with_the_networks_reason(net: Net, page: Page) 
     assert message.startswith(f"{label} refused the secrets (code "), message
     assert "Check the secrets" in message
     assert credentials[key] not in response.content.decode()
-    assert fingerprint() == before and not ChannelSnapshot.objects.exists()
+    assert fingerprint() == before and not PageDay.objects.exists()
 
 
 def test_vk_refusal_is_said_plainly_without_the_networks_words(net: Net, vk: Page, caplog: Any) -> None:
@@ -253,7 +255,8 @@ def test_verify_action_refreshes_the_audience(net: Net, tg: Page) -> None:
     response = client.post(f"/api/v1/channels/{channel.pk}/verify/")
     assert response.status_code == 200, response.content
     assert response.json()["audience"] == 91
-    assert ChannelSnapshot.objects.filter(channel=channel).count() == 2
+    day = PageDay.objects.get(channel=channel)  # the same day: one row, updated
+    assert day.audience == 91 and day.measured_at == Channel.objects.get(pk=channel.pk).audience_updated_at
     assert AuditEntry.objects.filter(action="channel.verify", object_id=str(channel.pk)).exists()
     assert client_for(net, "viewer").post(f"/api/v1/channels/{channel.pk}/verify/").status_code == 403
 

@@ -128,6 +128,19 @@ CASES: dict[str, Case] = {
                             _roles(200, 200, 200, 200, 200, 404)),
     "delivery write refused": Case("post", lambda n, w: "/api/v1/deliveries/", _roles(405, 405, 405, 405, 405, 405),
                                    body=lambda n, w: {"post": w.scheduled_ch.pk}),
+    # --- statistics (filial/stats/api.py): a page's as its detail, a post's as the post
+    "channel stats (children OK)": Case("get", lambda n, w: f"/api/v1/channels/{n.channels['children_ok'].pk}/stats/",
+                                        _roles(200, 200, 200, 200, 200, 404)),
+    "channel stats, a period (branch 4 OK)": Case(
+        "get", lambda n, w: f"/api/v1/channels/{n.channels['branch4_ok'].pk}/stats/?from=2014-11-01&to=2014-12-31",
+        _roles(200, 200, 200, 200, 200, 404)),
+    "channel stats, a reversed period": Case(
+        "get", lambda n, w: f"/api/v1/channels/{n.channels['branch4_ok'].pk}/stats/?from=2014-12-31&to=2014-11-01",
+        _roles(400, 400, 400, 400, 400, 404)),
+    "post stats (children draft)": Case("get", lambda n, w: f"/api/v1/posts/{w.draft_ch.pk}/stats/",
+                                        _roles(200, 200, 404, 200, 404, 404)),
+    "post stats (children scheduled)": Case("get", lambda n, w: f"/api/v1/posts/{w.scheduled_ch.pk}/stats/",
+                                            _roles(200, 200, 200, 200, 200, 404)),
     # --- events
     "events list": Case("get", lambda n, w: "/api/v1/events/", _roles(200, 200, 200, 200, 200, 200)),
     "event detail": Case("get", lambda n, w: f"/api/v1/events/{w.event_ch.pk}/", _roles(200, 200, 200, 200, 200, 404)),

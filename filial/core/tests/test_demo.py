@@ -18,7 +18,7 @@ from PIL import Image
 
 from emulators import hosting as emulated
 from filial.accounts.models import AuditEntry, Membership, User
-from filial.channels.models import Channel, ChannelSnapshot
+from filial.channels.models import Channel
 from filial.demo.build import load_demo
 from filial.demo.data import DEMO_PASSWORD, SYSTEM_NAME
 from filial.demo.images import MOTIFS, draw_photo
@@ -27,6 +27,7 @@ from filial.networks import hosting
 from filial.networks.connect import connector_for_channel
 from filial.networks.tests.helpers import free_port_block
 from filial.publishing.models import Delivery, Event, Media, Poll, Post
+from filial.stats.models import PageDay, PublicationDay
 
 TZ = ZoneInfo("Asia/Yekaterinburg")
 
@@ -66,9 +67,9 @@ def published_2014(ch: Channel) -> Any:
 
 
 def last_2014_followers(ch: Channel) -> int:
-    snap = ChannelSnapshot.objects.filter(channel=ch, at__year=2014).order_by("at").last()
-    assert snap is not None
-    return snap.followers
+    snap = PageDay.objects.filter(channel=ch, day__year=2014).order_by("day").last()
+    assert snap is not None and snap.audience is not None
+    return snap.audience
 
 
 def test_units_of_the_network(demo: Path) -> None:
@@ -161,11 +162,26 @@ def test_audience_growth_2014(demo: Path) -> None:
     assert last_2014_followers(central_ok) > 600
     assert last_2014_followers(channel("Детская библиотека", "ok")) > 1400
     assert last_2014_followers(Channel.objects.get(url="https://ok.ru/profile/569188750053")) > 40
-    series = list(ChannelSnapshot.objects.filter(channel=central_ok, at__year=2014).values_list("followers",
-                                                                                                flat=True))
+    series = [int(a or 0) for a in PageDay.objects.filter(channel=central_ok, day__year=2014, audience__isnull=False)
+              .order_by("day").values_list("audience", flat=True)]
     assert series == sorted(series) and len(series) >= 6
-    latest = ChannelSnapshot.objects.filter(channel=central_ok).order_by("at").last()
-    assert latest is not None and latest.followers == central_ok.audience
+    latest = PageDay.objects.filter(channel=central_ok).order_by("day").last()
+    assert latest is not None and latest.audience == central_ok.audience
+    # the report's figures on their days, exactly, stored as the statistics job would have (stats.seed)
+    exact = {"Центральная библиотека Медногорска": 614, "Детская библиотека": 1432}
+    for name, audience in exact.items():
+        row = PageDay.objects.get(channel=channel(name, "ok"), day=date(2014, 12, 31))
+        assert row.audience == audience and row.source == "seed"
+    assert PageDay.objects.get(channel__url="https://ok.ru/profile/569188750053", day=date(2014, 12, 31)).audience == 44
+    assert PageDay.objects.get(channel__url="https://vk.com/vinilius", day=date(2014, 12, 31)).audience == 152
+    # daily through 2014 and the last year; the published posts have their figures, Telegram's views unknown
+    assert PageDay.objects.filter(channel=central_ok, day__year=2014).count() == (date(2014, 12, 31)
+                                                                                 - date(2014, 3, 3)).days + 1
+    published = Delivery.objects.filter(state=Delivery.State.PUBLISHED)
+    assert PublicationDay.objects.filter(delivery__in=published).values("delivery").distinct().count() == \
+        published.count()
+    assert not PublicationDay.objects.filter(channel__network="telegram", views__isnull=False).exists()
+    assert PublicationDay.objects.filter(channel__network="vk", reach__gt=0).exists()
 
 
 def test_events_of_2014_and_of_now(demo: Path) -> None:

@@ -12,12 +12,13 @@ from django.utils import timezone
 
 from filial.accounts.models import Role
 from filial.accounts.services import membership_set
-from filial.channels.models import Channel, ChannelSnapshot, Network
+from filial.channels.models import Channel, Network
 from filial.conftest import PASSWORD, make_user
 from filial.libraries.services import unit_create
 from filial.publishing import services
 from filial.publishing.models import Delivery, Post
 from filial.publishing.services import PostData
+from filial.stats.models import PageDay
 
 URL = "/"
 
@@ -146,8 +147,12 @@ def test_what_is_due_audience_and_summary(client, net):
     post = scheduled(net, "methodologist", net.children, [channel, net.channels["children_tg"]], hours=26)
     later = scheduled(net, "methodologist", net.children, [channel], hours=24 * 9)  # beyond the next 7 days
     assert post.state == later.state == Post.State.SCHEDULED
-    ChannelSnapshot.objects.create(channel=channel, at=timezone.now() - timedelta(days=40), followers=900)
-    ChannelSnapshot.objects.create(channel=channel, at=timezone.now() - timedelta(days=3), followers=1234)
+    PageDay.objects.create(channel=channel, day=timezone.localdate() - timedelta(days=40), audience=900,
+                           measured_at=timezone.now() - timedelta(days=40))
+    PageDay.objects.create(channel=channel, day=timezone.localdate() - timedelta(days=3), audience=1234,
+                           measured_at=timezone.now() - timedelta(days=3))
+    PageDay.objects.create(channel=channel, day=timezone.localdate() - timedelta(days=2), audience=None,
+                           measured_at=timezone.now() - timedelta(days=2), error="timeout")  # a gap: skipped
     tg = net.channels["children_tg"]
     tg.audience, tg.audience_updated_at = 66, timezone.now() - timedelta(days=1)
     tg.status = Channel.Status.NEEDS_REAUTH
@@ -211,7 +216,8 @@ def test_query_count_does_not_grow_with_units_and_pages(client, net, django_asse
         for network in (Network.VK, Network.OK, Network.TELEGRAM):
             channel = Channel.objects.create(unit=unit, network=network, name=f"Страница {i} {network}",
                                              external_id=f"x{i}{network}")
-            ChannelSnapshot.objects.create(channel=channel, at=timezone.now(), followers=10 + i)
+            PageDay.objects.create(channel=channel, day=timezone.localdate(), audience=10 + i,
+                                   measured_at=timezone.now())
             published(channel, days_ago=i + 1)
             Delivery.objects.create(
                 post=Post.objects.create(unit=unit, kind="note", text="Скоро", state=Post.State.SCHEDULED,

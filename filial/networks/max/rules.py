@@ -4,7 +4,10 @@ of ``Connector`` (``networks/base.py``) that ``MaxConnector`` inherits from here
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 
 from filial.networks.base import Connector, PostPayload
 from filial.networks.max.hosts import picture_source
@@ -18,6 +21,17 @@ def _bot(credentials: dict[str, Any], cost: int = 1) -> list[Claim]:
 class MaxRules(Connector, abc.ABC):
     link_in_text = True
     link_card = False  # MAX builds its own preview from the text
+    # A message's ``stat`` (Bot API) has only ``views``, and only for posts in channels.
+    stats_unknown = {
+        "likes": _("MAX tells bots only how many people viewed a channel post"),
+        "reposts": _("MAX tells bots only how many people viewed a channel post"),
+        "comments": _("MAX tells bots only how many people viewed a channel post"),
+        "reach": _("MAX tells bots only how many people viewed a channel post"),
+    }
+
+    @classmethod
+    def stats_claims(cls, external_id: str, credentials: dict[str, Any], publications: int) -> list[Claim]:
+        return _bot(credentials, 1 + math.ceil(publications / 100))  # GET /chats/{id}, GET /messages per 100
 
     @staticmethod
     def compose_text(post: PostPayload) -> str:

@@ -298,6 +298,13 @@ class OKConnector(OKRules):
         return None
 
     # --- statistics ----------------------------------------------------------------------------------
+    def page_audience(self) -> int | None:
+        """``group.getInfo`` with ``members_count`` (one call)."""
+        with self._client() as client:
+            groups = client.call("group.getInfo", {"uids": self.gid, "fields": "uid,members_count"})
+        members = groups[0].get("members_count") if isinstance(groups, list) and groups else None
+        return int(members) if members is not None else None
+
     def post_stats(self, external_ids: list[str]) -> dict[str, PostStats]:
         stats: dict[str, PostStats] = {}
         with self._client() as client:

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 
 from filial.networks.base import Connector, PostPayload
 from filial.networks.ratelimit import Claim, fingerprint
@@ -16,6 +19,14 @@ def _token(secret: Any, cost: int = 1) -> list[Claim]:
 
 class OKRules(Connector, abc.ABC):
     polls_close_on_network = False  # an OK poll has no end: Filial stops counting it
+    # mediatopic.getByIds gives views, likes, reshares and comments; a topic's reach is in the group's statistics,
+    # which the page's key does not open.
+    stats_unknown = {"reach": _("Odnoklassniki does not give a publication's reach to the page's key")}
+
+    @classmethod
+    def stats_claims(cls, external_id: str, credentials: dict[str, Any], publications: int) -> list[Claim]:
+        # group.getInfo, then mediatopic.getByIds per 50 topics
+        return _token(credentials.get("access_token"), 1 + math.ceil(publications / 50))
 
     @classmethod
     def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:

@@ -427,6 +427,12 @@ class TelegramConnector(TelegramRules):
         """The Bot API exposes no views, likes, reposts or comment counts for channel posts."""
         return {external_id: PostStats() for external_id in external_ids}
 
+    def page_audience(self) -> int | None:
+        """``getChatMemberCount``: the channel's subscribers (the one figure the Bot API gives a bot)."""
+        with self._client() as client:
+            count = client.call("getChatMemberCount", {"chat_id": self.chat_id})
+        return int(count) if isinstance(count, int) else None
+
     def poll_results(self, published: Published) -> PollResults | None:
         """Final results of the post's poll. This CLOSES the poll: ``stopPoll`` is the only Bot API call that
         returns a poll's counts (``poll`` updates also carry them while it runs)."""

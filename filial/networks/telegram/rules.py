@@ -7,6 +7,7 @@ import abc
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from filial.networks.base import Connector, InboundItem, NetworkError, NotEditable, PostPayload, PreviewShape
 from filial.networks.ratelimit import Claim, fingerprint
@@ -53,6 +54,15 @@ class TelegramRules(Connector, abc.ABC):
     link_in_text = True
     posts_span_messages = True  # an album and its text, a poll: "12:a12-14,t15"
     poll_counts_at_end_only = True  # no call reads a running poll: stopPoll at its end time gives the counts
+    # The Bot API gives a bot a chat's member count, and nothing about a channel post's views, reactions, forwards,
+    # comments or reach (those are in the channel's statistics, for its owner's own account only).
+    stats_unknown = {
+        "views": gettext_lazy("Telegram does not tell bots how many times a post was viewed"),
+        "likes": gettext_lazy("Telegram does not tell bots how many reactions a post has"),
+        "reposts": gettext_lazy("Telegram does not tell bots how many times a post was forwarded"),
+        "comments": gettext_lazy("Telegram does not tell bots how many comments a post has"),
+        "reach": gettext_lazy("Telegram does not tell bots a post's reach"),
+    }
 
     @staticmethod
     def plain_text(post: PostPayload) -> str:
@@ -69,6 +79,10 @@ class TelegramRules(Connector, abc.ABC):
     @classmethod
     def lookup_claims(cls, external_id: str, credentials: dict[str, Any]) -> list[Claim]:
         return [Claim("telegram.bot", _bot(credentials), 2)]
+
+    @classmethod
+    def stats_claims(cls, external_id: str, credentials: dict[str, Any], publications: int) -> list[Claim]:
+        return [Claim("telegram.bot", _bot(credentials), 1)]  # getChatMemberCount; no call reads a post's figures
 
     @classmethod
     def message_claims(cls, external_id: str, credentials: dict[str, Any], recipient: str, *,

@@ -20,9 +20,10 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -81,6 +82,10 @@ def consent_changes(updates: list[Any]) -> list[ConsentChange]:
             if isinstance(user_id, int) and user_id > 0:
                 changes.append(ConsentChange(str(user_id), event["type"] == "message_allow", now))
     return changes
+
+
+REACH_BATCH = 30  # stats.getPostReach post_ids: maxItems 30
+VK_STATS_TZ = ZoneInfo("Europe/Moscow")  # VK counts its statistics' days in Moscow time
 
 
 def _split_id(external_id: str) -> tuple[int, int]:
@@ -343,10 +348,13 @@ class VKConnector(VKRules):
 
     # --- statistics --------------------------------------------------------------------------------------
     def post_stats(self, external_ids: list[str]) -> dict[str, PostStats]:
+        """Views, likes, reposts and comments from ``wall.getById``; reach from ``stats.getPostReach`` (30 posts a
+        call; VK gives it to the community's admins and editors: without that right the reach stays unknown)."""
         stats: dict[str, PostStats] = {}
         if not external_ids:
             return stats
         posts = self._get_posts(external_ids)
+        reach = self._post_reach([_split_id(external_id) for external_id in external_ids])
         for external_id in external_ids:
             owner_id, post_id = _split_id(external_id)
             item = posts.get(f"{owner_id}_{post_id}")
@@ -357,8 +365,68 @@ class VKConnector(VKRules):
                 likes=(item.get("likes") or {}).get("count"),
                 reposts=(item.get("reposts") or {}).get("count"),
                 comments=(item.get("comments") or {}).get("count"),
+                reach=reach.get((owner_id, post_id)),
             )
         return stats
+
+    def _post_reach(self, ids: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+        by_owner: dict[int, list[int]] = {}
+        for owner_id, post_id in ids:
+            by_owner.setdefault(owner_id, []).append(post_id)
+        found: dict[tuple[int, int], int] = {}
+        for owner_id, post_ids in by_owner.items():
+            for start in range(0, len(post_ids), REACH_BATCH):
+                try:
+                    answer = self._user_call("stats.getPostReach", {"owner_id": owner_id,
+                                                                    "post_ids": post_ids[start:start + REACH_BATCH]})
+                except VKError as exc:
+                    if exc.transient or exc.needs_reauth:
+                        raise
+                    return found  # no right to the community's statistics: the reach stays unknown
+                for row in answer if isinstance(answer, list) else []:
+                    total = row.get("reach_total")
+                    if row.get("post_id") is not None and total is not None:
+                        found[(owner_id, int(row["post_id"]))] = int(total)
+        return found
+
+    def page_audience(self) -> int | None:
+        """``groups.getById`` with ``members_count`` (one call, the user token or else the community's)."""
+        if self.credentials.get("access_token"):
+            answer = self._user_call("groups.getById", {"group_id": self.group_id, "fields": ["members_count"]})
+        else:
+            answer = self._group_call("groups.getById", {"fields": ["members_count"]})
+        group = answer["groups"][0]
+        count = group.get("members_count")
+        return int(count) if count is not None else None
+
+    def audience_by_day(self, start: date, end: date) -> dict[date, int]:
+        """VK keeps a community's daily statistics (``stats.get``, ``interval=day``): members who joined and left
+        each day. The audience at the end of a past day is today's count less the net joins after it. Days are
+        VK's (Moscow time)."""
+        now = self.page_audience()
+        if now is None:
+            return {}
+        today = datetime.now(VK_STATS_TZ).date()
+        start = min(start, today)
+        begin = datetime.combine(start, time.min, VK_STATS_TZ)
+        periods = self._user_call("stats.get", {
+            "group_id": self.group_id, "timestamp_from": int(begin.timestamp()),
+            "timestamp_to": int(datetime.now(UTC).timestamp()), "interval": "day",
+            "stats_groups": ["activity"], "extended": 0})
+        net: dict[date, int] = {}
+        for period in periods if isinstance(periods, list) else []:
+            activity = period.get("activity") or {}
+            day = datetime.fromtimestamp(int(period.get("period_from") or 0), VK_STATS_TZ).date()
+            net[day] = net.get(day, 0) + int(activity.get("subscribed") or 0) - int(activity.get("unsubscribed") or 0)
+        figures: dict[date, int] = {}
+        audience = now
+        day = today
+        while day >= start:
+            if day <= end:
+                figures[day] = max(0, audience)
+            audience -= net.get(day, 0)
+            day -= timedelta(days=1)
+        return figures
 
     def poll_results(self, published: Published) -> PollResults | None:
         poll_id = published.extra.get("poll_id")

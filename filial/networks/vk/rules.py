@@ -4,6 +4,7 @@ class methods of ``Connector`` (``networks/base.py``) that ``VKConnector`` inher
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any, ClassVar
 
 from django.utils import timezone
@@ -24,6 +25,7 @@ def _user(credentials: dict[str, Any], cost: int) -> list[Claim]:
 
 class VKRules(Connector, abc.ABC):
     refreshes_credentials = True
+    audience_history = True  # stats.get keeps the community's daily joins and leaves
     refresh_budget: ClassVar[str] = "vk.refresh"  # one refresh per page per minute: the lock across workers
 
     @classmethod
@@ -54,6 +56,17 @@ class VKRules(Connector, abc.ABC):
     @classmethod
     def poll_claims(cls, credentials: dict[str, Any]) -> list[Claim]:
         return _user(credentials, 2)  # wall.getById (to find the poll) + polls.getById
+
+    @classmethod
+    def stats_claims(cls, external_id: str, credentials: dict[str, Any], publications: int) -> list[Claim]:
+        # groups.getById, then wall.getById per 100 posts and stats.getPostReach per 30 (user-token calls)
+        if not publications:
+            return _user(credentials, 1)
+        return _user(credentials, 1 + math.ceil(publications / 100) + math.ceil(publications / 30))
+
+    @classmethod
+    def history_claims(cls, external_id: str, credentials: dict[str, Any], days: int) -> list[Claim]:
+        return _user(credentials, 2)  # groups.getById + stats.get
 
     @classmethod
     def message_text_limit(cls) -> int:
