@@ -361,6 +361,15 @@ class Connector(abc.ABC):
         :class:`NotEditable` when nothing else need be checked (the id is not one of this network's posts)."""
         return [], []
 
+    # Figures the statistics dashboards ask for: views, likes, reposts, comments, reach, audience.
+    STAT_FIELDS: ClassVar[tuple[str, ...]] = ("audience", "views", "likes", "reposts", "comments", "reach")
+
+    @classmethod
+    def stats_unknown_reason(cls, field: str) -> str:
+        """Why the network never gives ``field`` (one of :data:`STAT_FIELDS`) to this kind of token, said to a
+        person (translated), or "" when it does. The dashboards show «—» with this reason instead of a figure."""
+        return ""
+
     @classmethod
     def credentials_due(cls, credentials: dict[str, Any], margin: float) -> bool:
         """Whether the page's token expires within ``margin`` seconds and can be refreshed

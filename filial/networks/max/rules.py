@@ -6,6 +6,8 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from filial.networks.base import Connector, PostPayload
 from filial.networks.max.hosts import picture_source
 from filial.networks.ratelimit import Claim, fingerprint
@@ -18,6 +20,17 @@ def _bot(credentials: dict[str, Any], cost: int = 1) -> list[Claim]:
 class MaxRules(Connector, abc.ABC):
     link_in_text = True
     link_card = False  # MAX builds its own preview from the text
+
+    @classmethod
+    def stats_unknown_reason(cls, field: str) -> str:
+        """The MAX Bot API gives a message's views (``stat.views``) and a chat's member count only."""
+        reasons = {
+            "likes": _("MAX does not tell bots how many reactions a post has."),
+            "reposts": _("MAX does not tell bots how many times a post was forwarded."),
+            "comments": _("MAX does not tell bots how many comments a post has."),
+            "reach": _("MAX does not tell bots a post's reach."),
+        }
+        return reasons.get(field, "")
 
     @staticmethod
     def compose_text(post: PostPayload) -> str:

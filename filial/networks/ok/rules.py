@@ -6,6 +6,8 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from filial.networks.base import Connector, PostPayload
 from filial.networks.ratelimit import Claim, fingerprint
 
@@ -16,6 +18,11 @@ def _token(secret: Any, cost: int = 1) -> list[Claim]:
 
 class OKRules(Connector, abc.ABC):
     polls_close_on_network = False  # an OK poll has no end: Filial stops counting it
+
+    @classmethod
+    def stats_unknown_reason(cls, field: str) -> str:
+        """``mediatopic.getByIds`` gives views, likes, reshares and comments; a topic's reach is not in it."""
+        return _("Odnoklassniki does not give a post's reach through its API.") if field == "reach" else ""
 
     @classmethod
     def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:

@@ -54,6 +54,17 @@ class TelegramRules(Connector, abc.ABC):
     posts_span_messages = True  # an album and its text, a poll: "12:a12-14,t15"
     poll_counts_at_end_only = True  # no call reads a running poll: stopPoll at its end time gives the counts
 
+    @classmethod
+    def stats_unknown_reason(cls, field: str) -> str:
+        """The Bot API gives a channel's member count and, in updates, reaction counts; nothing else."""
+        reasons = {
+            "views": _("Telegram does not tell bots how many times a post was viewed."),
+            "reach": _("Telegram does not tell bots a post's reach."),
+            "reposts": _("Telegram does not tell bots how many times a post was forwarded."),
+            "comments": _("Telegram does not tell bots how many comments a post has."),
+        }
+        return reasons.get(field, "")
+
     @staticmethod
     def plain_text(post: PostPayload) -> str:
         return plain_text(post)
