@@ -49,7 +49,13 @@ class Bucket:
 
     @property
     def label(self) -> str:
-        return self.lo.isoformat() if self.lo == self.hi else f"{self.lo:%d.%m}–{self.hi:%d.%m.%Y}"
+        return f"{self.lo:%d.%m.%Y}" if self.lo == self.hi else f"{self.lo:%d.%m}–{self.hi:%d.%m.%Y}"
+
+    def short(self, grain: str) -> str:
+        """The chart's axis label: a day, a week's last day, a month."""
+        if grain == "month":
+            return f"{self.lo:%m.%Y}"
+        return f"{self.hi:%d.%m}"
 
 
 @dataclass(frozen=True)
@@ -294,9 +300,12 @@ def _latest_publications(scope_ids_sql: str, scope_params: tuple[Any, ...], sinc
     """SQL of each publication's latest figures (one row per delivery published in [since, until) on a page in
     scope): delivery_id, channel_id, published_at, views, likes, reposts, comments, reach, measured_at, eng
     (likes + reposts + comments, NULL when one is unknown)."""
-    where = ("d.state = %s AND d.published_at >= %s AND d.published_at < %s "
-             f"AND d.channel_id IN ({scope_ids_sql})")
-    params = (str(Delivery.State.PUBLISHED), _dt(since), _dt(until), *scope_params)
+    # A publication is measured on or after the day it appeared: ``p.day`` bounds the rows read through the
+    # (channel, day) index before the deliveries are joined.
+    where = ("p.day >= %s AND d.state = %s AND d.published_at >= %s AND d.published_at < %s "
+             f"AND p.channel_id IN ({scope_ids_sql})")
+    params = (_day_param(since.date() - timedelta(1)), str(Delivery.State.PUBLISHED), _dt(since), _dt(until),
+              *scope_params)
     cols = "p.views, p.likes, p.reposts, p.comments, p.reach, p.measured_at"
     if connection.vendor == "postgresql":
         sql = (f"SELECT DISTINCT ON (p.delivery_id) p.delivery_id, d.channel_id, d.published_at, {cols} "
@@ -313,6 +322,10 @@ def _latest_publications(scope_ids_sql: str, scope_params: tuple[Any, ...], sinc
 def _dt(value: datetime) -> Any:
     """A time as the database takes it in raw SQL (SQLite: UTC text, as Django stores it)."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def _day_param(value: date) -> Any:
+    return connection.ops.adapt_datefield_value(value)
 
 
 def _rows(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -52,11 +52,10 @@ def _context(request: HttpRequest, dash: selectors.Dashboard) -> dict[str, Any]:
         "err_days": ERR_DAYS,
         "audience_label": audience_label,
         "audience_chart": charts.line_chart(
-            [(pt.bucket.label if period.grain != "day" else pt.bucket.lo.strftime("%d.%m"), pt.value)
-             for pt in dash.audience], audience_label, _("No audience was measured in this period.")),
+            [(pt.bucket.short(period.grain), pt.value) for pt in dash.audience], audience_label, _("No audience was measured in this period.")),
         "kinds_chart": charts.bar_chart([(label, n) for _k, label, n in dash.kinds if n],
                                         _("Publications by kind"), _("Nothing was published in this period.")),
-        "hours_chart": charts.bar_chart([(s.label, s.engagement) for s in dash.hours],
+        "hours_chart": charts.bar_chart([(s.label, s.engagement) for s in dash.hours if s.publications],
                                         _("Mean engagement by hour of publication"),
                                         _("No publication of this period has its reactions measured.")),
         "weekdays_chart": charts.bar_chart([(s.label, s.engagement) for s in dash.weekdays],
