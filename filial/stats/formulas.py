@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.utils import formats
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 ERR_DAYS = 30  # TGStat's ERR window: publications of the last 30 days
@@ -31,6 +34,13 @@ class Figure:
     @property
     def known(self) -> bool:
         return self.value is not None
+
+    def __html__(self) -> SafeString:
+        """A rate as a page shows it (``{{ row.er_post }}``): «2,50 %», or «—» with the reason."""
+        if self.value is not None:
+            return format_html("{}&nbsp;%", formats.number_format(self.value, 2))
+        return format_html('<span aria-hidden="true">—</span><span class="visually-hidden">{}</span> '
+                           '<span class="stat-why">{}</span>', _("unknown"), self.reason)
 
 
 def unknown(reason: str) -> Figure:

@@ -424,7 +424,8 @@ def dashboard(scope: Scope, period: Period, *, full: bool = False) -> Dashboard:
     since, until = period.bounds(tz)
     channels_qs = scope.channels()
     ids_sql, ids_params = _sql(channels_qs.order_by().values("id"))
-    pages = _page_rows(channels_qs, period, since, until, ids_sql, ids_params)
+    figures = _publication_figures(ids_sql, ids_params, since, until, tz)
+    pages = _page_rows(channels_qs, period, since, until, figures.per_page)
     pages.sort(key=lambda r: (-(r.audience.value or -1), r.channel.name))
     total = group(_("All pages"), pages)
     by_unit: dict[int, list[PageRow]] = defaultdict(list)
@@ -435,59 +436,50 @@ def dashboard(scope: Scope, period: Period, *, full: bool = False) -> Dashboard:
     units = [group(rows[0].channel.unit.name, rows) for rows in by_unit.values()]
     units.sort(key=lambda g: (-(g.audience or -1), g.label))
     networks = [group(registry.label(net), by_network[net]) for net in registry.names() if net in by_network]
-    latest_sql, latest_params = _latest_publications(ids_sql, ids_params, since, until)
     return Dashboard(
         scope=scope, period=period, tz=tz, pages=pages, total=total,
         audience=audience_series(ids_sql, ids_params, period),
         kinds=_kinds(channels_qs, since, until),
-        hours=_slots(latest_sql, latest_params, "hour", tz),
-        weekdays=_slots(latest_sql, latest_params, "iso_week_day", tz),
-        top=_top(latest_sql, latest_params),
+        hours=_slots(figures.hours, "hour"),
+        weekdays=_slots(figures.weekdays, "iso_week_day"),
+        top=_top(figures.top),
         units=units, networks=networks, reasons=_reasons(by_network),
     )
 
 
-def _page_rows(channels_qs: QuerySet[Channel], period: Period, since: datetime, until: datetime, ids_sql: str,
-               ids_params: tuple[Any, ...]) -> list[PageRow]:
+def _page_rows(channels_qs: QuerySet[Channel], period: Period, since: datetime, until: datetime,
+               figures: dict[int, tuple[Any, ...]]) -> list[PageRow]:
+    """One row per page: its first and last known audience in the period (two index look-ups per page, then the
+    rows fetched at once), its publications and their latest figures added up (grouped in the database)."""
     known = PageDay.objects.filter(channel=OuterRef("pk"), day__gte=period.start, day__lte=period.end,
                                    audience__isnull=False)
-    last = known.order_by("-day")
-    first = known.order_by("day")
     channels = list(
         channels_qs.select_related("unit").annotate(
-            a_end=Subquery(last.values("audience")[:1]), a_end_day=Subquery(last.values("day")[:1]),
-            a_end_at=Subquery(last.values("measured_at")[:1]),
-            a_start=Subquery(first.values("audience")[:1]), a_start_day=Subquery(first.values("day")[:1]),
-            a_start_at=Subquery(first.values("measured_at")[:1]),
-            published=Subquery(
-                Delivery.objects.filter(channel=OuterRef("pk"), state=Delivery.State.PUBLISHED,
-                                        published_at__gte=since, published_at__lt=until)
-                .order_by().values("channel").annotate(n=Count("id")).values("n")[:1]),
+            end_id=Subquery(known.order_by("-day").values("id")[:1]),
+            start_id=Subquery(known.order_by("day").values("id")[:1]),
         )
     )
-    latest_sql, latest_params = _latest_publications(ids_sql, ids_params, since, until)
-    err_since = max(since, until - timedelta(ERR_DAYS))
-    sums = _rows(
-        "SELECT channel_id, COUNT(*), SUM(eng), COUNT(eng), "
-        "SUM(CASE WHEN eng IS NOT NULL THEN views END), SUM(CASE WHEN views IS NOT NULL THEN eng END), "
-        "SUM(CASE WHEN published_at >= %s THEN reach END), COUNT(CASE WHEN published_at >= %s THEN reach END), "
-        f"MAX(measured_at) FROM ({latest_sql}) x GROUP BY channel_id",
-        (_dt(err_since), _dt(err_since), *latest_params),
+    wanted = {i for ch in channels for i in (ch.end_id, ch.start_id) if i is not None}
+    days = {d["id"]: d for d in PageDay.objects.filter(id__in=wanted).values("id", "audience", "day", "measured_at")}
+    published = dict(
+        Delivery.objects.filter(channel__in=channels_qs.order_by().values("id"), state=Delivery.State.PUBLISHED,
+                                published_at__gte=since, published_at__lt=until)
+        .order_by().values_list("channel").annotate(n=Count("id")).values_list("channel", "n")
     )
-    figures = {r[0]: r for r in sums}
+    no = no_audience()
     rows: list[PageRow] = []
     for ch in channels:
-        no = no_audience()
+        end, start = days.get(ch.end_id), days.get(ch.start_id)
         row = PageRow(
             channel=ch,
-            audience=Figure(ch.a_end, "" if ch.a_end is not None else no, _aware(ch.a_end_at), _day(ch.a_end_day)),
-            audience_start=Figure(ch.a_start, "" if ch.a_start is not None else no, _aware(ch.a_start_at),
-                                  _day(ch.a_start_day)),
-            published=ch.published or 0,
+            audience=Figure(end["audience"], "", end["measured_at"], end["day"]) if end else Figure(None, no),
+            audience_start=(Figure(start["audience"], "", start["measured_at"], start["day"]) if start
+                            else Figure(None, no)),
+            published=published.get(ch.pk, 0),
         )
         f = figures.get(ch.pk)
         if f is not None:
-            (_id, row.measured, row.engagement_sum, row.engagement_posts, row.views_sum, row.engagement_viewed,
+            (row.measured, row.engagement_sum, row.engagement_posts, row.views_sum, row.engagement_viewed,
              row.reach_sum, row.reach_posts, stamp) = f
             row.measured_at = _aware(stamp)
         row.compute()
@@ -495,26 +487,39 @@ def _page_rows(channels_qs: QuerySet[Channel], period: Period, since: datetime, 
     return rows
 
 
+CANDIDATE_DAYS = 3  # a week's or a month's point: the last measurement within its last three days
+
+
 def audience_series(ids_sql: str, ids_params: tuple[Any, ...], period: Period) -> list[AudiencePoint]:
-    """The audience chart: per bucket (day, week or month), each page's last known audience in it, added up over
-    the pages measured in it. A bucket where no page was measured is a gap (``value`` None)."""
+    """The audience chart: per bucket (day, week or month), each page's last known audience within the bucket's
+    last :data:`CANDIDATE_DAYS` days (its last day for a day), added up over the pages measured then. A bucket
+    where no page was measured is a gap (``value`` None); ``pages`` says how many pages make the sum. Only those
+    days' rows are read (through the (day, channel) index), whatever the period's length."""
     buckets = period.buckets()
-    values = ", ".join(["(%s, %s, %s)"] * len(buckets))
-    params: list[Any] = []
+    pairs: list[tuple[date, int]] = []
     for b in buckets:
-        params += [b.n, b.lo, b.hi]
-    sql = (
-        f"WITH b(n, lo, hi) AS (VALUES {values}), "
-        "last AS (SELECT b.n AS n, d.channel_id AS ch, MAX(d.day) AS day FROM stats_pageday d "
-        "JOIN b ON d.day >= b.lo AND d.day <= b.hi "
-        f"WHERE d.audience IS NOT NULL AND d.day >= %s AND d.day <= %s AND d.channel_id IN ({ids_sql}) "
-        "GROUP BY b.n, d.channel_id) "
-        "SELECT last.n, SUM(d.audience), COUNT(*), MAX(d.measured_at), MAX(d.day) FROM last "
-        "JOIN stats_pageday d ON d.channel_id = last.ch AND d.day = last.day GROUP BY last.n"
-    )
+        day = b.hi
+        while day >= b.lo and (b.hi - day).days < CANDIDATE_DAYS:
+            pairs.append((day, b.n))
+            day -= timedelta(1)
+    values = ", ".join(["(%s, %s)"] * len(pairs))
+    params: list[Any] = []
+    for day, n in pairs:
+        params += [_day_param(day), n]
     if connection.vendor == "postgresql":  # VALUES takes its column types from the first row: say them
-        sql = sql.replace("VALUES (%s, %s, %s)", "VALUES (%s::int, %s::date, %s::date)", 1)
-    found = {r[0]: r for r in _rows(sql, (*params, period.start, period.end, *ids_params))}
+        values = values.replace("(%s, %s)", "(%s::date, %s::int)", 1)
+        last = ("SELECT DISTINCT ON (c.n, d.channel_id) c.n AS n, d.audience AS audience, d.measured_at AS at, "
+                "d.day AS day FROM stats_pageday d JOIN c ON d.day = c.day "
+                f"WHERE d.audience IS NOT NULL AND d.day >= %s AND d.day <= %s AND d.channel_id IN ({ids_sql}) "
+                "ORDER BY c.n, d.channel_id, d.day DESC")
+    else:  # SQLite: the bare columns of an aggregate query come from the row holding MAX()
+        last = ("SELECT c.n AS n, d.audience AS audience, d.measured_at AS at, MAX(d.day) AS day "
+                "FROM stats_pageday d JOIN c ON d.day = c.day "
+                f"WHERE d.audience IS NOT NULL AND d.day >= %s AND d.day <= %s AND d.channel_id IN ({ids_sql}) "
+                "GROUP BY c.n, d.channel_id")
+    sql = (f"WITH c(day, n) AS (VALUES {values}) "
+           f"SELECT n, SUM(audience), COUNT(*), MAX(at), MAX(day) FROM ({last}) x GROUP BY n")
+    found = {r[0]: r for r in _rows(sql, (*params, _day_param(period.start), _day_param(period.end), *ids_params))}
     out = []
     for b in buckets:
         r = found.get(b.n)
@@ -538,12 +543,56 @@ def weekday_label(n: int) -> str:
     return labels[n]
 
 
-def _slots(latest_sql: str, latest_params: tuple[Any, ...], what: str, tz: zoneinfo.ZoneInfo) -> list[Slot]:
-    """Publications and mean engagement per local hour (0–23) or ISO weekday (1–7), grouped in the database."""
-    expr, expr_params = connection.ops.datetime_extract_sql(what, "x.published_at", (), str(tz))
-    rows = _rows(f"SELECT {expr} AS k, COUNT(*), AVG(eng) FROM ({latest_sql}) x GROUP BY k",
-                 (*expr_params, *latest_params))
-    found = {int(k): (int(n), float(avg) if avg is not None else None) for k, n, avg in rows if k is not None}
+@dataclass
+class PublicationFigures:
+    per_page: dict[int, tuple[Any, ...]]  # channel id → (measured, eng sum, eng n, views, eng viewed, reach, n, at)
+    hours: dict[int, tuple[int, float | None]]
+    weekdays: dict[int, tuple[int, float | None]]
+    top: list[tuple[Any, ...]]
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _publication_figures(ids_sql: str, ids_params: tuple[Any, ...], since: datetime, until: datetime,
+                         tz: zoneinfo.ZoneInfo) -> PublicationFigures:
+    """Every publication figure a dashboard shows, in ONE query: each publication's latest figures are read once
+    (a CTE) and grouped per page, per local hour, per ISO weekday, and the top publications picked from them."""
+    latest_sql, latest_params = _latest_publications(ids_sql, ids_params, since, until)
+    hour, hour_params = connection.ops.datetime_extract_sql("hour", "l.published_at", (), str(tz))
+    dow, dow_params = connection.ops.datetime_extract_sql("iso_week_day", "l.published_at", (), str(tz))
+    err_since = _dt(max(since, until - timedelta(ERR_DAYS)))
+    recent = "CASE WHEN published_at >= %s THEN reach END"
+    sql = (
+        f"WITH x AS (SELECT l.*, {hour} AS h, {dow} AS w FROM ({latest_sql}) l) "
+        "SELECT 'c', channel_id, COUNT(*), SUM(eng), COUNT(eng), SUM(CASE WHEN eng IS NOT NULL THEN views END), "
+        f"SUM(CASE WHEN views IS NOT NULL THEN eng END), SUM({recent}), COUNT({recent}), MAX(measured_at) "
+        "FROM x GROUP BY channel_id "
+        "UNION ALL SELECT 'h', h, COUNT(*), AVG(eng), NULL, NULL, NULL, NULL, NULL, NULL FROM x GROUP BY h "
+        "UNION ALL SELECT 'w', w, COUNT(*), AVG(eng), NULL, NULL, NULL, NULL, NULL, NULL FROM x GROUP BY w "
+        "UNION ALL SELECT * FROM (SELECT 't', delivery_id, views, likes, reposts, comments, reach, eng, CAST(NULL AS BIGINT), "
+        "measured_at FROM x ORDER BY CASE WHEN eng IS NULL THEN 1 ELSE 0 END, eng DESC, "
+        "CASE WHEN views IS NULL THEN 1 ELSE 0 END, views DESC, delivery_id LIMIT %s) t"
+    )
+    params = (*hour_params, *dow_params, *latest_params, err_since, err_since, TOP_SHOWN)
+    out = PublicationFigures({}, {}, {}, [])
+    for row in _rows(sql, params):
+        section, key = row[0], row[1]
+        if section == "c":
+            out.per_page[int(key)] = (int(row[2]), _int(row[3]), int(row[4]), _int(row[5]), _int(row[6]),
+                                      _int(row[7]), int(row[8]), row[9])
+        elif section in ("h", "w") and key is not None:
+            target = out.hours if section == "h" else out.weekdays
+            target[int(key)] = (int(row[2]), float(row[3]) if row[3] is not None else None)
+        elif section == "t":
+            out.top.append((int(key), *(_int(v) for v in row[2:8]), row[9]))
+    out.top.sort(key=lambda r: (r[6] is None, -(r[6] or 0), r[1] is None, -(r[1] or 0), r[0]))
+    return out
+
+
+def _slots(found: dict[int, tuple[int, float | None]], what: str) -> list[Slot]:
+    """Publications and mean engagement per local hour (0–23) or ISO weekday (1–7)."""
     keys = range(24) if what == "hour" else range(1, 8)
     out = []
     for k in keys:
@@ -553,13 +602,7 @@ def _slots(latest_sql: str, latest_params: tuple[Any, ...], what: str, tz: zonei
     return out
 
 
-def _top(latest_sql: str, latest_params: tuple[Any, ...]) -> list[TopRow]:
-    rows = _rows(
-        "SELECT delivery_id, views, likes, reposts, comments, reach, eng, measured_at "
-        f"FROM ({latest_sql}) x ORDER BY CASE WHEN eng IS NULL THEN 1 ELSE 0 END, eng DESC, "
-        "CASE WHEN views IS NULL THEN 1 ELSE 0 END, views DESC, delivery_id LIMIT %s",
-        (*latest_params, TOP_SHOWN),
-    )
+def _top(rows: list[tuple[Any, ...]]) -> list[TopRow]:
     deliveries = Delivery.objects.select_related("post", "channel").in_bulk([r[0] for r in rows])
     return [TopRow(deliveries[r[0]], r[1], r[2], r[3], r[4], r[5], r[6], _aware(r[7]))
             for r in rows if r[0] in deliveries]

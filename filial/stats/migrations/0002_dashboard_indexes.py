@@ -1,0 +1,25 @@
+"""Indexes the statistics dashboards read through.
+
+``publishing_delivery`` has no index on the time a delivery was published: the dashboards count a page's
+publications of a period (``state = 'published'`` and ``published_at`` in the period, per page). The index is
+partial (published rows only) and created here, by the app that reads through it, in SQL both databases accept.
+"""
+
+from django.db import migrations
+
+INDEX = "stats_delivery_published_idx"
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("stats", "0001_initial"),
+        ("publishing", "0006_delivery_edit_outbox_row"),
+    ]
+
+    operations = [
+        migrations.RunSQL(
+            sql=f"CREATE INDEX IF NOT EXISTS {INDEX} ON publishing_delivery (channel_id, published_at) "
+                "WHERE state = 'published'",
+            reverse_sql=f"DROP INDEX IF EXISTS {INDEX}",
+        ),
+    ]
