@@ -24,6 +24,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -52,7 +53,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def build(args: argparse.Namespace) -> dict[str, object]:
+def build(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
 
@@ -151,7 +152,7 @@ def main() -> int:
             "network_90d": "/stats/?days=90",
             "network_365d": "/stats/?days=365",
             "network_vk_365d": "/stats/?days=365&network=vk",
-            "unit_365d": f"/stats/?days=365&unit={unit.pk}",  # type: ignore[attr-defined]
+            "unit_365d": f"/stats/?days=365&unit={unit.pk}",
             "page_30d": f"/stats/pages/{page}/?days=30",
             "page_365d": f"/stats/pages/{page}/?days=365",
             "export_csv_30d (info)": "/stats/export.csv?days=30",

@@ -44,7 +44,7 @@ def _context(request: HttpRequest, dash: selectors.Dashboard) -> dict[str, Any]:
         "tz_name": str(dash.tz),
         "here": here,
         "period_query": urlencode(period.query()),
-        "presets": [(d, urlencode({**scope.query(), "days": d})) for d in selectors.PRESETS],
+        "presets": [(d, urlencode({**scope.query(), "days": str(d)})) for d in selectors.PRESETS],
         "units": selectors.units_for_filter(dash.scope.access) if scope.channel is None else [],
         "networks": selectors.networks_for_filter(),
         "export_csv": f"{csv_url}?{query}",
@@ -52,7 +52,8 @@ def _context(request: HttpRequest, dash: selectors.Dashboard) -> dict[str, Any]:
         "err_days": ERR_DAYS,
         "audience_label": audience_label,
         "audience_chart": charts.line_chart(
-            [(pt.bucket.short(period.grain), pt.value) for pt in dash.audience], audience_label, _("No audience was measured in this period.")),
+            [(pt.bucket.short(period.grain), pt.value) for pt in dash.audience], audience_label,
+            _("No audience was measured in this period.")),
         "kinds_chart": charts.bar_chart([(label, n) for _k, label, n in dash.kinds if n],
                                         _("Publications by kind"), _("Nothing was published in this period.")),
         "hours_chart": charts.bar_chart([(s.label, s.engagement) for s in dash.hours if s.publications],

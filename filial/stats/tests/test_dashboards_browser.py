@@ -34,7 +34,8 @@ def _seed(net: Net) -> None:
             page_day(channel, today - timedelta(back), base - back // 3)
         for n in range(6):
             when = timezone.now() - timedelta(days=n * 4 + 1, hours=n)
-            figures = {"views": 300 + n * 10, "likes": 10 + n, "reposts": 2, "comments": n, "reach": 250}
+            figures: dict[str, int | None] = {"views": 300 + n * 10, "likes": 10 + n, "reposts": 2, "comments": n,
+                                              "reach": 250}
             if channel.network == "telegram":
                 figures = {"views": None, "likes": 10 + n, "reposts": None, "comments": None, "reach": None}
             publication(channel, when, kind=[Post.Kind.AFISHA, Post.Kind.BOOK_FACT, Post.Kind.EXHIBITION][n % 3],
@@ -43,9 +44,10 @@ def _seed(net: Net) -> None:
 
 def _no_sideways_scroll(page: Any) -> None:
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    wide = page.evaluate("""[...document.querySelectorAll('body *')].filter(e => !(e.parentElement && e.parentElement.closest('.table-wrap'))
-        && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + ' '
-        + Math.round(e.getBoundingClientRect().right))""")
+    wide = page.evaluate("""[...document.querySelectorAll('body *')]
+        .filter(e => !(e.parentElement && e.parentElement.closest('.table-wrap'))
+                     && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
     assert widths[0] <= widths[1], f"the page scrolls sideways: {widths} {wide}"
 
 
