@@ -40,6 +40,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="200 pages, 20 units, 1 year, 8 repeats")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the rows a previous run left in the database (no emptying, no building)")
     args = parser.parse_args()
     if args.quick:
         args.pages, args.units, args.years, args.repeat = 200, 20, 1, 8
@@ -131,6 +133,24 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     return {"user": metodist, "unit": units[len(units) // 2], "page": first_channel, "counts": counts}
 
 
+def reuse() -> dict[str, Any]:
+    """What a previous run built (``--reuse``): its methodologist, a unit in the middle, the first page."""
+    from django.db import connection
+
+    from filial.accounts.models import User
+    from filial.channels.models import Channel
+    from filial.libraries.models import Unit
+
+    units = list(Unit.objects.order_by("pk"))
+    counts: dict[str, int] = {"pages": Channel.objects.count()}
+    with connection.cursor() as cur:
+        for table in ("stats_pageday", "publishing_delivery", "stats_publicationday"):
+            cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed table name
+            counts[table] = cur.fetchone()[0]
+    return {"user": User.objects.get(username="bench-metodist"), "unit": units[len(units) // 2],
+            "page": Channel.objects.order_by("pk").values_list("pk", flat=True).first(), "counts": counts}
+
+
 def main() -> int:
     args = parse_args()
     if not os.environ.get("FILIAL_DATABASE_URL", "").startswith("postgres"):
@@ -142,9 +162,13 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     try:
-        prepare_database()
         t_setup = time.monotonic()
-        world = build(args)
+        if args.reuse:
+            world = reuse()
+            args.pages = world["counts"].pop("pages")
+        else:
+            prepare_database()
+            world = build(args)
         setup_s = time.monotonic() - t_setup
         unit, page = world["unit"], world["page"]
         cases = {

@@ -16,9 +16,23 @@ from datetime import date, datetime
 from django.utils import formats
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 ERR_DAYS = 30  # TGStat's ERR window: publications of the last 30 days
+
+
+_TEXTS: dict[tuple[str | None, str], str] = {}
+
+
+def text(message: str) -> str:
+    """``gettext(message)``, remembered per language: a network's dashboard asks for the same few reasons once per
+    page and cell (thousands of times a request)."""
+    key = (get_language(), message)
+    found = _TEXTS.get(key)
+    if found is None:
+        found = _TEXTS[key] = _(message)
+    return found
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,7 @@ class Figure:
         if self.value is not None:
             return format_html("{}&nbsp;%", formats.number_format(self.value, 2))
         return format_html('<span aria-hidden="true">—</span><span class="visually-hidden">{}</span> '
-                           '<span class="stat-why">{}</span>', _("unknown"), self.reason)
+                           '<span class="stat-why">{}</span>', text(gettext_noop("unknown")), self.reason)
 
 
 def unknown(reason: str) -> Figure:
@@ -48,11 +62,11 @@ def unknown(reason: str) -> Figure:
 
 
 def no_audience() -> str:
-    return _("The audience was not measured in this period.")
+    return text(gettext_noop("The audience was not measured in this period."))
 
 
 def zero_audience() -> str:
-    return _("The audience is zero: a rate per follower cannot be computed.")
+    return text(gettext_noop("The audience is zero: a rate per follower cannot be computed."))
 
 
 def percent(part: float, whole: float) -> float:
@@ -67,7 +81,8 @@ def er_post(engagement_sum: int | None, engagement_posts: int, audience: int | N
     if reason:
         return unknown(reason)
     if not engagement_posts or engagement_sum is None:
-        return unknown(_("No publication of this period has its likes, reposts and comments measured."))
+        return unknown(text(gettext_noop(
+            "No publication of this period has its likes, reposts and comments measured.")))
     if audience is None:
         return unknown(no_audience())
     if audience == 0:
@@ -81,9 +96,10 @@ def er_view(engagement_sum: int | None, views_sum: int | None, *, reason: str = 
     if reason:
         return unknown(reason)
     if engagement_sum is None or views_sum is None:
-        return unknown(_("No publication of this period has both its views and its reactions measured."))
+        return unknown(text(gettext_noop(
+            "No publication of this period has both its views and its reactions measured.")))
     if views_sum == 0:
-        return unknown(_("No views were recorded: a rate per view cannot be computed."))
+        return unknown(text(gettext_noop("No views were recorded: a rate per view cannot be computed.")))
     return Figure(percent(engagement_sum, views_sum), measured_at=measured_at)
 
 
@@ -93,7 +109,7 @@ def err(reach_sum: int | None, reach_posts: int, audience: int | None, *, reason
     if reason:
         return unknown(reason)
     if not reach_posts or reach_sum is None:
-        return unknown(_("No publication of the last 30 days has its reach measured."))
+        return unknown(text(gettext_noop("No publication of the last 30 days has its reach measured.")))
     if audience is None:
         return unknown(no_audience())
     if audience == 0:

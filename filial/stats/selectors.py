@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from filial.accounts.selectors import Access, system_timezone
@@ -190,6 +191,21 @@ def networks_for_filter() -> list[tuple[str, str]]:
     return [(s.name, s.label) for s in registry.specs()]
 
 
+_REASONS: dict[tuple[str | None, str], dict[str, str]] = {}
+
+
+def network_reasons(network: str) -> dict[str, str]:
+    """Why the network never gives each figure (its rules' answers), remembered per language and network;
+    ``engagement``: the first reason among likes, reposts and comments."""
+    key = (get_language(), network)
+    found = _REASONS.get(key)
+    if found is None:
+        found = {f: stats_unknown_reason(network, f) for f in ("views", "reach", *ENGAGEMENT_FIELDS)}
+        found["engagement"] = next((found[f] for f in ENGAGEMENT_FIELDS if found[f]), "")
+        _REASONS[key] = found
+    return found
+
+
 # --- rows -------------------------------------------------------------------------------------------------------
 @dataclass
 class PageRow:
@@ -216,10 +232,7 @@ class PageRow:
         return int(self.audience.value) - int(self.audience_start.value)
 
     def reasons(self) -> dict[str, str]:
-        network = self.channel.network
-        out = {f: stats_unknown_reason(network, f) for f in ("views", "reach", *ENGAGEMENT_FIELDS)}
-        out["engagement"] = next((out[f] for f in ENGAGEMENT_FIELDS if out[f]), "")
-        return out
+        return network_reasons(self.channel.network)
 
     def compute(self) -> None:
         reasons = self.reasons()
@@ -238,6 +251,7 @@ class GroupRow:
 
     label: str
     pages: int = 0
+    unit_id: int | None = None
     audience: int | None = None
     audience_pages: int = 0
     growth: int | None = None
@@ -433,6 +447,8 @@ def dashboard(scope: Scope, period: Period, *, full: bool = False) -> Dashboard:
         by_unit[row.channel.unit_id].append(row)
         by_network[row.channel.network].append(row)
     units = [group(rows[0].channel.unit.name, rows) for rows in by_unit.values()]
+    for g, unit_id in zip(units, by_unit, strict=True):
+        g.unit_id = unit_id
     units.sort(key=lambda g: (-(g.audience or -1), g.label))
     networks = [group(registry.label(net), by_network[net]) for net in registry.names() if net in by_network]
     return Dashboard(
@@ -453,7 +469,8 @@ def _page_rows(channels_qs: QuerySet[Channel], period: Period, since: datetime, 
     known = PageDay.objects.filter(channel=OuterRef("pk"), day__gte=period.start, day__lte=period.end,
                                    audience__isnull=False)
     channels = list(
-        channels_qs.select_related("unit").annotate(
+        channels_qs.select_related("unit").only("id", "name", "network", "unit_id", "unit__id", "unit__name",
+                                                 "unit__path", "unit__system_id", "unit__timezone").annotate(
             end_id=Subquery(known.order_by("-day").values("id")[:1]),
             start_id=Subquery(known.order_by("day").values("id")[:1]),
         )
@@ -495,6 +512,19 @@ def audience_series(ids_sql: str, ids_params: tuple[Any, ...], period: Period) -
     where no page was measured is a gap (``value`` None); ``pages`` says how many pages make the sum. Only those
     days' rows are read (through the (day, channel) index), whatever the period's length."""
     buckets = period.buckets()
+    if period.grain == "day":  # one row per page and day: add them up, no row to choose
+        sql = ("SELECT day, SUM(audience), COUNT(audience), "  # noqa: S608 - fixed SQL; every value a parameter
+               "MAX(CASE WHEN audience IS NOT NULL THEN measured_at END) "
+               f"FROM stats_pageday WHERE day >= %s AND day <= %s AND channel_id IN ({ids_sql}) GROUP BY day")
+        rows = _rows(sql, (_day_param(period.start), _day_param(period.end), *ids_params))
+        by_day = {_day(r[0]): r for r in rows}
+        points = []
+        for b in buckets:
+            r = by_day.get(b.lo)
+            known = r is not None and r[2]
+            points.append(AudiencePoint(b, int(r[1]) if known and r else None, int(r[2]) if r else 0,
+                                        _aware(r[3]) if known and r else None, b.lo if known else None))
+        return points
     pairs: list[tuple[date, int]] = []
     for b in buckets:
         day = b.hi
