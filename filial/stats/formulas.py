@@ -49,6 +49,9 @@ class Figure:
     def known(self) -> bool:
         return self.value is not None
 
+    def __str__(self) -> str:
+        return self.__html__()  # a template turns a value into text before escaping it: the markup, marked safe
+
     def __html__(self) -> SafeString:
         """A rate as a page shows it (``{{ row.er_post }}``): «2,50 %», or «—» with the reason."""
         if self.value is not None:

@@ -241,7 +241,7 @@ class PageRow:
         self.er_post = er_post(self.engagement_sum, self.engagement_posts, aud, reason=reasons["engagement"],
                                measured_at=self.measured_at)
         self.er_view = er_view(self.engagement_viewed, self.views_sum,
-                               reason=reasons["engagement"] or reasons["views"], measured_at=self.measured_at)
+                               reason=reasons["views"] or reasons["engagement"], measured_at=self.measured_at)
         self.err = err(self.reach_sum, self.reach_posts, aud, reason=reasons["reach"], measured_at=self.measured_at)
 
 

@@ -95,7 +95,10 @@ def test_unknown_figures_stay_unknown_with_the_networks_reason(net: Any, figures
     response = _client(net, "admin").get(reverse("stats:page", args=[figures["tg"].pk]))
     text = response.content.decode()
     assert "Telegram не сообщает ботам" in text
-    assert "ERview" in text and "—" in text
+    assert "ERview" in text and "—" in text and "Figure(" not in text
+    assert '<span class="stat-why">Telegram не сообщает ботам число просмотров.</span>' in text
+    vk = _client(net, "admin").get(reverse("stats:page", args=[figures["vk"].pk])).content.decode()
+    assert "2,50&nbsp;%" in vk and "Figure(" not in vk
 
 
 def test_gaps_are_gaps_not_zeros(net: Any, figures: dict[str, Any]) -> None:
