@@ -321,9 +321,14 @@ def _latest_publications(scope_ids_sql: str, scope_params: tuple[Any, ...], sinc
               *scope_params)
     cols = "p.views, p.likes, p.reposts, p.comments, p.reach, p.measured_at"
     if connection.vendor == "postgresql":
-        sql = (f"SELECT DISTINCT ON (p.delivery_id) p.delivery_id, d.channel_id, d.published_at, {cols} "  # noqa: S608 - fixed SQL; every value a parameter
-               f"FROM stats_publicationday p JOIN publishing_delivery d ON d.id = p.delivery_id WHERE {where} "
-               "ORDER BY p.delivery_id, p.day DESC")
+        # From the period's published deliveries (the time index), each one's last measurement by one backward
+        # step in the (delivery, day) unique index: no sort of every measurement of the period.
+        sql = (f"SELECT d.id AS delivery_id, d.channel_id, d.published_at, {cols} "  # noqa: S608 - fixed SQL
+               "FROM publishing_delivery d CROSS JOIN LATERAL (SELECT * FROM stats_publicationday p1 "
+               "WHERE p1.delivery_id = d.id ORDER BY p1.day DESC LIMIT 1) p "
+               "WHERE d.state = %s AND d.published_at >= %s AND d.published_at < %s "
+               f"AND d.channel_id IN ({scope_ids_sql})")
+        params = params[1:]
     else:  # SQLite: the bare columns of an aggregate query come from the row holding MAX()
         sql = (f"SELECT p.delivery_id, d.channel_id, d.published_at, {cols}, MAX(p.day) AS last_day "  # noqa: S608 - fixed SQL; every value a parameter
                f"FROM stats_publicationday p JOIN publishing_delivery d ON d.id = p.delivery_id WHERE {where} "
