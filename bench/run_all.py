@@ -31,6 +31,7 @@ PLAN: list[tuple[str, str, list[str], list[str], list[str]]] = [
     ("loans_import", "loans_import.py", [], ["--loans", "10000", "--readers", "3000"], ["embedded", "scale-1"]),
     ("reminders", "reminders.py", [], ["--readers", "3000", "--loans", "10000"], ["embedded", "scale-1"]),
     ("stats_daily", "stats_daily.py", [], ["--quick"], ["embedded", "scale-1"]),
+    ("dashboards", "dashboards.py", [], ["--quick"], ["scale-1"]),
 ]
 TAKES_WORKERS = {"messages", "posts", "reminders"}
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("channels/", include("filial.channels.urls")),
     path("", include("filial.publishing.urls")),
     path("inbox/", include("filial.inbox.urls")),
+    path("stats/", include("filial.stats.urls")),
     path("circulation/", include("filial.circulation.urls")),
     path("circulation/", include("filial.readers.urls")),  # the readers' pages keep their /circulation/ paths
 ]

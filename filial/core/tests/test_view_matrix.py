@@ -23,7 +23,7 @@ from filial.core.tests.test_api_support import World, fingerprint, world
 ROLES = ["admin", "methodologist", "editor_branch4", "editor_children", "viewer", "outsider", "anonymous"]
 LOGIN = 302  # an anonymous visitor is sent to the login page
 BOT_TOKEN = "7012345678:AAH-secret-bot-token-QRST"  # stored for the children's Telegram page: never shown back
-NAMESPACES = ("libraries", "accounts", "channels", "publishing")
+NAMESPACES = ("libraries", "accounts", "channels", "publishing", "stats")
 
 # Views of these apps that later issues added, each covered by its own per-role tests.
 ELSEWHERE = {
@@ -200,6 +200,18 @@ CASES: dict[str, Case] = {
     "event delete": Case("publishing:event_delete", "post", lambda n, w: [w.event_ch.pk],
                          _roles(302, 302, 403, 302, 403, 404)),
     "events iCal": Case("publishing:event_ical", "get", _none, _roles(200, 200, 200, 200, 200, 200)),
+    # --- statistics (scoped by the units a person reads; someone with no role gets a 403)
+    "statistics": Case("stats:dashboard", "get", _none, _roles(200, 200, 200, 200, 200, 403)),
+    "statistics CSV": Case("stats:export_csv", "get", _none, _roles(200, 200, 200, 200, 200, 403)),
+    "statistics XLSX": Case("stats:export_xlsx", "get", _none, _roles(200, 200, 200, 200, 200, 403)),
+    "statistics of a unit (children)": Case("stats:dashboard", "get", _none, _roles(200, 200, 404, 200, 404, 403),
+                                            data=lambda n, w: {"unit": n.children.pk}),
+    "page statistics (children OK)": Case("stats:page", "get", lambda n, w: [n.channels["children_ok"].pk],
+                                          _roles(200, 200, 404, 200, 404, 403)),
+    "page statistics CSV": Case("stats:page_export_csv", "get", lambda n, w: [n.channels["children_ok"].pk],
+                                _roles(200, 200, 404, 200, 404, 403)),
+    "page statistics XLSX": Case("stats:page_export_xlsx", "get", lambda n, w: [n.channels["children_ok"].pk],
+                                 _roles(200, 200, 404, 200, 404, 403)),
 }
 
 
