@@ -6,7 +6,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from filial.networks.base import Connector, PostPayload
+from filial.networks.base import AdMarking, Connector, PostPayload
 from filial.networks.ratelimit import Claim, fingerprint
 
 
@@ -16,6 +16,11 @@ def _token(secret: Any, cost: int = 1) -> list[Claim]:
 
 class OKRules(Connector, abc.ABC):
     polls_close_on_network = False  # an OK poll has no end: Filial stops counting it
+
+    @classmethod
+    def ad_text(cls, text: str, marking: AdMarking) -> str:
+        """OK: «Реклама» above the topic's text (the feed shows the first lines), the advertiser and token below."""
+        return f"Реклама\n\n{text}\n\n{marking.requisites}. erid: {marking.erid}"
 
     @classmethod
     def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:
