@@ -204,6 +204,8 @@ def post_update(*, actor: Any, post: Post, data: PostData) -> Post:
     post.save(update_fields=["unit", "kind", "title", "text", "link", "event", "publish_at", "advertises", "erid",
                              "not_ad_reason", "updated_at"])
     _write_relations(post, data)
+    if post.state == Post.State.SCHEDULED and (marking := approval_errors(post)):
+        raise ValidationError(marking)  # a scheduled post does not lose its marking (the transaction rolls back)
     if post.state == Post.State.SCHEDULED:
         if may_publish_directly(actor, post) and post.publish_at:
             _sync_deliveries(post)
@@ -236,7 +238,9 @@ def post_replace_content(*, actor: Any, post: Post, data: PostData) -> Post:
     return post
 
 
-def _check_ready(post: Post) -> None:
+def _check_ready(post: Post, *, scheduling: bool = True) -> None:
+    """What a post needs to be submitted; ``scheduling``: it goes on the pages now (approved, or published
+    without approval), so an advertisement must carry its marking (``marking.approval_errors``)."""
     errors: dict[str, list[str]] = {}
     if post.publish_at is None:
         errors["publish_at"] = [_("Choose when to publish.")]
@@ -244,7 +248,8 @@ def _check_ready(post: Post) -> None:
         errors["publish_at"] = [_("The publication time is in the past.")]
     if not post.targets.exists():
         errors["channels"] = [_("Choose at least one page.")]
-    errors.update(approval_errors(post))
+    if scheduling:
+        errors.update(approval_errors(post))
     if errors:
         raise ValidationError(errors)
 
@@ -257,8 +262,9 @@ def post_submit(*, actor: Any, post: Post) -> Post:
         raise PermissionDenied(_("You cannot submit posts of this unit."))
     if post.state not in {Post.State.DRAFT, Post.State.RETURNED}:
         raise ValidationError(_("Only a draft or a returned post can be submitted."))
-    _check_ready(post)
-    if may_publish_directly(actor, post):
+    directly = may_publish_directly(actor, post)
+    _check_ready(post, scheduling=directly)
+    if directly:
         return _schedule(actor, post, action="post.submit_publish")
     post.state = Post.State.PENDING
     post.save(update_fields=["state", "updated_at"])
