@@ -158,8 +158,11 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             else None, query=(params.get("q") or "")[:100])
 
     def _data(self, d: dict[str, Any], current: Customer | None = None) -> CustomerData:
+        category = d.get("category") or (current.category if current else None)
+        if category is None:
+            raise exceptions.ValidationError({"category": [_("Choose the customer or their category.")]})
         return CustomerData(
-            category=d.get("category", current.category if current else None),
+            category=category,
             name=d.get("name", current.name if current else ""), inn=d.get("inn", current.inn if current else ""),
             contact=d.get("contact", current.contact if current else ""),
             consent=d.get("consent", bool(current.consent_at) if current else False))
@@ -279,8 +282,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     def _data(self, d: dict[str, Any], current: Order | None = None) -> OrderData:
         service: Service = d.get("service") or (current.service if current else None)  # type: ignore[assignment]
         unit: Unit = d.get("unit") or (current.unit if current and "service" not in d else service.unit)
+        day = d.get("date") or (current.date if current else None)
+        if day is None:
+            raise exceptions.ValidationError({"date": [_("The date is empty: fill it in.")]})
         data = OrderData(
-            unit=unit, service=service, date=d.get("date", current.date if current else None),
+            unit=unit, service=service, date=day,
             quantity=d.get("quantity", current.quantity if current else Decimal(1)),
             total=d["total"] if "total" in d else (current.total if current and "quantity" not in d
                                                    and "service" not in d else None),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from filial.core.spreadsheets import csv_row, xlsx_append
 from filial.paid.selectors import CategoryRow, SourceRow
-from filial.publishing.models import Post
+from filial.publishing.models import Delivery, Post
 
 
 def _cell(value: Any) -> Any:
@@ -69,7 +69,7 @@ def marked_rows(posts: Iterable[Post]) -> list[list[Any]]:
                               _("Address"), _("Published"), _("Text"), _("Not advertising, because")]]
     for post in posts:
         system = post.unit.system
-        deliveries = list(post.deliveries.all()) or [None]
+        deliveries: list[Delivery | None] = [*post.deliveries.all()] or [None]
         for d in deliveries:
             rows.append([
                 post.erid, system.legal_name or system.name, system.inn, post.pk, post.unit.name,

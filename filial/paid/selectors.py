@@ -116,8 +116,8 @@ def customer_summary(units: QuerySet[Unit] | None, start: date, end: date) -> li
     """Customers, orders and sums by customer category for the orders of ``units`` (None: every unit) dated
     ``start`` … ``end`` inclusive. Every category of the systems concerned is listed, with zeros where it had no
     order (a zero here is a count, not an unknown). One query for the figures, one for the categories."""
-    figures = {
-        row["customer__category_id"]: row
+    figures: dict[int, dict[str, Any]] = {
+        row["customer__category_id"]: dict(row)
         for row in _period_orders(units, start, end).values("customer__category_id").annotate(
             customers=Count("customer_id", distinct=True), orders=Count("id"), total=Sum("total"))
     }
@@ -128,7 +128,7 @@ def customer_summary(units: QuerySet[Unit] | None, start: date, end: date) -> li
     categories = categories.order_by("system_id", "position", "name")
     rows = []
     for cat in categories:
-        f = figures.get(cat.pk, {})
+        f: dict[str, Any] = figures.get(cat.pk, {})
         rows.append(CategoryRow(category=cat.name, code=cat.code, is_individual=cat.is_individual,
                                 customers=int(f.get("customers") or 0), orders=int(f.get("orders") or 0),
                                 total=Decimal(f.get("total") or 0)))

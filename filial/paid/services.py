@@ -22,7 +22,7 @@ from filial.channels.models import Channel
 from filial.core.params import in_range
 from filial.libraries.models import LibrarySystem, Unit
 from filial.paid.models import Customer, CustomerCategory, Order, PromoCode, Service, ShortLink
-from filial.publishing.models import Post
+from filial.publishing.models import Post, PostChannel
 
 CENT = Decimal("0.01")
 MAX_QUANTITY = Decimal("100000")
@@ -290,9 +290,10 @@ def _write_order(order: Order, data: OrderData) -> Order:
     order.promo_code = data.promo_code
     source = data.source_channel
     if source is None and data.promo_code is not None:  # a code given out on a page brings its page
+        post_id = data.promo_code.post_id
         source = data.promo_code.channel or (
-            Channel.objects.filter(pk__in=data.promo_code.post.targets.values("channel_id")).order_by("pk").first()
-            if data.promo_code.post_id else None)
+            Channel.objects.filter(pk__in=PostChannel.objects.filter(post_id=post_id).values("channel_id"))
+            .order_by("pk").first() if post_id else None)
     order.source_channel = source
     order.note = data.note.strip()
     return order
