@@ -95,6 +95,9 @@ def order_new(request: HttpRequest) -> HttpResponse:
     initial: dict[str, Any] = {}
     if (unit_id := id_or_none(request.GET.get("unit"))) is not None:
         initial["unit"] = unit_id
+    individuals = selectors.categories_for(request.user).filter(is_individual=True).first()
+    if individuals is not None:  # the desk's usual customer: a person who came in
+        initial["category"] = individuals.pk
     form = _order_form(request, request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
