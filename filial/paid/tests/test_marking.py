@@ -112,3 +112,12 @@ def test_a_scheduled_post_cannot_drop_its_erid(requisites: Net) -> None:
             publish_at=post.publish_at, advertises=True))
     post.refresh_from_db()
     assert post.erid == "2VtzqvXYZab" and post.text == "Ламинирование и печать в филиале!"
+
+
+def test_composer_preview_shows_the_marking(requisites: Net) -> None:
+    from filial.publishing.previews import PreviewInput, page_preview
+
+    page = page_preview(requisites.channels["branch4_ok"], PreviewInput(text="Печать.", ad_erid="2VtzqvXYZab"))
+    assert page.text.startswith("Реклама\n") and "ИНН 5606012345" in page.text
+    plain = page_preview(requisites.channels["branch4_ok"], PreviewInput(text="Печать."))
+    assert plain.text == "Печать."
