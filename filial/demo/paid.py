@@ -95,6 +95,10 @@ def build(*, units: dict[str, Unit], channels: dict[str, Channel], users: dict[s
 
 
 def remove(unit_ids: list[Any]) -> None:
-    """Orders and services hold on to their units: delete them before the units go."""
+    """Orders and services hold on to their units, customers to their categories: delete them before the units and
+    the system go."""
+    systems = set(Unit.objects.filter(pk__in=unit_ids).values_list("system_id", flat=True))
     Order.objects.filter(unit_id__in=unit_ids).delete()
     Service.objects.filter(unit_id__in=unit_ids).delete()
+    Customer.objects.filter(system_id__in=systems, orders__isnull=True).delete()
+    CustomerCategory.objects.filter(system_id__in=systems, customers__isnull=True).delete()
