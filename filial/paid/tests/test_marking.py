@@ -121,3 +121,23 @@ def test_composer_preview_shows_the_marking(requisites: Net) -> None:
     assert page.text.startswith("Реклама\n") and "ИНН 5606012345" in page.text
     plain = page_preview(requisites.channels["branch4_ok"], PreviewInput(text="Печать."))
     assert plain.text == "Печать."
+
+
+def test_export_for_the_advertising_data_operator(requisites: Net) -> None:
+    from django.test import Client
+
+    net = requisites
+    post = _pending(net, advertises=True, erid="2VtzqvXYZab")
+    services.post_approve(actor=net.users["methodologist"], post=post)
+    _pending(net, advertises=False)  # not about paid services: not exported
+    client = Client()
+    client.force_login(net.users["methodologist"])
+    day = post.publish_at.date().isoformat()  # type: ignore[union-attr]
+    response = client.get("/paid/advertising/", {"start": day, "end": day, "format": "csv"})
+    assert response.status_code == 200
+    lines = response.content.decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 2  # the header and one page of the one marked post
+    assert lines[1].startswith("2VtzqvXYZab;МБУК «ЦБС» г. Медногорска;5606012345;")
+    assert "Библиотека-филиал № 4" in lines[1]
+    response = client.get("/paid/advertising/", {"start": day, "end": day, "format": "xlsx"})
+    assert response.status_code == 200 and response.content[:2] == b"PK"
