@@ -52,5 +52,14 @@ def test_desk_order_form(live_server: Any, transactional_db: Any, net: Net, chro
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= size[0] + 1, f"the report scrolls sideways at {size[0]} px: {width}"
         page.screenshot(path=str(ARTIFACTS / f"paid-report-{name}.png"), full_page=True)
+        page.goto(f"{base}/paid/")
+        assert "Печать А4" in page.locator("main table").inner_text()
+        page.screenshot(path=str(ARTIFACTS / f"paid-orders-{name}.png"), full_page=True)
+        # the composer's marking section: the ERID and the reason, labelled
+        page.goto(f"{base}/posts/new/")
+        page.get_by_text("Маркировка рекламы").click()
+        page.locator("#id_advertises").check()
+        assert page.get_by_label("ERID").count() == 1
+        page.screenshot(path=str(ARTIFACTS / f"paid-composer-marking-{name}.png"), full_page=True)
     finally:
         context.close()
