@@ -232,6 +232,8 @@ def post_replace_content(*, actor: Any, post: Post, data: PostData) -> Post:
     post.kind, post.title, post.text = data.kind, data.title.strip(), data.text.strip()
     post.link, post.event = data.link, data.event
     post.advertises, post.erid, post.not_ad_reason = data.advertises, data.erid.strip(), data.not_ad_reason.strip()
+    if marking := approval_errors(post):
+        raise ValidationError(marking)  # a published advertisement keeps its marking in every edit
     post.save(update_fields=["kind", "title", "text", "link", "event", "advertises", "erid", "not_ad_reason",
                              "updated_at"])
     _write_relations(post, data)

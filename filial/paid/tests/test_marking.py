@@ -141,3 +141,23 @@ def test_export_for_the_advertising_data_operator(requisites: Net) -> None:
     assert "Библиотека-филиал № 4" in lines[1]
     response = client.get("/paid/advertising/", {"start": day, "end": day, "format": "xlsx"})
     assert response.status_code == 200 and response.content[:2] == b"PK"
+
+
+def test_a_published_advertisement_keeps_its_marking_and_a_new_erid_is_an_edit(requisites: Net) -> None:
+    from filial.publishing import edits
+
+    net = requisites
+    post = _pending(net, advertises=True, erid="2VtzqvXYZab")
+    services.post_approve(actor=net.users["methodologist"], post=post)
+    Post.objects.filter(pk=post.pk).update(state=Post.State.PUBLISHED)
+    post.refresh_from_db()
+    base = {"unit": net.branch4, "kind": "service_info", "text": post.text, "channels": [net.channels["branch4_ok"]]}
+    with pytest.raises(ValidationError):
+        services.post_replace_content(actor=net.users["methodologist"], post=post,
+                                      data=PostData(**base, advertises=True))
+    post.refresh_from_db()
+    assert post.erid == "2VtzqvXYZab"
+    before = edits.content_of(post)
+    services.post_replace_content(actor=net.users["methodologist"], post=post,
+                                  data=PostData(**base, advertises=True, erid="3XtzqvXYZcd"))
+    assert edits.changed_keys(before, edits.content_of(post)) == ["text"]
