@@ -17,6 +17,7 @@ from filial.channels.models import Channel
 from filial.libraries.models import Unit
 from filial.paid.models import Customer, CustomerCategory, Order, Service, ShortLink
 from filial.paid.services import CustomerData, OrderData, advertiser_update, link_create, order_create, promo_create
+from filial.publishing.models import Post
 
 LEGAL_NAME = "Муниципальное бюджетное учреждение культуры «Централизованная библиотечная система» г. Медногорска"
 DEMO_INN = "5606012345"  # a made-up number for the demo network
@@ -91,6 +92,13 @@ def build(*, units: dict[str, Unit], channels: dict[str, Channel], users: dict[s
             data.source_channel = vk
         order_create(actor=editor, data=data)
         recent += 1
+    # The department's posts about its work advertise paid services: marked, with the ERIDs the operator gave.
+    for title, erid in (("Таблички для школы № 7", "2VtzqwFG8Ri"), ("Наклейки для окон и витрин", "2VtzqvkRn9a")):
+        Post.objects.filter(unit=unit, title=title).update(advertises=True, erid=erid)
+    sticker = Post.objects.filter(unit=unit, title="Наклейки для окон и витрин").first()
+    if sticker is not None:
+        link_create(actor=editor, target="https://vk.com/mednogorsk_vinyl?w=stickers", post=sticker,
+                    channel=vk, code="stickers")
     return {"services": len(services), "orders_2014": len(orders), "recent_orders": recent}
 
 

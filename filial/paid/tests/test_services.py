@@ -178,6 +178,10 @@ def test_demo_2014_customers() -> None:
     assert all(r.total > 0 for r in rows.values() if r.customers)
     recent = selectors.source_summary(None, timezone.localdate() - timedelta(days=60), timezone.localdate())
     assert any(r.channel == "Медногорский винил" and r.orders >= 4 for r in recent)
+    from filial.publishing.models import Post
+
+    marked = Post.objects.filter(advertises=True)
+    assert marked.count() == 2 and all(p.ad_marked for p in marked)
     from filial.demo.build import remove_demo
 
     remove_demo()  # `filial demo --force` starts again: nothing of the paid services is left behind
