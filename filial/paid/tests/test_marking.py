@@ -151,7 +151,8 @@ def test_a_published_advertisement_keeps_its_marking_and_a_new_erid_is_an_edit(r
     services.post_approve(actor=net.users["methodologist"], post=post)
     Post.objects.filter(pk=post.pk).update(state=Post.State.PUBLISHED)
     post.refresh_from_db()
-    base = {"unit": net.branch4, "kind": "service_info", "text": post.text, "channels": [net.channels["branch4_ok"]]}
+    base: dict[str, Any] = {"unit": net.branch4, "kind": "service_info", "text": post.text,
+                            "channels": [net.channels["branch4_ok"]]}
     with pytest.raises(ValidationError):
         services.post_replace_content(actor=net.users["methodologist"], post=post,
                                       data=PostData(**base, advertises=True))
