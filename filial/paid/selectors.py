@@ -77,6 +77,11 @@ def links_visible(user: Any) -> QuerySet[ShortLink]:
     return ShortLink.objects.filter(system__in=paid_systems(user)).select_related("channel", "post")
 
 
+def link_target(code: str) -> str | None:
+    """The stored address of the tracked link ``code`` (public: no scope), without counting a visit."""
+    return ShortLink.objects.filter(code=code[:32]).values_list("target", flat=True).first()
+
+
 def promos_visible(user: Any) -> QuerySet[PromoCode]:
     return PromoCode.objects.filter(system__in=paid_systems(user)).select_related("channel", "post").annotate(
         order_count=Count("orders"))

@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from filial.accounts.forms import add_service_errors
 from filial.accounts.selectors import access_for
@@ -384,10 +384,11 @@ def promo_new(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def go(request: HttpRequest, code: str) -> HttpResponse:
-    """Public, no login: count the visit and go to the link's stored address (set by staff: no open redirect)."""
-    target = services.link_visit(code)
+    """Public, no login: count the visit and go to the link's stored address (set by staff: no open redirect).
+    A HEAD request (a link checker, a messenger's preview bot) is answered without counting."""
+    target = selectors.link_target(code) if request.method == "HEAD" else services.link_visit(code)
     if target is None:
         raise Http404
     response = HttpResponseRedirect(target)

@@ -47,6 +47,11 @@ def test_go_counts_and_redirects_to_the_stored_target(net: Net) -> None:
         assert response.status_code == 302 and response["Location"] == "https://example.org/price"
     link.refresh_from_db()
     assert link.visits == 3
+    head = anonymous.head("/go/print")  # a link checker: answered, not counted
+    assert head.status_code == 302 and head["Location"] == "https://example.org/price"
+    assert anonymous.post("/go/print").status_code == 405
+    link.refresh_from_db()
+    assert link.visits == 3
 
 
 @pytest.mark.parametrize("path", [
