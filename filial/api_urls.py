@@ -10,6 +10,7 @@ from filial.channels.api import ChannelViewSet
 from filial.circulation.api import ImportViewSet, LoanViewSet, ReaderViewSet
 from filial.inbox.api import ConversationViewSet
 from filial.libraries.api import UnitViewSet
+from filial.paid.api import CustomerViewSet, OrderViewSet, ServiceViewSet
 from filial.publishing.api.deliveries import DeliveryViewSet
 from filial.publishing.api.events import EventViewSet
 from filial.publishing.api.photos import MediaViewSet
@@ -41,6 +42,9 @@ router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("readers", ReaderViewSet, basename="reader")
 router.register("loans", LoanViewSet, basename="loan")
 router.register("imports", ImportViewSet, basename="import")
+router.register("services", ServiceViewSet, basename="paid-service")
+router.register("customers", CustomerViewSet, basename="paid-customer")
+router.register("orders", OrderViewSet, basename="paid-order")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

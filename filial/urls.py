@@ -31,6 +31,8 @@ urlpatterns = [
     path("stats/", include("filial.stats.urls")),
     path("circulation/", include("filial.circulation.urls")),
     path("circulation/", include("filial.readers.urls")),  # the readers' pages keep their /circulation/ paths
+    path("paid/", include("filial.paid.urls")),
+    path("go/", include("filial.paid.go_urls")),  # tracked short links: public, no login
 ]
 
 handler400 = "filial.core.views.bad_request"

@@ -74,6 +74,20 @@ class Access:
         return unit_id in self.approve_units
 
     @property
+    def paid_units(self) -> frozenset[int]:
+        """Units whose paid services, orders and customers the user sees and sells for (the desk): where they
+        write (editors of the unit), approve (methodologists) or administer. Viewers do not see the customers."""
+        return self.write_units | self.approve_units
+
+    def may_sell(self, unit_id: int) -> bool:
+        """Record, change and import the orders of this unit (the desk)."""
+        return unit_id in self.write_units
+
+    def may_price(self, unit_id: int) -> bool:
+        """Change the unit's catalogue of paid services and prices: its methodologist or the administrator."""
+        return unit_id in self.approve_units
+
+    @property
     def is_admin(self) -> bool:
         return bool(self.admin_systems)
 

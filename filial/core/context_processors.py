@@ -36,6 +36,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         wanted.append(("publishing:approvals", _("Approvals"), pending))
     wanted.append(("inbox:inbox", _("Inbox"), nav_badge(access)))  # one COUNT: new, or in progress and overdue
     wanted.append(("circulation:index", _("Circulation"), 0))
+    if access.paid_units:
+        wanted.append(("paid:order_list", _("Paid services"), 0))
     wanted += [
         ("publishing:event_list", _("Events"), 0),
         ("channels:channel_list", _("Pages"), 0),

@@ -28,6 +28,7 @@ from filial.channels.services import channel_create
 from filial.circulation import demo as circulation_demo
 from filial.core.timeutils import local_to_aware
 from filial.demo import data
+from filial.demo import paid as paid_demo
 from filial.demo.data import DemoSummary, EventSpec, PostSpec
 from filial.demo.images import draw_photo
 from filial.demo.pages import DemoPages
@@ -87,6 +88,7 @@ def remove_demo() -> None:
     Event.objects.filter(unit_id__in=unit_ids).delete()
     Channel.objects.filter(unit_id__in=unit_ids).delete()
     circulation_demo.remove(unit_ids)
+    paid_demo.remove(unit_ids)
     for unit in sorted(units, key=lambda u: len(u.path), reverse=True):
         unit.delete()
     LibrarySystem.objects.filter(name=data.SYSTEM_NAME).delete()
@@ -162,6 +164,8 @@ class _Builder:
             Post.objects.filter(pk=post_id).update(created_at=created - timedelta(hours=20), updated_at=created)
         inbox_demo.build(units=self.units, users=self.users, channels=self.channels, now=self.now)
         circulation_demo.build(units=self.units, now=self.now)
+        paid_demo.build(units=self.units, channels=self.channels, users=self.users, now=self.now,
+                        admin=self.users["admin"])
         self.summary.units = len(self.units)
         self.summary.users = len(self.users)
         self.summary.channels = len(self.channels)

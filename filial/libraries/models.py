@@ -20,6 +20,11 @@ class LibrarySystem(models.Model):
     timezone = models.CharField(
         _("time zone"), max_length=64, default="Asia/Yekaterinburg", validators=[validate_timezone]
     )
+    # The advertiser's requisites that marked advertising carries (Russian law on advertising): set by an admin.
+    legal_name = models.CharField(_("legal name"), max_length=300, blank=True,
+                                  help_text=_("The full name of the library as the advertiser, for marked posts."))
+    inn = models.CharField(_("INN"), max_length=12, blank=True,
+                           help_text=_("The taxpayer number (10 digits for an organisation)."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -107,6 +107,21 @@ class PostPayload:
 
 
 @dataclass(frozen=True)
+class AdMarking:
+    """What marked advertising carries (Russian law on advertising, art. 18.1): the advertiser and the ERID token
+    the advertising-data operator issued. The words stay Russian whatever the interface language: the law asks
+    for «Реклама» in the text."""
+
+    advertiser: str
+    inn: str
+    erid: str
+
+    @property
+    def requisites(self) -> str:
+        return f"{self.advertiser}, ИНН {self.inn}" if self.inn else self.advertiser
+
+
+@dataclass(frozen=True)
 class Published:
     external_id: str
     url: str = ""
@@ -451,6 +466,11 @@ class Connector(abc.ABC):
     def preview_text(cls, post: PostPayload) -> str:
         """The text as the network will receive it (with the link where the connector puts it there)."""
         return post.text
+
+    @classmethod
+    def ad_text(cls, text: str, marking: AdMarking) -> str:
+        """``text`` with the advertising marking in the form the network's pages use (default: a footer)."""
+        return f"{text}\n\nРеклама. {marking.requisites}. erid: {marking.erid}"
 
     @classmethod
     def preview_warnings(cls, post: PreviewShape) -> list[str]:

@@ -50,7 +50,8 @@ def content_of(post: Post) -> dict[str, Any]:
     """What the networks show of a post (the keys of ``CONTENT_KEYS``)."""
     poll = Poll.objects.filter(post_id=post.pk).prefetch_related("answers").first()
     return {
-        "text": post.text,
+        # the text as the pages show it: with its advertising marking (publishing/marking.py), so a new ERID is an edit
+        "text": [post.text, post.erid] if post.ad_marked else post.text,
         "variants": dict(sorted(PostChannel.objects.filter(post_id=post.pk).exclude(text_override="")
                                 .values_list("channel_id", "text_override"))),
         "link": post.link,

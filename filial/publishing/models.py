@@ -114,6 +114,12 @@ class Post(models.Model):
     channels = models.ManyToManyField("channels.Channel", through="PostChannel", related_name="posts",
                                       verbose_name=_("pages"))
     media = models.ManyToManyField(Media, through="PostMedia", related_name="posts")
+    # Advertising marking (Russian law on advertising): a post about a paid service carries «Реклама», the
+    # advertiser and the ERID token, unless it is marked as not advertising with a reason.
+    advertises = models.BooleanField(_("advertises a paid service"), default=False)
+    erid = models.CharField(_("ERID"), max_length=64, blank=True,
+                            help_text=_("The advertisement's token from the advertising-data operator."))
+    not_ad_reason = models.CharField(_("why this is not advertising"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -125,6 +131,11 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.text[:60]
+
+    @property
+    def ad_marked(self) -> bool:
+        """The post goes out with the advertising marking (it advertises and carries an ERID)."""
+        return self.advertises and bool(self.erid) and not self.not_ad_reason
 
     @property
     def headline(self) -> str:

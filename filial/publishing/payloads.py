@@ -15,6 +15,7 @@ from django.utils import timezone
 from filial.core.images import PictureRefused
 from filial.networks.base import InboundItem, Photo, PollSpec, PostPayload
 from filial.outbox.jobs import PayloadError
+from filial.publishing.marking import marked_text
 from filial.publishing.media import make_renditions
 from filial.publishing.models import Delivery, Media, Poll, PostChannel
 
@@ -43,6 +44,7 @@ def build_payload(delivery: Delivery) -> PostPayload:
     post = delivery.post
     target = PostChannel.objects.filter(post_id=post.pk, channel_id=delivery.channel_id).first()
     text = target.text_override if target is not None and target.text_override.strip() else post.text
+    text = marked_text(post, delivery.channel.network, text)
     media = [pm.media for pm in post.post_media.select_related("media").order_by("position")]
     poll_row = Poll.objects.filter(post_id=post.pk).prefetch_related("answers").first()
     poll = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext as _
 
 from filial.networks import registry
-from filial.networks.base import Capabilities, PostPayload, PreviewShape
+from filial.networks.base import AdMarking, Capabilities, PostPayload, PreviewShape
 from filial.networks.registry import connector_class
 from filial.publishing.forms.posts import split_answers
 
@@ -38,6 +38,7 @@ class PreviewInput:
     poll_multiple: bool = False
     poll_anonymous: bool = True
     overrides: dict[int, str] = field(default_factory=dict)
+    ad_erid: str = ""  # the post goes out marked as advertising with this ERID (publishing/marking.py)
 
     @property
     def has_poll(self) -> bool:
@@ -110,6 +111,9 @@ def page_preview(channel: Channel, data: PreviewInput) -> PagePreview:
     caps = cls.capabilities
     override = (data.overrides.get(channel.pk) or "").strip()
     base_text = override or data.text
+    if data.ad_erid:  # the marking in the network's form counts against its length limit
+        system = channel.unit.system
+        base_text = cls.ad_text(base_text, AdMarking(system.legal_name or system.name, system.inn, data.ad_erid))
     text = cls.preview_text(PostPayload(text=base_text, key="preview", link=data.link))
     name = registry.label(network)
     page = PagePreview(
@@ -184,6 +188,8 @@ def input_from_form(form: PostForm, new_photos: int = 0) -> PreviewInput:
         poll_question=_text(form["poll_question"].value()), poll_answers=_answers(form["poll_answers"].value()),
         poll_multiple=bool(form["poll_multiple"].value()), poll_anonymous=bool(form["poll_anonymous"].value()),
         overrides=overrides,
+        ad_erid=_text(form["erid"].value()).strip() if form["advertises"].value()
+        and not _text(form["not_ad_reason"].value()).strip() else "",
     )
 
 

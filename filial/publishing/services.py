@@ -20,6 +20,7 @@ from filial.libraries.models import Unit
 from filial.outbox.jobs import fresh_start, human_attempt
 from filial.outbox.models import Attempt
 from filial.publishing.jobs import DELIVERY, complete_post, deliveries_on_commit, post_on_commit
+from filial.publishing.marking import approval_errors, marking_errors
 from filial.publishing.models import (
     Delivery,
     Event,
@@ -60,6 +61,9 @@ class PostData:
     media: Sequence[Media] = ()
     poll: PollData | None = None
     text_overrides: dict[int, str] = field(default_factory=dict)
+    advertises: bool = False  # the advertising marking (publishing/marking.py)
+    erid: str = ""
+    not_ad_reason: str = ""
 
 
 EDITABLE_STATES = {Post.State.DRAFT, Post.State.RETURNED, Post.State.PENDING, Post.State.SCHEDULED}
@@ -98,6 +102,8 @@ def _validate(actor: Any, data: PostData) -> None:
     unknown = set(data.text_overrides) - {c.pk for c in data.channels}
     if unknown:
         errors.setdefault("channels", []).append(_("A text variant is given for a page that is not chosen."))
+    for name, messages in marking_errors(data.advertises, data.erid.strip(), data.not_ad_reason.strip()).items():
+        errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationError(errors)
 
@@ -156,6 +162,9 @@ def _snapshot(post: Post) -> dict[str, Any]:
         "publish_at": post.publish_at.isoformat() if post.publish_at else None,
         "channels": sorted(post.targets.values_list("channel_id", flat=True)),
         "state": post.state,
+        "advertises": post.advertises,
+        "erid": post.erid,
+        "not_ad_reason": post.not_ad_reason,
     }
 
 
@@ -164,7 +173,8 @@ def post_create(*, actor: Any, data: PostData) -> Post:
     _validate(actor, data)
     post = Post.objects.create(
         unit=data.unit, author=actor, kind=data.kind, title=data.title.strip(), text=data.text.strip(),
-        link=data.link, event=data.event, publish_at=data.publish_at,
+        link=data.link, event=data.event, publish_at=data.publish_at, advertises=data.advertises,
+        erid=data.erid.strip(), not_ad_reason=data.not_ad_reason.strip(),
     )
     _write_relations(post, data)
     audit_record(actor, "post.create", post, _snapshot(post), system_id=data.unit.system_id)
@@ -190,8 +200,12 @@ def post_update(*, actor: Any, post: Post, data: PostData) -> Post:
     before = _snapshot(post)
     post.unit, post.kind, post.title, post.text = data.unit, data.kind, data.title.strip(), data.text.strip()
     post.link, post.event, post.publish_at = data.link, data.event, data.publish_at
-    post.save(update_fields=["unit", "kind", "title", "text", "link", "event", "publish_at", "updated_at"])
+    post.advertises, post.erid, post.not_ad_reason = data.advertises, data.erid.strip(), data.not_ad_reason.strip()
+    post.save(update_fields=["unit", "kind", "title", "text", "link", "event", "publish_at", "advertises", "erid",
+                             "not_ad_reason", "updated_at"])
     _write_relations(post, data)
+    if post.state == Post.State.SCHEDULED and (marking := approval_errors(post)):
+        raise ValidationError(marking)  # a scheduled post does not lose its marking (the transaction rolls back)
     if post.state == Post.State.SCHEDULED:
         if may_publish_directly(actor, post) and post.publish_at:
             _sync_deliveries(post)
@@ -217,12 +231,18 @@ def post_replace_content(*, actor: Any, post: Post, data: PostData) -> Post:
     _validate(actor, data)
     post.kind, post.title, post.text = data.kind, data.title.strip(), data.text.strip()
     post.link, post.event = data.link, data.event
-    post.save(update_fields=["kind", "title", "text", "link", "event", "updated_at"])
+    post.advertises, post.erid, post.not_ad_reason = data.advertises, data.erid.strip(), data.not_ad_reason.strip()
+    if marking := approval_errors(post):
+        raise ValidationError(marking)  # a published advertisement keeps its marking in every edit
+    post.save(update_fields=["kind", "title", "text", "link", "event", "advertises", "erid", "not_ad_reason",
+                             "updated_at"])
     _write_relations(post, data)
     return post
 
 
-def _check_ready(post: Post) -> None:
+def _check_ready(post: Post, *, scheduling: bool = True) -> None:
+    """What a post needs to be submitted; ``scheduling``: it goes on the pages now (approved, or published
+    without approval), so an advertisement must carry its marking (``marking.approval_errors``)."""
     errors: dict[str, list[str]] = {}
     if post.publish_at is None:
         errors["publish_at"] = [_("Choose when to publish.")]
@@ -230,6 +250,8 @@ def _check_ready(post: Post) -> None:
         errors["publish_at"] = [_("The publication time is in the past.")]
     if not post.targets.exists():
         errors["channels"] = [_("Choose at least one page.")]
+    if scheduling:
+        errors.update(approval_errors(post))
     if errors:
         raise ValidationError(errors)
 
@@ -242,8 +264,9 @@ def post_submit(*, actor: Any, post: Post) -> Post:
         raise PermissionDenied(_("You cannot submit posts of this unit."))
     if post.state not in {Post.State.DRAFT, Post.State.RETURNED}:
         raise ValidationError(_("Only a draft or a returned post can be submitted."))
-    _check_ready(post)
-    if may_publish_directly(actor, post):
+    directly = may_publish_directly(actor, post)
+    _check_ready(post, scheduling=directly)
+    if directly:
         return _schedule(actor, post, action="post.submit_publish")
     post.state = Post.State.PENDING
     post.save(update_fields=["state", "updated_at"])

@@ -50,6 +50,9 @@ def rich_network(net: Any) -> dict[str, list[int]]:
                                  issued=today - timedelta(days=30), due=today + timedelta(days=n - 5))
              for n in range(3)]
     job = ImportJob.objects.create(unit=net.children, format="csv", original_name="loans.csv")
+    from filial.paid.tests.support import paid_world
+
+    paid = paid_world(net)
     return {
         "units": [u.pk for u in (net.central, net.automation, net.children, net.branch4)],
         "channels": [c.pk for c in net.channels.values()],
@@ -57,6 +60,7 @@ def rich_network(net: Any) -> dict[str, list[int]]:
         "deliveries": list(Delivery.objects.values_list("pk", flat=True)),
         "events": [w.event_ch.pk], "media": [w.photo_ch.pk], "conversations": [conversation.pk],
         "readers": [reader.pk], "loans": [loan.pk for loan in loans], "imports": [job.pk],
+        "services": [paid.service.pk], "customers": [paid.school.pk], "orders": [paid.order.pk],
     }
 
 

@@ -15,6 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from filial.accounts.models import AuditEntry
 from filial.channels.tests.emulated import Page, emulated
 from filial.core.tests.test_api_support import ROLES, World, client_for, fingerprint, jpeg_upload, world
+from filial.paid.models import Customer, CustomerCategory, Order, Service
+from filial.paid.tests.support import paid_world
 
 # The page "channel create" connects: a Telegram channel in the emulator, served over HTTP for this module.
 EMULATED: dict[str, Page] = {}
@@ -46,6 +48,22 @@ def _roles(admin: int, methodologist: int, editor_branch4: int, editor_children:
            outsider: int, anonymous: int = 401) -> dict[str, int]:
     return dict(zip(ROLES, [admin, methodologist, editor_branch4, editor_children, viewer, outsider, anonymous],
                     strict=True))
+
+
+def _b4_service(n: Any) -> int:
+    return Service.objects.get(unit=n.branch4).pk
+
+
+def _b4_order(n: Any) -> int:
+    return Order.objects.filter(unit=n.branch4).order_by("pk").first().pk  # type: ignore[union-attr]
+
+
+def _category(n: Any, code: str) -> int:
+    return CustomerCategory.objects.get(system=n.system, code=code).pk
+
+
+def _school(n: Any) -> int:
+    return Customer.objects.get(name="СОШ № 7").pk
 
 
 def _first_delivery(w: World) -> int:
@@ -151,6 +169,34 @@ CASES: dict[str, Case] = {
                          _roles(200, 200, 403, 200, 403, 404), body=lambda n, w: {"place": "Абонемент"}),
     "event delete": Case("delete", lambda n, w: f"/api/v1/events/{w.event_ch.pk}/",
                          _roles(204, 204, 403, 204, 403, 404)),
+    # --- paid services (a service, an order and a school in branch No. 4: filial/paid/tests/support.py)
+    "services list": Case("get", lambda n, w: "/api/v1/services/", _roles(200, 200, 200, 200, 403, 403)),
+    "service detail (branch 4)": Case("get", lambda n, w: f"/api/v1/services/{_b4_service(n)}/",
+                                      _roles(200, 200, 200, 404, 403, 403)),
+    "service create (branch 4)": Case("post", lambda n, w: "/api/v1/services/", _roles(201, 201, 403, 400, 403, 403),
+                                      body=lambda n, w: {"unit": n.branch4.pk, "name": "Ламинирование",
+                                                         "price": "30.00"}),
+    "service update (branch 4)": Case("patch", lambda n, w: f"/api/v1/services/{_b4_service(n)}/",
+                                      _roles(200, 200, 403, 404, 403, 403), body=lambda n, w: {"price": "6.50"}),
+    "customers list": Case("get", lambda n, w: "/api/v1/customers/", _roles(200, 200, 200, 200, 403, 403)),
+    "customer detail (school)": Case("get", lambda n, w: f"/api/v1/customers/{_school(n)}/",
+                                     _roles(200, 200, 200, 200, 403, 403)),
+    "customer create": Case("post", lambda n, w: "/api/v1/customers/", _roles(201, 201, 201, 201, 403, 403),
+                            body=lambda n, w: {"category": _category(n, "mfc"), "name": "МФЦ г. Медногорска"}),
+    "customer update (school)": Case("patch", lambda n, w: f"/api/v1/customers/{_school(n)}/",
+                                     _roles(200, 200, 200, 200, 403, 403),
+                                     body=lambda n, w: {"inn": "5606001234"}),
+    "orders list": Case("get", lambda n, w: "/api/v1/orders/?from=2014-01-01", _roles(200, 200, 200, 200, 403, 403)),
+    "order detail (branch 4)": Case("get", lambda n, w: f"/api/v1/orders/{_b4_order(n)}/",
+                                    _roles(200, 200, 200, 404, 403, 403)),
+    "order create (branch 4)": Case("post", lambda n, w: "/api/v1/orders/", _roles(201, 201, 201, 400, 403, 403),
+                                    body=lambda n, w: {"service": _b4_service(n), "date": "2014-05-05",
+                                                       "quantity": "3", "category": _category(n, "individual"),
+                                                       "source_channel": n.channels["branch4_ok"].pk}),
+    "order update (branch 4)": Case("patch", lambda n, w: f"/api/v1/orders/{_b4_order(n)}/",
+                                    _roles(200, 200, 200, 404, 403, 403), body=lambda n, w: {"quantity": "5"}),
+    "order delete (branch 4)": Case("delete", lambda n, w: f"/api/v1/orders/{_b4_order(n)}/",
+                                    _roles(204, 204, 204, 404, 403, 403)),
 }
 
 
@@ -159,6 +205,7 @@ CASES: dict[str, Case] = {
 def test_role_endpoint_matrix(net: Any, case_name: str, role: str) -> None:
     case = CASES[case_name]
     w = world(net)
+    paid_world(net)
     client = client_for(net, role)
     before = fingerprint()
     last_audit = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -245,6 +292,7 @@ ELSEWHERE = {
 
 def test_every_endpoint_is_in_the_matrix(net: Any) -> None:
     w = world(net)
+    paid_world(net)
     covered = {resolve(case.path(net, w).split("?")[0]).url_name for case in CASES.values()}
     api = _names(get_resolver("filial.api_urls").url_patterns)
     assert {"post-list", "media-file", "delivery-list"} <= api

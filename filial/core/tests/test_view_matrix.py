@@ -19,11 +19,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from filial.accounts.models import AuditEntry, Membership, User
 from filial.conftest import PASSWORD
 from filial.core.tests.test_api_support import World, fingerprint, world
+from filial.paid.models import Customer, Order, Service
+from filial.paid.tests.support import paid_world
 
 ROLES = ["admin", "methodologist", "editor_branch4", "editor_children", "viewer", "outsider", "anonymous"]
 LOGIN = 302  # an anonymous visitor is sent to the login page
 BOT_TOKEN = "7012345678:AAH-secret-bot-token-QRST"  # stored for the children's Telegram page: never shown back
-NAMESPACES = ("libraries", "accounts", "channels", "publishing", "stats")
+NAMESPACES = ("libraries", "accounts", "channels", "publishing", "stats", "paid")
 
 # Views of these apps that later issues added, each covered by its own per-role tests.
 ELSEWHERE = {
@@ -90,6 +92,33 @@ def _unit_form(**over: Any) -> Callable[[Any, World], dict[str, Any]]:
 def _channel_form(n: Any, w: World) -> dict[str, Any]:
     return {"unit": n.children.pk, "network": "ok", "kind": "community", "name": "ЦДБ в Одноклассниках",
             "url": "", "external_id": "561588730099", "started_on": "", "api_base_url": "", "status": "active"}
+
+
+def _order_form(n: Any, w: World) -> dict[str, Any]:
+    cats = {c.code: c.pk for c in n.system.customer_categories.all()}
+    return {"unit": n.branch4.pk, "service": Service.objects.get(unit=n.branch4).pk, "quantity": "3", "total": "",
+            "category": cats["individual"], "customer": "", "name": "", "date": n.soon(-24).date().isoformat(),
+            "source_channel": n.channels["branch4_ok"].pk, "promo_code": "", "note": ""}
+
+
+def _journal(n: Any, w: World) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = "Дата;Услуга;Количество;Сумма;Заказчик;Категория\n03.03.2014;Печать А4;10;50;;Физическое лицо\n"
+    return {"unit": n.branch4.pk, "action": "check",
+            "file": SimpleUploadedFile("journal.csv", body.encode(), content_type="text/csv")}
+
+
+def _b4_order(n: Any, w: World) -> list[Any]:
+    return [Order.objects.filter(unit=n.branch4).order_by("pk").first().pk]  # type: ignore[union-attr]
+
+
+def _b4_service(n: Any, w: World) -> list[Any]:
+    return [Service.objects.get(unit=n.branch4).pk]
+
+
+def _school(n: Any, w: World) -> list[Any]:
+    return [Customer.objects.get(name="СОШ № 7").pk]
 
 
 def _membership(n: Any) -> int:
@@ -212,6 +241,44 @@ CASES: dict[str, Case] = {
                                 _roles(200, 200, 404, 200, 404, 403)),
     "page statistics XLSX": Case("stats:page_export_xlsx", "get", lambda n, w: [n.channels["children_ok"].pk],
                                  _roles(200, 200, 404, 200, 404, 403)),
+    # --- paid services (a service, an order and a school in branch No. 4: filial/paid/tests/support.py)
+    "orders": Case("paid:order_list", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "order form": Case("paid:order_new", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "order (branch 4)": Case("paid:order_new", "post", _none, _roles(302, 302, 302, 200, 403, 403),
+                             data=_order_form),
+    "order edit form": Case("paid:order_edit", "get", _b4_order, _roles(200, 200, 200, 404, 404, 404)),
+    "order edit": Case("paid:order_edit", "post", _b4_order, _roles(302, 302, 302, 404, 404, 404),
+                       data=_order_form),
+    "order delete": Case("paid:order_delete", "post", _b4_order, _roles(302, 302, 302, 404, 404, 404)),
+    "journal import form": Case("paid:order_import", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "journal check (preview, no write)": Case("paid:order_import", "post", _none,
+                                              _roles(200, 200, 200, 200, 403, 403), data=_journal),
+    "services": Case("paid:service_list", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "service form": Case("paid:service_new", "get", _none, _roles(200, 200, 403, 403, 403, 403)),
+    "service add": Case("paid:service_new", "post", _none, _roles(302, 302, 403, 403, 403, 403),
+                        data=lambda n, w: {"unit": n.branch4.pk, "name": "Ламинирование", "measure": "лист",
+                                           "price": "30", "active": "on"}),
+    "service edit form": Case("paid:service_edit", "get", _b4_service, _roles(200, 200, 403, 404, 403, 403)),
+    "service edit": Case("paid:service_edit", "post", _b4_service, _roles(302, 302, 403, 404, 403, 403),
+                         data=lambda n, w: {"name": "Печать А4", "measure": "стр.", "price": "6", "active": "on"}),
+    "customers": Case("paid:customer_list", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "customer erase": Case("paid:customer_erase", "post", _school, _roles(302, 302, 403, 403, 403, 403)),
+    "customer categories": Case("paid:category_list", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "customer category add": Case("paid:category_list", "post", _none, _roles(302, 403, 403, 403, 403, 403),
+                                  data=lambda n, w: {"name": "ИП", "code": "ip", "is_individual": ""}),
+    "links and codes": Case("paid:attribution", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "link form": Case("paid:link_new", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "link (branch 4 page)": Case("paid:link_new", "post", _none, _roles(302, 302, 302, 200, 403, 403),
+                                 data=lambda n, w: {"target": "https://example.org/print",
+                                                    "channel": n.channels["branch4_ok"].pk, "code": ""}),
+    "promo code form": Case("paid:promo_new", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "promo code (branch 4 page)": Case("paid:promo_new", "post", _none, _roles(302, 302, 302, 200, 403, 403),
+                                       data=lambda n, w: {"code": "PRINT5", "channel": n.channels["branch4_ok"].pk}),
+    "paid report": Case("paid:report", "get", _none, _roles(200, 200, 200, 200, 403, 403)),
+    "advertiser form": Case("paid:advertiser", "get", _none, _roles(200, 403, 403, 403, 403, 403)),
+    "advertiser save": Case("paid:advertiser", "post", _none, _roles(302, 403, 403, 403, 403, 403),
+                            data=lambda n, w: {"legal_name": "МБУК «ЦБС»", "inn": "5606012345"}),
+    "advertising export": Case("paid:marked_export", "get", _none, _roles(200, 200, 403, 403, 403, 403)),
 }
 
 
@@ -249,6 +316,7 @@ def test_role_view_matrix(net: Any, case_name: str, role: str) -> None:
     case = CASES[case_name]
     expected = case.expected[role]
     w = world(net)
+    paid_world(net)
     secrets_page = net.channels["children_tg"]
     secrets_page.set_credentials({"bot_token": BOT_TOKEN})
     secrets_page.save(update_fields=["credentials_encrypted"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from filial.networks.base import Connector, PostPayload
+from filial.networks.base import AdMarking, Connector, PostPayload
 from filial.networks.max.hosts import picture_source
 from filial.networks.ratelimit import Claim, fingerprint
 
@@ -40,6 +40,11 @@ class MaxRules(Connector, abc.ABC):
         if post.link and post.link not in text:
             text = f"{text.rstrip()}\n\n{post.link}" if text.strip() else post.link
         return text
+
+    @classmethod
+    def ad_text(cls, text: str, marking: AdMarking) -> str:
+        """MAX: a footer of two lines, the label with the advertiser, then the token."""
+        return f"{text}\n\nРеклама: {marking.requisites}\nerid: {marking.erid}"
 
     @classmethod
     def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from filial.networks.base import Connector, PostPayload
+from filial.networks.base import AdMarking, Connector, PostPayload
 from filial.networks.ratelimit import Claim, fingerprint
 
 
@@ -27,6 +27,11 @@ class OKRules(Connector, abc.ABC):
     def stats_claims(cls, external_id: str, credentials: dict[str, Any], publications: int) -> list[Claim]:
         # group.getInfo, then mediatopic.getByIds per 50 topics
         return _token(credentials.get("access_token"), 1 + math.ceil(publications / 50))
+
+    @classmethod
+    def ad_text(cls, text: str, marking: AdMarking) -> str:
+        """OK: «Реклама» above the topic's text (the feed shows the first lines), the advertiser and token below."""
+        return f"Реклама\n\n{text}\n\n{marking.requisites}. erid: {marking.erid}"
 
     @classmethod
     def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:

@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from filial.networks.base import Connector, InboundItem, NetworkError, NotEditable, PostPayload, PreviewShape
+from filial.networks.base import AdMarking, Connector, InboundItem, NetworkError, NotEditable, PostPayload, PreviewShape
 from filial.networks.ratelimit import Claim, fingerprint
 from filial.networks.telegram.post_ids import parse_external_id
 
@@ -67,6 +67,11 @@ class TelegramRules(Connector, abc.ABC):
     @staticmethod
     def plain_text(post: PostPayload) -> str:
         return plain_text(post)
+
+    @classmethod
+    def ad_text(cls, text: str, marking: AdMarking) -> str:
+        """Telegram: one compact last line (a photo's caption is short), as channels mark advertising."""
+        return f"{text}\n\nРеклама. {marking.requisites}. erid: {marking.erid}"
 
     @classmethod
     def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:

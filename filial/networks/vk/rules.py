@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from filial.networks.base import Connector, PostPayload, PreviewShape
+from filial.networks.base import AdMarking, Connector, PostPayload, PreviewShape
 from filial.networks.ratelimit import Claim, fingerprint
 from filial.networks.vk.hosts import picture_source
 from filial.networks.vk.oauth import can_refresh, expires_at_of
@@ -27,6 +27,12 @@ class VKRules(Connector, abc.ABC):
     refreshes_credentials = True
     audience_history = True  # stats.get keeps the community's daily joins and leaves
     refresh_budget: ClassVar[str] = "vk.refresh"  # one refresh per page per minute: the lock across workers
+
+    @classmethod
+    def ad_text(cls, text: str, marking: AdMarking) -> str:
+        """VK: the footer «Реклама. <advertiser>, ИНН …» and the token on its own line (VK's own ad label is
+        for paid placements through its cabinet, not for a community's post)."""
+        return f"{text}\n\nРеклама. {marking.requisites}\nerid: {marking.erid}"
 
     @classmethod
     def publish_claims(cls, external_id: str, credentials: dict[str, Any], post: PostPayload) -> list[Claim]:

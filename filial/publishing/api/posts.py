@@ -81,6 +81,12 @@ class PostSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=16000, allow_blank=True), required=False,
         help_text="A different text for some pages: {page id: text}.",
     )
+    advertises = serializers.BooleanField(required=False, help_text="The post advertises a paid service: it goes "
+                                          "out marked as advertising, and is not approved without an ERID unless "
+                                          "not_ad_reason says why it is not advertising.")
+    erid = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                 help_text="The advertisement's token from the advertising-data operator.")
+    not_ad_reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
     review_comment = serializers.CharField(read_only=True)
     reviewed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -136,6 +142,9 @@ class PostSerializer(serializers.Serializer):
                 "ends_at": local_iso(poll.ends_at, tz),
             },
             "text_overrides": {str(t.channel_id): t.text_override for t in targets if t.text_override},
+            "advertises": instance.advertises,
+            "erid": instance.erid,
+            "not_ad_reason": instance.not_ad_reason,
             "review_comment": instance.review_comment,
             "reviewed_at": local_iso(instance.reviewed_at, tz),
             "created_at": local_iso(instance.created_at, tz),
@@ -179,6 +188,7 @@ def _current(post: Post) -> dict[str, Any]:
         "event": post.event, "publish_at": post.publish_at, "channels": [t.channel for t in targets],
         "media": [pm.media for pm in post.post_media.select_related("media").order_by("position")],
         "poll": poll, "text_overrides": {t.channel_id: t.text_override for t in targets if t.text_override},
+        "advertises": post.advertises, "erid": post.erid, "not_ad_reason": post.not_ad_reason,
     }
 
 
@@ -217,6 +227,8 @@ def _post_data(access: Access, attrs: dict[str, Any], post: Post | None = None) 
         title=merged.get("title", ""), link=merged.get("link", ""), event=merged.get("event"),
         publish_at=make_aware(merged.get("publish_at"), unit.tz, "publish_at"),
         media=list(merged.get("media") or []), poll=poll, text_overrides=overrides,
+        advertises=bool(merged.get("advertises", False)), erid=merged.get("erid", ""),
+        not_ad_reason=merged.get("not_ad_reason", ""),
     )
 
 

@@ -135,6 +135,15 @@ class PostForm(forms.Form):
     poll_multiple = forms.BooleanField(label=_("Several answers allowed"), required=False)
     poll_anonymous = forms.BooleanField(label=_("Anonymous"), required=False, initial=True)
     poll_ends_at = LocalDateTimeField(label=_("Poll ends"), required=False)
+    # Advertising marking (publishing/marking.py).
+    advertises = forms.BooleanField(label=_("Advertises a paid service"), required=False,
+                                    help_text=_("The post goes out marked «Реклама» with the library's requisites "
+                                                "and the ERID."))
+    erid = forms.CharField(label=_("ERID"), max_length=64, required=False,
+                           help_text=_("The token the advertising-data operator gave for this advertisement."))
+    not_ad_reason = forms.CharField(label=_("Not advertising, because"), max_length=500, required=False,
+                                    help_text=_("Fill in only if the post is about a paid service but is not "
+                                                "advertising (for example, a price list asked for by readers)."))
     # "Repeat" (filial/publishing/series.py): the post is the first of a series at the same local time.
     repeat = forms.ChoiceField(label=_("Repeat"), required=False,
                                choices=[("", _("Does not repeat")), *PostSeries.Frequency.choices])
@@ -223,7 +232,8 @@ class PostForm(forms.Form):
         tz = post.unit.tz
         initial: dict[str, Any] = {
             "unit": post.unit_id, "kind": post.kind, "title": post.title, "text": post.text, "link": post.link,
-            "event": post.event_id,
+            "event": post.event_id, "advertises": post.advertises, "erid": post.erid,
+            "not_ad_reason": post.not_ad_reason,
             "channels": list(post.targets.values_list("channel_id", flat=True)),
             "publish_at": post.publish_at.astimezone(tz).replace(tzinfo=None) if post.publish_at else None,
         }
@@ -364,6 +374,7 @@ class PostForm(forms.Form):
             unit=c["unit"], kind=c["kind"], text=c["text"], channels=channels, title=c.get("title") or "",
             link=c.get("link") or "", event=c.get("event"), publish_at=c.get("publish_at"),
             media=[*self.kept_media(), *new_media], poll=poll, text_overrides=overrides,
+            advertises=bool(c.get("advertises")), erid=c.get("erid") or "", not_ad_reason=c.get("not_ad_reason") or "",
         )
 
     def add_service_errors(self, exc: ValidationError) -> None:
