@@ -436,9 +436,9 @@ def _best(slots: list[Slot]) -> Slot | None:
     return max(known, key=lambda s: (s.engagement, s.publications)) if known else None
 
 
-def dashboard(scope: Scope, period: Period, *, full: bool = False) -> Dashboard:
-    """Everything a dashboard shows. ``full``: every page's row is kept (the exports); the page shows the first
-    :data:`PAGES_SHOWN` by audience."""
+def dashboard(scope: Scope, period: Period) -> Dashboard:
+    """Everything a dashboard shows, every page's row included (the exports write them all; the page shows the
+    first :data:`PAGES_SHOWN` by audience)."""
     tz = scope.tz()
     since, until = period.bounds(tz)
     channels_qs = scope.channels()
