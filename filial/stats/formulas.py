@@ -35,7 +35,7 @@ def text(message: str) -> str:
     return found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Figure:
     """A number the dashboard shows: ``value`` None is unknown and ``reason`` says why; ``measured_at`` (and the
     ``day`` the figure is about) say when the network was asked."""
@@ -60,8 +60,15 @@ class Figure:
                            '<span class="stat-why">{}</span>', text(gettext_noop("unknown")), self.reason)
 
 
+_UNKNOWN: dict[str, Figure] = {}
+
+
 def unknown(reason: str) -> Figure:
-    return Figure(None, reason)
+    """An unknown figure with its reason: one shared (immutable) object per reason, not one per page and cell."""
+    found = _UNKNOWN.get(reason)
+    if found is None:
+        found = _UNKNOWN[reason] = Figure(None, reason)
+    return found
 
 
 def no_audience() -> str:

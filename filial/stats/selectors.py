@@ -235,8 +235,9 @@ class PageRow:
     def reasons(self) -> dict[str, str]:
         return network_reasons(self.channel.network)
 
-    def compute(self) -> None:
-        reasons = self.reasons()
+    def compute(self, reasons: dict[str, str] | None = None) -> None:
+        """The rates; ``reasons``: the network's (:func:`network_reasons`), when the caller has them at hand."""
+        reasons = reasons if reasons is not None else self.reasons()
         audience = self.audience.value
         aud = int(audience) if audience is not None else None
         self.er_post = er_post(self.engagement_sum, self.engagement_posts, aud, reason=reasons["engagement"],
@@ -436,9 +437,9 @@ def _best(slots: list[Slot]) -> Slot | None:
     return max(known, key=lambda s: (s.engagement, s.publications)) if known else None
 
 
-def dashboard(scope: Scope, period: Period, *, full: bool = False) -> Dashboard:
-    """Everything a dashboard shows. ``full``: every page's row is kept (the exports); the page shows the first
-    :data:`PAGES_SHOWN` by audience."""
+def dashboard(scope: Scope, period: Period) -> Dashboard:
+    """Everything a dashboard shows, every page's row included (the exports write them all; the page shows the
+    first :data:`PAGES_SHOWN` by audience)."""
     tz = scope.tz()
     since, until = period.bounds(tz)
     channels_qs = scope.channels()
@@ -489,6 +490,7 @@ def _page_rows(channels_qs: QuerySet[Channel], period: Period, since: datetime, 
         .order_by().values_list("channel").annotate(n=Count("id")).values_list("channel", "n")
     )
     no = no_audience()
+    reasons_by_network: dict[str, dict[str, str]] = {}
     rows: list[PageRow] = []
     for ch in channels:
         end, start = days.get(ch.end_id), days.get(ch.start_id)
@@ -504,7 +506,10 @@ def _page_rows(channels_qs: QuerySet[Channel], period: Period, since: datetime, 
             (row.measured, row.engagement_sum, row.engagement_posts, row.views_sum, row.engagement_viewed,
              row.reach_sum, row.reach_posts, stamp) = f
             row.measured_at = _aware(stamp)
-        row.compute()
+        net = ch.network
+        if net not in reasons_by_network:
+            reasons_by_network[net] = network_reasons(net)
+        row.compute(reasons_by_network[net])
         rows.append(row)
     return rows
 

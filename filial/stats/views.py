@@ -18,13 +18,13 @@ from filial.stats import charts, exports, selectors
 from filial.stats.formulas import ERR_DAYS
 
 
-def _dashboard(request: HttpRequest, channel_id: int | None, *, full: bool = False) -> selectors.Dashboard:
+def _dashboard(request: HttpRequest, channel_id: int | None) -> selectors.Dashboard:
     access = access_for(request.user)
     if not access.is_member:
         raise PermissionDenied
     scope = selectors.scope_from(access, request.GET, channel_id)
     period = selectors.period_from(request.GET, timezone.localdate(timezone=scope.tz()))
-    return selectors.dashboard(scope, period, full=full)
+    return selectors.dashboard(scope, period)
 
 
 def _context(request: HttpRequest, dash: selectors.Dashboard) -> dict[str, Any]:
@@ -80,7 +80,7 @@ def page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _export(request: HttpRequest, channel_id: int | None, fmt: str) -> HttpResponse:
-    dash = _dashboard(request, channel_id, full=True)
+    dash = _dashboard(request, channel_id)
     name = f"statistics-{dash.period.start:%Y%m%d}-{dash.period.end:%Y%m%d}"
     if fmt == "xlsx":
         response = HttpResponse(
