@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "filial.readers",
     "filial.stats",
     "filial.paid",
+    "filial.reports",
 ]
 
 MIDDLEWARE = [
