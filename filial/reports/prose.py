@@ -61,8 +61,8 @@ def number(n: int) -> str:
 
 def round_down(n: int) -> int:
     """The roundest number not above ``n`` within 10 % of it (fewest significant digits): 614 → 600, 1432 → 1400,
-    44 → 40, 114 → 110, 9 → 9."""
-    if n < 10:
+    44 → 40, 114 → 110; below 20 the count itself (19 → 19)."""
+    if n < 20:
         return n
     digits = len(str(n))
     for keep in range(1, digits + 1):

@@ -21,7 +21,7 @@ def test_plural(n: int, word: str) -> None:
 
 
 @pytest.mark.parametrize(("n", "rounded"), [
-    (614, 600), (1432, 1400), (44, 40), (114, 110), (9, 9), (10, 10), (600, 600), (99, 90), (105, 100),
+    (614, 600), (1432, 1400), (44, 40), (114, 110), (9, 9), (19, 19), (21, 20), (600, 600), (99, 90), (105, 100),
     (152, 150), (12_345, 12_000), (1_999, 1_900),
 ])
 def test_round_down_stays_within_ten_percent(n: int, rounded: int) -> None:
@@ -35,7 +35,8 @@ def test_about_and_nouns() -> None:
     assert about_with(44, "subscribers") == "более 40 подписчиков"
     assert about(600) == "600"
     assert about(114) == "более 110"
-    assert about_with(21, "members") == "21 участник"
+    assert about_with(21, "members") == "более 20 участников"
+    assert about_with(13, "members") == "13 участников"
     assert about_with(3, "members") == "3 участника"
     assert prose.noun("notes", 32, "ins") == "заметками"
     assert prose.noun("notes", 1, "ins") == "заметкой"
