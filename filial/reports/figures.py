@@ -114,7 +114,8 @@ def _pages(scope: Scope, unit_ids: list[int]) -> list[dict[str, Any]]:
     for c in channels:
         connector = registry.connector_class(c.network)
         series = audience.get(c.pk, [])
-        end_value = series[-1] if series else None
+        in_period = [point for point in series if point[0] >= scope.start.isoformat()]
+        end_value = in_period[-1] if in_period else None  # measured within the period, else unknown
         start_value = _start_audience(scope, c, series)
         result.append({
             "id": c.pk,
