@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import translation
 
+from filial.channels.models import Network
 from filial.networks import registry
 from filial.publishing.models import Post
 
@@ -173,8 +174,9 @@ def kind_label(kind: str) -> str:
 
 
 def network_label(network: str) -> str:
+    """The network's full name as the report writes it («Одноклассники»), else its short label."""
     with translation.override("ru"):
-        return str(registry.label(network))
+        return str(dict(Network.choices).get(network) or registry.label(network))
 
 
 class _Numbering:
