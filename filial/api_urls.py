@@ -11,6 +11,7 @@ from filial.circulation.api import ImportViewSet, LoanViewSet, ReaderViewSet
 from filial.inbox.api import ConversationViewSet
 from filial.libraries.api import UnitViewSet
 from filial.publishing.api import DeliveryViewSet, EventViewSet, MediaViewSet, PostViewSet
+from filial.reports.api import ReportViewSet
 
 app_name = "api"
 
@@ -37,6 +38,7 @@ router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("readers", ReaderViewSet, basename="reader")
 router.register("loans", LoanViewSet, basename="loan")
 router.register("imports", ImportViewSet, basename="import")
+router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

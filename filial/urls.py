@@ -30,6 +30,7 @@ urlpatterns = [
     path("inbox/", include("filial.inbox.urls")),
     path("circulation/", include("filial.circulation.urls")),
     path("circulation/", include("filial.readers.urls")),  # the readers' pages keep their /circulation/ paths
+    path("reports/", include("filial.reports.urls")),
 ]
 
 handler400 = "filial.core.views.bad_request"

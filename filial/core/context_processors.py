@@ -40,6 +40,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         ("publishing:event_list", _("Events"), 0),
         ("channels:channel_list", _("Pages"), 0),
     ]
+    if access.approve_units or access.is_admin:
+        wanted.append(("reports:report_list", _("Reports"), 0))
     if access.is_admin:
         wanted += [
             ("libraries:unit_list", _("Units"), 0),
