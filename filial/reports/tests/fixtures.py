@@ -16,6 +16,8 @@ from filial.inbox.polls import poll_results_enter
 from filial.paid.models import Customer, CustomerCategory, Order, Service
 from filial.publishing.models import Delivery, Event, Poll, PollAnswer, Post, PostChannel
 from filial.readers.models import Reminder
+from filial.reports import figures
+from filial.reports.models import Report
 from filial.stats.models import PageDay, Source
 
 TZ = ZoneInfo("Asia/Yekaterinburg")
@@ -127,3 +129,12 @@ def fill(net: Any) -> Filled:
                                  total=Decimal("20.00"), source_channel=net.channels["automation_vk"]
                                  if category is people else None)
     return Filled(poll_delivery=poll_delivery, central_posts=31, children_posts=12)
+
+
+def matrix_report(net: Any) -> Any:
+    """A draft report of the children's library for the role matrices: written as a row (no audit entry), so a
+    refused request's "nothing changed" check starts from it."""
+    start, end = date(2024, 1, 1), date(2024, 1, 31)
+    return Report.objects.create(system=net.system, scope=net.children, kind=Report.Kind.MONTHLY, period_from=start,
+                                 period_to=end, figures=figures.compute(net.system, net.children, start, end),
+                                 generated_at=at(end, 23))
