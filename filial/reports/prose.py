@@ -137,9 +137,9 @@ def since_text(iso: str | None, start: date, end: date) -> str:
     days = (end - since).days
     if since >= start and 0 <= days <= 62:
         months = max(days // 30, 1)
-        return (f"создана {since.day} {MONTHS_GEN[since.month - 1]} {since.year} года — "
-                f"{'чуть более ' if days > 30 * months else ''}{months} {plural(months, 'месяц', 'месяца', 'месяцев')}"
-                " до конца периода")
+        span = "месяц" if months == 1 else f"{months} {plural(months, 'месяц', 'месяца', 'месяцев')}"
+        ahead = f"чуть более чем за {span}" if days > 30 * months else f"за {span}"
+        return f"создана {since.day} {MONTHS_GEN[since.month - 1]} {since.year} года, {ahead} до конца периода"
     return f"существует с {since.year} года"
 
 
@@ -218,7 +218,7 @@ def build(figures: dict[str, Any], *, kind: str, conclusions: str, generated: da
     heading("Страницы в социальных сетях")
     if pages:
         nets = [network_label(n) for n in totals["networks"]]
-        para(f"В период {subtitle[3:]} библиотеки представлены в {len(nets)} "
+        para(f"{subtitle[0].upper()}{subtitle[1:]} библиотеки были представлены в {len(nets)} "
              f"{plural(len(nets), 'социальной сети', 'социальных сетях', 'социальных сетях')} "
              f"({', '.join('«' + n + '»' for n in nets)}) {number(len(pages))} "
              f"{plural(len(pages), 'страницей', 'страницами', 'страницами')}. За период опубликовано "

@@ -63,3 +63,11 @@ def test_each_network_names_its_audience() -> None:
     assert nouns["max"][2] == "subscribers"
     for words in nouns.values():
         assert all(w in prose.NOUNS for w in words)
+
+
+def test_since() -> None:
+    start, end = date(2014, 1, 1), date(2014, 12, 31)
+    assert prose.since_text("2014-11-20", start, end) == (
+        "создана 20 ноября 2014 года, чуть более чем за месяц до конца периода")
+    assert prose.since_text("2014-03-03", start, end) == "существует с 2014 года"
+    assert prose.since_text(None, start, end) == "дата регистрации неизвестна"
