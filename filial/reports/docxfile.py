@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
 from docx import Document as new_document
+from lxml import etree
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.table import CT_Tbl
 from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -28,6 +31,7 @@ from filial.reports import charts
 from filial.reports.prose import Block, Document
 
 FONT = "Times New Roman"
+STYLE_NAMES = ("Normal", "Requisite", "Heading 1", "Heading 2", "Caption", "List Bullet", "Table Text", "Table Grid")
 TEXT_PT, TABLE_PT = 14, 12
 
 
@@ -36,6 +40,7 @@ def render(doc: Document, *, generated: datetime | None = None) -> bytes:
     word = new_document()
     _page_setup(word)
     _styles(word)
+    ids = {name: word.styles[name].style_id for name in STYLE_NAMES}
     _page_numbers(word)
     props = word.core_properties
     props.title = f"{doc.title} {doc.subtitle}"
@@ -44,18 +49,17 @@ def render(doc: Document, *, generated: datetime | None = None) -> bytes:
     if generated is not None:
         props.created = generated.replace(tzinfo=None)
         props.modified = generated.replace(tzinfo=None)
+    body = _Body(word, ids)
     for line in doc.requisites:
-        p = word.add_paragraph(style="Requisite")
-        p.add_run(line).bold = True
-    word.add_paragraph(style="Requisite")
-    title = word.add_paragraph(style="Requisite")
-    title.add_run("ОТЧЁТ").bold = True
-    word.add_paragraph(f"{doc.title} {doc.subtitle}", style="Requisite")
+        body.add("", "Requisite").add_run(line).bold = True
+    body.add("", "Requisite")
+    body.add("", "Requisite").add_run("ОТЧЁТ").bold = True
+    body.add(f"{doc.title} {doc.subtitle}", "Requisite")
     if doc.generated:
-        word.add_paragraph(doc.generated, style="Requisite")
-    word.add_paragraph(style="Requisite")
+        body.add(doc.generated, "Requisite")
+    body.add("", "Requisite")
     for block in doc.blocks:
-        _block(word, block)
+        _block(body, block)
     out = io.BytesIO()
     word.save(out)
     return out.getvalue()
@@ -120,6 +124,11 @@ def _styles(word: object) -> None:
     caption.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
     caption.paragraph_format.keep_with_next = True
     caption.paragraph_format.space_before = Pt(6)
+    cell = styles.add_style("Table Text", 1)
+    cell.base_style = normal
+    _font(cell, TABLE_PT)
+    cell.paragraph_format.first_line_indent = Cm(0)
+    cell.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
     listing = styles["List Bullet"]
     _font(listing, TEXT_PT)
     listing.paragraph_format.first_line_indent = Cm(0)
@@ -153,23 +162,65 @@ def _page_numbers(word: object) -> None:
         _field(p, "PAGE")
 
 
-def _block(word: object, block: Block) -> None:
-    add = word.add_paragraph  # type: ignore[attr-defined]
+class _Body:
+    """Adds paragraphs with a style given by its id (python-docx's look-up of a style by name scans every style:
+    far too slow for a network's report of a thousand pages)."""
+
+    def __init__(self, word: object, ids: dict[str, str]) -> None:
+        self.word = word
+        self.ids = ids
+        self.parent = word._body  # type: ignore[attr-defined]
+        self.end = self.parent._body.sectPr  # new content goes before the section's properties
+
+    def add(self, text: str, style: str = "Normal") -> Paragraph:
+        # Built as plain elements: python-docx's own insertion searches the body each time (quadratic).
+        element = OxmlElement("w:p")
+        if style != "Normal":
+            pstyle = etree.SubElement(etree.SubElement(element, qn("w:pPr")), qn("w:pStyle"))
+            pstyle.set(qn("w:val"), self.ids[style])
+        if text:
+            _text_run(element, text)
+        self.end.addprevious(element)
+        return Paragraph(element, self.parent)
+
+    def add_table(self, rows: int, cols: int) -> Table:
+        tbl = CT_Tbl.new_tbl(rows, cols, self.word._block_width)  # type: ignore[attr-defined]
+        self.end.addprevious(tbl)
+        tbl.tblPr.style = self.ids["Table Grid"]
+        return Table(tbl, self.parent)
+
+
+def _text_run(parent: Any, text: str, *, bold: bool = False) -> None:
+    run = etree.SubElement(parent, qn("w:r"))
+    if bold:
+        etree.SubElement(etree.SubElement(run, qn("w:rPr")), qn("w:b"))
+    t = etree.SubElement(run, qn("w:t"))
+    t.text = text
+    if text != text.strip():
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+
+
+def _block(body: _Body, block: Block) -> None:
     if block.kind == "heading":
-        text = f"{block.number} {block.text}" if block.number else block.text
-        word.add_heading(text, level=block.level)  # type: ignore[attr-defined]
+        body.add(f"{block.number} {block.text}" if block.number else block.text, f"Heading {block.level}")
     elif block.kind == "para":
-        add(block.text)
+        body.add(block.text)
     elif block.kind == "list":
         for item in block.items:
-            add(item, style="List Bullet")
+            body.add(item, "List Bullet")
     elif block.kind == "table":
-        add(block.caption, style="Caption")
-        _table(word, block)
+        body.add(block.caption, "Caption")
+        _table(body, block)
     elif block.kind == "chart":
-        picture = add(style="Requisite")
+        picture = body.add("", "Requisite")
         picture.add_run().add_picture(io.BytesIO(charts.audience_png(block.points)), width=Mm(170))
-        add(block.caption, style="Requisite")
+        body.add(block.caption, "Requisite")
+
+
+def _pstyle(style_id: str) -> Any:
+    ppr = OxmlElement("w:pPr")
+    etree.SubElement(ppr, qn("w:pStyle")).set(qn("w:val"), style_id)
+    return ppr
 
 
 def _repeat_header(table: Table) -> None:
@@ -180,24 +231,13 @@ def _repeat_header(table: Table) -> None:
     props.append(flag)
 
 
-def _table(word: object, block: Block) -> None:
-    table = word.add_table(rows=1, cols=len(block.headers))  # type: ignore[attr-defined]
-    table.style = "Table Grid"
+def _table(body: _Body, block: Block) -> None:
+    table = body.add_table(1 + len(block.rows), len(block.headers))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, block.headers, strict=True):
-        _cell(cell, text, bold=True)
-    for row in block.rows:
-        cells = table.add_row().cells
-        for cell, text in zip(cells, row, strict=True):
-            _cell(cell, text)
+    style = body.ids["Table Text"]
+    for r, row in enumerate([block.headers, *block.rows]):
+        for tc, text in zip(table._tbl.tr_lst[r].tc_lst, row, strict=True):
+            p = tc.p_lst[0]
+            p.insert(0, _pstyle(style))
+            _text_run(p, text, bold=r == 0)
     _repeat_header(table)
-
-
-def _cell(cell: object, text: str, *, bold: bool = False) -> None:
-    p = cell.paragraphs[0]  # type: ignore[attr-defined]
-    p.paragraph_format.first_line_indent = Cm(0)
-    p.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
-    run = p.add_run(text)
-    run.bold = bold
-    run.font.size = Pt(TABLE_PT)
-    run.font.name = FONT
