@@ -30,6 +30,7 @@ PLAN: list[tuple[str, str, list[str], list[str], list[str]]] = [
     ("inbox_list", "inbox_list.py", [], ["--items", "100000", "--conversations", "20000"], ["scale-1"]),
     ("loans_import", "loans_import.py", [], ["--loans", "10000", "--readers", "3000"], ["embedded", "scale-1"]),
     ("reminders", "reminders.py", [], ["--readers", "3000", "--loans", "10000"], ["embedded", "scale-1"]),
+    ("report", "report.py", [], ["--units", "50"], ["embedded", "scale-1"]),
 ]
 TAKES_WORKERS = {"messages", "posts", "reminders"}
 
