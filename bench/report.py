@@ -52,7 +52,7 @@ def populate(args: argparse.Namespace) -> dict[str, Any]:
     from filial.channels.models import Channel
     from filial.circulation.models import Loan, Reader, Renewal
     from filial.inbox.models import Conversation, InboxItem, PollCount, PollTally
-    from filial.libraries.models import LibrarySystem, Unit
+    from filial.libraries.models import LibrarySystem
     from filial.libraries.services import system_create, unit_create
     from filial.networks import registry
     from filial.paid.models import Customer, CustomerCategory, Order, Service
@@ -139,7 +139,8 @@ def populate(args: argparse.Namespace) -> dict[str, Any]:
                                  for loan in loans[::3]])
 
     cats = [CustomerCategory.objects.create(system=system, name=n, code=c, is_individual=i, position=p)
-            for p, (n, c, i) in enumerate([("Учреждения образования", "edu", False), ("Физические лица", "people", True)])]
+            for p, (n, c, i) in enumerate([("Учреждения образования", "edu", False),
+                                           ("Физические лица", "people", True)])]
     service = Service.objects.create(unit=central, name="Печать", price=Decimal("5"))
     customers = Customer.objects.bulk_create([Customer(system=system, category=cats[k % 2]) for k in range(2000)])
     Order.objects.bulk_create([Order(unit=central, service=service, customer=c, date=date(YEAR, 1 + k % 12, 5),

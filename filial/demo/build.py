@@ -26,19 +26,19 @@ from filial.accounts.services import audit_record, user_create
 from filial.channels.models import Channel, ChannelSnapshot
 from filial.channels.services import channel_create
 from filial.circulation import demo as circulation_demo
+from filial.circulation.models import Loan, Reader, Renewal
 from filial.core.timeutils import local_to_aware
 from filial.demo import data
 from filial.demo.data import DemoSummary, EventSpec, PostSpec
 from filial.demo.emulators import DemoPages
 from filial.demo.images import draw_photo
-from filial.circulation.models import Loan, Reader, Renewal
 from filial.inbox import demo as inbox_demo  # readers' comments and messages, answered or waiting
+from filial.inbox.polls import poll_results_enter
 from filial.libraries.models import LibrarySystem, Unit
 from filial.libraries.services import system_create, unit_create
 from filial.networks import hosting
 from filial.publishing.event_services import event_create
 from filial.publishing.media import media_upload
-from filial.readers.models import Reminder
 from filial.publishing.models import (
     Delivery,
     Event,
@@ -49,8 +49,8 @@ from filial.publishing.models import (
     PostChannel,
     PostMedia,
 )
-from filial.inbox.polls import poll_results_enter
 from filial.publishing.services import PollData, PostData, post_approve, post_create, post_return, post_submit
+from filial.readers.models import Reminder
 
 logger = logging.getLogger(__name__)
 

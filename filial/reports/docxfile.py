@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from docx import Document as new_document
-from lxml import etree
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -26,6 +25,7 @@ from docx.oxml.table import CT_Tbl
 from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from filial.reports import charts
 from filial.reports.prose import Block, Document

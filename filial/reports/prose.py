@@ -117,6 +117,7 @@ MONTHS = ("январь", "февраль", "март", "апрель", "май"
 MONTHS_GEN = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
               "ноября", "декабря")
 QUARTERS = ("I", "II", "III", "IV")
+MESSAGES = ("сообщение или комментарий", "сообщения или комментария", "сообщений и комментариев")
 
 
 def period_title(kind: str, start: date, end: date) -> str:
@@ -225,7 +226,8 @@ def build(figures: dict[str, Any], *, kind: str, conclusions: str, generated: da
              f"{number(totals['published'])} {plural(totals['published'], 'материал', 'материала', 'материалов')}.")
         blocks.append(Block(
             "table", caption="Таблица 1 — Страницы библиотек",
-            headers=["Страница", "Сеть", "Подразделение", "С какого времени", "Публикаций", "Аудитория на конец периода"],
+            headers=["Страница", "Сеть", "Подразделение", "С какого времени", "Публикаций",
+                     "Аудитория на конец периода"],
             rows=[[p["name"], network_label(p["network"]), p["unit"]["name"], day_text(p["since"]),
                    number(p["published"]), unknown(p["audience_end"])] for p in pages],
         ))
@@ -239,7 +241,7 @@ def build(figures: dict[str, Any], *, kind: str, conclusions: str, generated: da
     heading("Обращения читателей на страницах")
     if inbox["items"]:
         para(f"Читатели написали {number(inbox['items'])} "
-             f"{plural(inbox['items'], 'сообщение или комментарий', 'сообщения или комментария', 'сообщений и комментариев')}"
+             f"{plural(inbox['items'], *MESSAGES)}"
              f", ответ получили {number(inbox['answered'])}. Половина ответов дана быстрее чем за "
              f"{duration(inbox['median_minutes'])} (медиана). В срок ({inbox['deadline_hours']} рабочих ч) "
              f"дано {number(inbox['within_deadline'])} {plural(inbox['within_deadline'], 'ответ', 'ответа', 'ответов')}"
@@ -259,7 +261,8 @@ def build(figures: dict[str, Any], *, kind: str, conclusions: str, generated: da
     if debtors["reminders"] or debtors["renewals"]:
         para(f"Через страницы отправлено {number(debtors['reminders'])} "
              f"{plural(debtors['reminders'], 'напоминание', 'напоминания', 'напоминаний')} о сроке возврата книг "
-             f"({number(debtors['readers_reminded'])} {plural(debtors['readers_reminded'], 'читателю', 'читателям', 'читателям')}), "
+             f"({number(debtors['readers_reminded'])} "
+             f"{plural(debtors['readers_reminded'], 'читателю', 'читателям', 'читателям')}), "
              f"принято {number(debtors['renewals'])} "
              f"{plural(debtors['renewals'], 'просьба о продлении', 'просьбы о продлении', 'просьб о продлении')}, "
              f"продлено {number(debtors['renewals_granted'])}. После напоминания возвращено "
@@ -276,7 +279,8 @@ def build(figures: dict[str, Any], *, kind: str, conclusions: str, generated: da
         people = sum(c["customers"] for c in paid["categories"] if c["is_individual"])
         who = ", ".join(groups)
         if people:
-            individuals = f"{about(people)} {plural(round_down(people), 'физическое лицо', 'физических лица', 'физических лиц')}"
+            person = plural(round_down(people), "физическое лицо", "физических лица", "физических лиц")
+            individuals = f"{about(people)} {person}"
             who = f"{who}, а также {individuals}" if who else individuals
         para(f"Пользователями платных услуг стали: {who}. Заказов — {number(paid['orders'])} на сумму "
              f"{paid['total']} руб.")

@@ -82,7 +82,8 @@ def fill(net: Any) -> Filled:
     publish(net, "central_ok", "note", date(YEAR + 1, 1, 10))  # next year
     # Children: 12 posts of which 3 virtual exhibitions.
     for i in range(12):
-        publish(net, "children_ok", "exhibition" if i % 4 == 0 else "afisha", date(YEAR, 2, 12) + timedelta(days=25 * i))
+        publish(net, "children_ok", "exhibition" if i % 4 == 0 else "afisha",
+                date(YEAR, 2, 12) + timedelta(days=25 * i))
 
     audience(net, "central_ok", [(date(YEAR, 3, 31), 85), (date(YEAR, 6, 30), 290), (date(YEAR, 9, 30), 432),
                                  (date(YEAR, 12, 30), None), (date(YEAR, 12, 31), 614), (date(YEAR + 1, 1, 31), 650)])

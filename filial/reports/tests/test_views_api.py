@@ -38,7 +38,8 @@ def test_make_preview_conclude_publish_download(net: Any) -> None:
     report = Report.objects.get()
     html = client.get(f"/reports/{report.pk}/").content.decode()
     assert "более 600 друзей" in html and "data:image/png;base64," in html and "<caption>" in html
-    assert client.post(f"/reports/{report.pk}/conclusions/", {"conclusions": "Страница — это филиал."}).status_code == 302
+    saved = client.post(f"/reports/{report.pk}/conclusions/", {"conclusions": "Страница — это филиал."})
+    assert saved.status_code == 302
     assert client.post(f"/reports/{report.pk}/publish/").status_code == 302
     report.refresh_from_db()
     assert report.is_published and report.conclusions == "Страница — это филиал."
