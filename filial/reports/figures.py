@@ -148,7 +148,8 @@ def _audience(scope: Scope, ids: list[int]) -> dict[int, list[tuple[str, int]]]:
                                    audience__isnull=False)
             .order_by("channel_id", "day").values_list("channel_id", "day", "audience"))
     for channel_id, day, value in rows.iterator(chunk_size=5000):
-        found[channel_id].append((day.isoformat(), value))
+        if value is not None:  # (the query leaves unknown days out already)
+            found[channel_id].append((day.isoformat(), value))
     return found
 
 
@@ -286,7 +287,7 @@ def _debtors(scope: Scope, unit_ids: list[int]) -> dict[str, Any]:
     returned = (sent.filter(loans__returned__isnull=False, loans__returned__gte=scope.start,
                             loans__returned__lte=scope.end)
                 .values_list("loans__id", "date", "loans__returned"))
-    after_reminder = {loan for loan, reminded, back in returned if back >= reminded}
+    after_reminder = {loan for loan, reminded, back in returned if back is not None and back >= reminded}
     return {
         "reminders": sent.count(),
         "readers_reminded": sent.exclude(reader=None).values("reader").distinct().count(),
