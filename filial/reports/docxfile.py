@@ -21,8 +21,9 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.shape import CT_Inline
 from docx.oxml.table import CT_Tbl
-from docx.shared import Cm, Mm, Pt, RGBColor
+from docx.shared import Cm, Length, Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from lxml import etree
@@ -171,6 +172,8 @@ class _Body:
         self.ids = ids
         self.parent = word._body  # type: ignore[attr-defined]
         self.end = self.parent._body.sectPr  # new content goes before the section's properties
+        self.shape_id = 1000
+        self.width = word._block_width  # type: ignore[attr-defined]  # (it searches the body: read once)
 
     def add(self, text: str, style: str = "Normal") -> Paragraph:
         # Built as plain elements: python-docx's own insertion searches the body each time (quadratic).
@@ -183,8 +186,19 @@ class _Body:
         self.end.addprevious(element)
         return Paragraph(element, self.parent)
 
+    def add_picture(self, png: bytes, width: Length) -> None:
+        """A centred picture paragraph. Shape ids are counted here: python-docx finds the next one by reading
+        every id in the document (quadratic over a report with a chart per page)."""
+        part = self.word.part  # type: ignore[attr-defined]
+        rid, image = part.get_or_add_image(io.BytesIO(png))
+        cx, cy = image.scaled_dimensions(width, None)
+        self.shape_id += 1
+        inline = CT_Inline.new_pic_inline(self.shape_id, rid, image.filename, cx, cy)
+        p = self.add("", "Requisite")
+        etree.SubElement(etree.SubElement(p._p, qn("w:r")), qn("w:drawing")).append(inline)
+
     def add_table(self, rows: int, cols: int) -> Table:
-        tbl = CT_Tbl.new_tbl(rows, cols, self.word._block_width)  # type: ignore[attr-defined]
+        tbl = CT_Tbl.new_tbl(rows, cols, self.width)
         self.end.addprevious(tbl)
         tbl.tblPr.style = self.ids["Table Grid"]
         return Table(tbl, self.parent)
@@ -212,8 +226,7 @@ def _block(body: _Body, block: Block) -> None:
         body.add(block.caption, "Caption")
         _table(body, block)
     elif block.kind == "chart":
-        picture = body.add("", "Requisite")
-        picture.add_run().add_picture(io.BytesIO(charts.audience_png(block.points)), width=Mm(170))
+        body.add_picture(charts.audience_png(block.points), Mm(170))
         body.add(block.caption, "Requisite")
 
 

@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncMonth
 
 from filial.channels.models import Channel
 from filial.circulation.models import Renewal
@@ -142,13 +143,20 @@ def _pages(scope: Scope, unit_ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _audience(scope: Scope, ids: list[int]) -> dict[int, list[tuple[str, int]]]:
-    """Known audiences (``PageDay``, unknown days left out) from the day before the period to its end."""
+    """Known audiences (``PageDay``, unknown days left out): the day before the period, and the last measured day
+    of each month of the period — what the report uses (growth, the audience at the end, the chart's points).
+    The last days are found in the database, so a year of daily rows per page is not read."""
+    known = PageDay.objects.filter(channel_id__in=ids, audience__isnull=False)
+    lasts = (known.filter(day__gte=scope.start, day__lte=scope.end).annotate(month=TruncMonth("day"))
+             .values("channel_id", "month").annotate(last=Max("day")).values_list("channel_id", "last"))
+    wanted = {(channel_id, day) for channel_id, day in lasts}
+    before = scope.start - timedelta(days=1)
+    wanted |= set(known.filter(day=before).values_list("channel_id", "day"))
     found: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    rows = (PageDay.objects.filter(channel_id__in=ids, day__gte=scope.start - timedelta(days=1), day__lte=scope.end,
-                                   audience__isnull=False)
-            .order_by("channel_id", "day").values_list("channel_id", "day", "audience"))
+    rows = (known.filter(day__in={day for _c, day in wanted}).order_by("channel_id", "day")
+            .values_list("channel_id", "day", "audience"))
     for channel_id, day, value in rows.iterator(chunk_size=5000):
-        if value is not None:  # (the query leaves unknown days out already)
+        if value is not None and (channel_id, day) in wanted:
             found[channel_id].append((day.isoformat(), value))
     return found
 
