@@ -19,7 +19,7 @@ class Report(models.Model):
         PUBLISHED = "published", _("Published")
 
     system = models.ForeignKey("libraries.LibrarySystem", on_delete=models.CASCADE, related_name="reports")
-    scope = models.ForeignKey("libraries.Unit", null=True, blank=True, on_delete=models.PROTECT,
+    scope = models.ForeignKey("libraries.Unit", null=True, blank=True, on_delete=models.CASCADE,
                               related_name="reports", verbose_name=_("scope"),
                               help_text=_("Empty: the whole library network."))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ANNUAL)
