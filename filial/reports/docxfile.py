@@ -248,8 +248,8 @@ def _table(body: _Body, block: Block) -> None:
     table = body.add_table(1 + len(block.rows), len(block.headers))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     style = body.ids["Table Text"]
-    for r, row in enumerate([block.headers, *block.rows]):
-        for tc, text in zip(table._tbl.tr_lst[r].tc_lst, row, strict=True):
+    for r, (tr, row) in enumerate(zip(table._tbl.tr_lst, [block.headers, *block.rows], strict=True)):
+        for tc, text in zip(tr.tc_lst, row, strict=True):
             p = tc.p_lst[0]
             p.insert(0, _pstyle(style))
             _text_run(p, text, bold=r == 0)

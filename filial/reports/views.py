@@ -20,6 +20,9 @@ from filial.reports.forms import ConclusionsForm, ReportForm
 from filial.reports.models import Report
 
 
+CHART_SIZE = {"chart_width": charts.WIDTH, "chart_height": charts.HEIGHT}
+
+
 def _get(request: HttpRequest, pk: int) -> Report:
     report = selectors.report_get(request.user, pk)
     if report is None:
@@ -74,7 +77,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     doc, blocks = _blocks(report)
     form = ConclusionsForm(initial={"conclusions": report.conclusions})
     return render(request, "reports/report_detail.html",
-                  {"report": report, "doc": doc, "blocks": blocks, "form": form})
+                  {"report": report, "doc": doc, "blocks": blocks, "form": form, **CHART_SIZE})
 
 
 @login_required
@@ -92,7 +95,7 @@ def report_conclusions(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("reports:report_detail", pk=report.pk)
     doc, blocks = _blocks(report)
     return render(request, "reports/report_detail.html",
-                  {"report": report, "doc": doc, "blocks": blocks, "form": form}, status=400)
+                  {"report": report, "doc": doc, "blocks": blocks, "form": form, **CHART_SIZE}, status=400)
 
 
 def _action(request: HttpRequest, pk: int, action: Any, done: str) -> HttpResponse:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from filial.conftest import ARTIFACTS, PASSWORD, Net
+from filial.reports import charts
 from filial.reports.models import Report
 from filial.reports.tests.fixtures import YEAR, fill
 
@@ -47,7 +48,7 @@ def test_report_preview(live_server: Any, transactional_db: Any, net: Net, chrom
         assert page.get_by_role("heading", name="1 Страницы в социальных сетях").is_visible()
         assert page.locator("article.report-doc table caption", has_text="Таблица 1").count() == 1
         chart = page.locator("figure.report-chart img").first
-        assert chart.evaluate("img => img.complete && img.naturalWidth") == 1200
+        assert chart.evaluate("img => img.complete && img.naturalWidth") == charts.WIDTH
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport[0], f"the page is {width}px wide on a {viewport[0]}px screen"
         ARTIFACTS.mkdir(exist_ok=True)
