@@ -19,7 +19,6 @@ from filial.reports import charts, selectors, services
 from filial.reports.forms import ConclusionsForm, ReportForm
 from filial.reports.models import Report
 
-
 CHART_SIZE = {"chart_width": charts.WIDTH, "chart_height": charts.HEIGHT}
 
 
