@@ -32,6 +32,7 @@ PLAN: list[tuple[str, str, list[str], list[str], list[str]]] = [
     ("reminders", "reminders.py", [], ["--readers", "3000", "--loans", "10000"], ["embedded", "scale-1"]),
     ("stats_daily", "stats_daily.py", [], ["--quick"], ["embedded", "scale-1"]),
     ("dashboards", "dashboards.py", [], ["--quick"], ["scale-1"]),
+    ("report", "report.py", [], ["--units", "50"], ["embedded", "scale-1"]),
 ]
 TAKES_WORKERS = {"messages", "posts", "reminders"}
 

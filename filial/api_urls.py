@@ -15,6 +15,7 @@ from filial.publishing.api.deliveries import DeliveryViewSet
 from filial.publishing.api.events import EventViewSet
 from filial.publishing.api.photos import MediaViewSet
 from filial.publishing.api.posts import PostViewSet
+from filial.reports.api import ReportViewSet
 from filial.stats.api import ChannelStatsView, PostStatsView
 
 app_name = "api"
@@ -45,6 +46,7 @@ router.register("imports", ImportViewSet, basename="import")
 router.register("services", ServiceViewSet, basename="paid-service")
 router.register("customers", CustomerViewSet, basename="paid-customer")
 router.register("orders", OrderViewSet, basename="paid-order")
+router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "filial.readers",
     "filial.stats",
     "filial.paid",
+    "filial.reports",
 ]
 
 MIDDLEWARE = [
@@ -316,6 +317,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",  # operation ids "posts_create", not "v1_posts_create"
     # Every operation's error answers (400/401/403/404/409/429) as shared components: filial/core/schema.py.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "filial.core.schema.error_responses"],
+    # A report's "kind" (annual, quarterly, monthly) is not a post's or a page's "kind".
+    "ENUM_NAME_OVERRIDES": {"ReportKindEnum": "filial.reports.models.Report.Kind"},
 }
 
 LOGGING = {

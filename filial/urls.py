@@ -33,6 +33,7 @@ urlpatterns = [
     path("circulation/", include("filial.readers.urls")),  # the readers' pages keep their /circulation/ paths
     path("paid/", include("filial.paid.urls")),
     path("go/", include("filial.paid.go_urls")),  # tracked short links: public, no login
+    path("reports/", include("filial.reports.urls")),
 ]
 
 handler400 = "filial.core.views.bad_request"

@@ -73,6 +73,15 @@ class Access:
         methodologist (the unit in their subtree) or the system's administrator, not an editor or a viewer."""
         return unit_id in self.approve_units
 
+    def may_report(self, system_id: int, unit_ids: Iterable[int]) -> bool:
+        """Make, read and publish the report of these units (a unit's subtree, or every unit of the network): the
+        system's administrator, or a methodologist who approves for every one of them. Editors and viewers do
+        not: a report is the methodologist's account of the network."""
+        if self.is_admin_of(system_id):
+            return True
+        units = list(unit_ids)
+        return bool(units) and system_id in self.systems and all(self.can_approve(u) for u in units)
+
     @property
     def paid_units(self) -> frozenset[int]:
         """Units whose paid services, orders and customers the user sees and sells for (the desk): where they

@@ -44,6 +44,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     ]
     if access.is_member:
         wanted.append(("stats:dashboard", _("Statistics"), 0))
+    if access.approve_units or access.is_admin:
+        wanted.append(("reports:report_list", _("Reports"), 0))
     if access.is_admin:
         wanted += [
             ("libraries:unit_list", _("Units"), 0),

@@ -26,6 +26,7 @@ from filial.accounts.services import audit_record, user_create
 from filial.channels.models import Channel
 from filial.channels.services import channel_create
 from filial.circulation import demo as circulation_demo
+from filial.circulation.models import Loan, Reader, Renewal
 from filial.core.timeutils import local_to_aware
 from filial.demo import data
 from filial.demo import paid as paid_demo
@@ -33,6 +34,7 @@ from filial.demo.data import DemoSummary, EventSpec, PostSpec
 from filial.demo.images import draw_photo
 from filial.demo.pages import DemoPages
 from filial.inbox import demo as inbox_demo  # readers' comments and messages, answered or waiting
+from filial.inbox.polls import poll_results_enter
 from filial.libraries.models import LibrarySystem, Unit
 from filial.libraries.services import system_create, unit_create
 from filial.networks import hosting
@@ -49,6 +51,7 @@ from filial.publishing.models import (
     PostMedia,
 )
 from filial.publishing.services import PollData, PostData, post_approve, post_create, post_return, post_submit
+from filial.readers.models import Reminder
 from filial.stats.seed import PageHistory, seed_history
 
 logger = logging.getLogger(__name__)
@@ -148,6 +151,7 @@ class _Builder:
         system = system_create(actor=None, name=data.SYSTEM_NAME, short_name=data.SYSTEM_SHORT_NAME,
                                timezone=data.SYSTEM_TIMEZONE)
         self.summary.system_id = system.pk
+        self.system = system
         for position, spec in enumerate(data.UNITS):
             self.units[spec.key] = unit_create(
                 actor=None, system=system, name=spec.name, short_name=spec.short_name, kind=spec.kind,
@@ -158,6 +162,8 @@ class _Builder:
         self.build_channels()
         self.build_events()
         self.build_history()
+        self.build_poll_results_2014()
+        self.build_debtors_2014()
         self.build_recent_posts()
         self.build_statistics()
         for post_id, created in self.backdated:
@@ -248,6 +254,33 @@ class _Builder:
                     spec, unit_key=unit_key, channels=[channel], publish_at=self.at(spec.day, spec.time),
                     reviewer=reviewer,
                 )
+
+    def build_poll_results_2014(self) -> None:
+        """The 2014 poll's results, typed from the page (Filial did not exist to count them): marked manual."""
+        for question, votes in data.POLL_RESULTS_2014.items():
+            for delivery in Delivery.objects.filter(post__poll__question=question, post__unit__system=self.system,
+                                                    state=Delivery.State.PUBLISHED).select_related("post"):
+                poll_results_enter(actor=None, delivery=delivery, votes=list(votes),
+                                   now=(delivery.published_at or self.now) + timedelta(days=14))
+
+    def build_debtors_2014(self) -> None:
+        """The children's library's 2014 notices and renewals through its OK page, as rows (they happened)."""
+        unit, page = self.units["children"], self.channels["children_ok"]
+        for spec in data.DEBTORS_2014:
+            reader = Reader.objects.create(system_id=unit.system_id, unit=unit, card=spec.card)
+            due = spec.reminded + timedelta(days=1)
+            loans = [Loan.objects.create(
+                reader=reader, unit=unit, barcode=f"{spec.card}-{i + 1}", title="", issued=due - timedelta(days=30),
+                due=due, returned=spec.reminded + timedelta(days=spec.returned_after)
+                if spec.returned_after is not None else due + timedelta(days=40), renewals=1 if i < spec.renewed else 0,
+            ) for i in range(spec.loans)]
+            reminder = Reminder.objects.create(reader=reader, unit=unit, channel=page, date=spec.reminded,
+                                               state="sent", steps={str(loan.pk): "pre" for loan in loans})
+            reminder.loans.set(loans)
+            for loan in loans[:spec.renewed]:
+                renewal = Renewal.objects.create(loan=loan, source=Renewal.Channel.READER,
+                                                 state=Renewal.State.GRANTED, new_due=due + timedelta(days=14))
+                Renewal.objects.filter(pk=renewal.pk).update(requested_at=self.at(spec.reminded, "12:30"))
 
     def _record_published_post(self, spec: PostSpec, *, unit_key: str, channels: Sequence[Channel],
                                publish_at: datetime, reviewer: User) -> Post:

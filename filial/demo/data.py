@@ -385,6 +385,33 @@ AUTOMATION_VK_2014 = [
         "Примеры работ — на фото."), day=_d(2014, 12, 5), photos=2, motif="confetti", palette="winter"),
 ]
 
+# The healthy-lifestyle poll's results as the page showed them (historic: entered by hand, marked ``manual``), in
+# the order of its answers. The report's figures are invented for the demo; the poll itself is in the report.
+POLL_RESULTS_2014: dict[str, tuple[int, ...]] = {
+    "Как вы относитесь к здоровому образу жизни?": (57, 41, 23, 6),
+}
+
+# The children's library's debtor work in 2014 (due-date notices and renewals through its OK page): readers
+# (card, loans) reminded on a day; ``renewed`` loans renewed at the reader's message, ``returned`` loans brought
+# back after the reminder (days after it).
+@dataclass(frozen=True)
+class DebtorSpec:
+    card: str
+    reminded: date
+    loans: int
+    renewed: int = 0
+    returned_after: int | None = None
+
+
+DEBTORS_2014 = [
+    DebtorSpec("Д-2014-01", date(2014, 5, 21), 2, renewed=1, returned_after=4),
+    DebtorSpec("Д-2014-02", date(2014, 5, 21), 1, returned_after=2),
+    DebtorSpec("Д-2014-03", date(2014, 8, 21), 3, renewed=3),
+    DebtorSpec("Д-2014-04", date(2014, 8, 22), 1, returned_after=6),
+    DebtorSpec("Д-2014-05", date(2014, 12, 22), 2, renewed=2),
+    DebtorSpec("Д-2014-06", date(2014, 12, 23), 1, returned_after=5),
+]
+
 HISTORY_2014: dict[str, list[PostSpec]] = {
     "central_ok": CENTRAL_OK_2014,
     "children_ok": CHILDREN_OK_2014,

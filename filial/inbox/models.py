@@ -248,6 +248,7 @@ class PollTally(models.Model):
     class ClosedBy(models.TextChoices):
         NETWORK = "network", _("Closed by the network")  # VK's end_date, Telegram's stopPoll
         FILIAL = "filial", _("Counts frozen at the end time")  # OK has no end time: the poll stays open there
+        MANUAL = "manual", _("Entered by hand")  # historic results typed from the page (no count by Filial)
 
     delivery = models.OneToOneField("publishing.Delivery", on_delete=models.CASCADE, related_name="poll_tally")
     post = models.ForeignKey("publishing.Post", on_delete=models.CASCADE, related_name="poll_tallies")

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -345,3 +345,31 @@ def poll_refresh(*, actor: Any, post: Post) -> RefreshReport:
 def _enqueue(delivery_ids: Iterable[int]) -> None:
     for delivery_id in delivery_ids:
         taskqueue.enqueue(POLL_FETCH, delivery_id)
+
+
+def poll_results_enter(*, actor: Any, delivery: Delivery, votes: list[int], total_voters: int | None = None,
+                       now: datetime | None = None) -> PollTally:
+    """Historic results typed by hand from the page (a poll Filial did not count): the tally is closed, marked
+    ``manual``, and never fetched. ``votes`` follow the poll's answers in order. ``actor`` None: the demo."""
+    now = now or timezone.now()
+    post = delivery.post
+    if actor is not None and not access_for(actor).can_write(post.unit_id):
+        raise PermissionDenied(_("You cannot enter the results of this poll."))
+    poll = Poll.objects.filter(post=post).prefetch_related("answers").first()
+    if poll is None or delivery.state != Delivery.State.PUBLISHED:
+        raise ValidationError(_("Results can be entered only for a published poll."))
+    answers = list(poll.answers.all())
+    if len(votes) != len(answers) or any(v < 0 for v in votes):
+        raise ValidationError(_("Enter the number of votes (0 or more) for every answer."))
+    with transaction.atomic():
+        tally, _created = PollTally.objects.update_or_create(delivery=delivery, defaults={
+            "post": post, "total_voters": total_voters if total_voters is not None else sum(votes),
+            "counted_at": now, "closed": True, "closed_at": now, "closed_by": PollTally.ClosedBy.MANUAL,
+            "next_fetch_at": None, "error": "", "failures": 0,
+        })
+        PollCount.objects.filter(tally=tally).delete()
+        PollCount.objects.bulk_create([PollCount(tally=tally, position=a.position, text=a.text, votes=v)
+                                       for a, v in zip(answers, votes, strict=True)])
+        audit_record(actor, "poll.results_entered", post, {"delivery": delivery.pk, "votes": votes},
+                     system_id=post.unit.system_id)
+    return tally

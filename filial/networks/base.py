@@ -491,5 +491,20 @@ class Connector(abc.ABC):
         (:meth:`refresh_credentials` on an instance then does it)."""
         return False
 
+    # --- how the network names things (the report's prose) ------------------------------------------------------
+    # Word codes, not words: the report's Russian text (``reports/prose.py``) holds the word forms of each code.
+
+    @classmethod
+    def audience_noun(cls, kind: str) -> str:
+        """What the network calls the audience of a page of this ``kind`` (``Channel.Kind``): ``"friends"``
+        (a profile's friends), ``"members"`` (a group's members) or ``"subscribers"`` (a channel's)."""
+        return {"profile": "friends", "channel": "subscribers"}.get(kind, "members")
+
+    @classmethod
+    def post_noun(cls) -> str:
+        """What the network calls one publication on a page: ``"posts"`` (a wall's posts), ``"notes"`` or
+        ``"publications"``."""
+        return "posts"
+
     def refresh_credentials(self) -> dict[str, Any]:
         raise NotImplementedError(f"{self.network} tokens are not refreshed")

@@ -17,6 +17,7 @@ from filial.channels.tests.emulated import Page, emulated
 from filial.core.tests.test_api_support import ROLES, World, client_for, fingerprint, jpeg_upload, world
 from filial.paid.models import Customer, CustomerCategory, Order, Service
 from filial.paid.tests.support import paid_world
+from filial.reports.tests.fixtures import matrix_report
 
 # The page "channel create" connects: a Telegram channel in the emulator, served over HTTP for this module.
 EMULATED: dict[str, Page] = {}
@@ -76,6 +77,15 @@ def _post_body(channel: str) -> Callable[[Any, World], dict[str, Any]]:
 
 
 CASES: dict[str, Case] = {
+    # --- reports (the network's administrator and the methodologists of the units; an unreadable unit: 400)
+    "reports list": Case("get", lambda n, w: "/api/v1/reports/", _roles(200, 200, 200, 200, 200, 200)),
+    "report create (children, a month)": Case(
+        "post", lambda n, w: "/api/v1/reports/", _roles(201, 201, 400, 403, 400, 400),
+        body=lambda n, w: {"scope": n.children.pk, "from": "2024-02-01", "to": "2024-02-29", "kind": "monthly"}),
+    "report detail": Case("get", lambda n, w: f"/api/v1/reports/{matrix_report(n).pk}/",
+                          _roles(200, 200, 404, 404, 404, 404)),
+    "report docx": Case("get", lambda n, w: f"/api/v1/reports/{matrix_report(n).pk}/docx/",
+                        _roles(200, 200, 404, 404, 404, 404)),
     # --- units
     "units list": Case("get", lambda n, w: "/api/v1/units/", _roles(200, 200, 200, 200, 200, 200)),
     "unit detail (children)": Case("get", lambda n, w: f"/api/v1/units/{n.children.pk}/",

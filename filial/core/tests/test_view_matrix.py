@@ -21,11 +21,12 @@ from filial.conftest import PASSWORD
 from filial.core.tests.test_api_support import World, fingerprint, world
 from filial.paid.models import Customer, Order, Service
 from filial.paid.tests.support import paid_world
+from filial.reports.tests.fixtures import matrix_report
 
 ROLES = ["admin", "methodologist", "editor_branch4", "editor_children", "viewer", "outsider", "anonymous"]
 LOGIN = 302  # an anonymous visitor is sent to the login page
 BOT_TOKEN = "7012345678:AAH-secret-bot-token-QRST"  # stored for the children's Telegram page: never shown back
-NAMESPACES = ("libraries", "accounts", "channels", "publishing", "stats", "paid")
+NAMESPACES = ("libraries", "accounts", "channels", "publishing", "stats", "paid", "reports")
 
 # Views of these apps that later issues added, each covered by its own per-role tests.
 ELSEWHERE = {
@@ -279,6 +280,24 @@ CASES: dict[str, Case] = {
     "advertiser save": Case("paid:advertiser", "post", _none, _roles(302, 403, 403, 403, 403, 403),
                             data=lambda n, w: {"legal_name": "МБУК «ЦБС»", "inn": "5606012345"}),
     "advertising export": Case("paid:marked_export", "get", _none, _roles(200, 200, 403, 403, 403, 403)),
+    # --- reports: the network's administrator and the methodologists of the units (Access.may_report)
+    "reports": Case("reports:report_list", "get", _none, _roles(200, 200, 403, 403, 403, 403)),
+    "report form": Case("reports:report_create", "get", _none, _roles(200, 200, 403, 403, 403, 403)),
+    "report make (children, a month)": Case(
+        "reports:report_create", "post", _none, _roles(302, 302, 403, 403, 403, 403),
+        data=lambda n, w: {"scope": str(n.children.pk), "kind": "monthly", "period_from": "2024-02-01",
+                           "period_to": "2024-02-29"}),
+    "report preview": Case("reports:report_detail", "get", lambda n, w: [matrix_report(n).pk],
+                           _roles(200, 200, 404, 404, 404, 404)),
+    "report conclusions": Case("reports:report_conclusions", "post", lambda n, w: [matrix_report(n).pk],
+                               _roles(302, 302, 404, 404, 404, 404),
+                               data=lambda n, w: {"conclusions": "Страница — это филиал библиотеки."}),
+    "report compute again": Case("reports:report_regenerate", "post", lambda n, w: [matrix_report(n).pk],
+                                 _roles(302, 302, 404, 404, 404, 404)),
+    "report publish": Case("reports:report_publish", "post", lambda n, w: [matrix_report(n).pk],
+                           _roles(302, 302, 404, 404, 404, 404)),
+    "report DOCX": Case("reports:report_docx", "get", lambda n, w: [matrix_report(n).pk],
+                        _roles(200, 200, 404, 404, 404, 404)),
 }
 
 

@@ -19,6 +19,14 @@ def _bot(credentials: dict[str, Any], cost: int = 1) -> list[Claim]:
 
 
 class MaxRules(Connector, abc.ABC):
+    @classmethod
+    def audience_noun(cls, kind: str) -> str:
+        return "subscribers" if kind == "channel" else "members"
+
+    @classmethod
+    def post_noun(cls) -> str:
+        return "publications"
+
     link_in_text = True
     link_card = False  # MAX builds its own preview from the text
     # A message's ``stat`` (Bot API) has only ``views``, and only for posts in channels.

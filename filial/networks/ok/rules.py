@@ -18,6 +18,14 @@ def _token(secret: Any, cost: int = 1) -> list[Claim]:
 
 
 class OKRules(Connector, abc.ABC):
+    @classmethod
+    def audience_noun(cls, kind: str) -> str:
+        return "friends" if kind == "profile" else "members"  # OK: a profile's «друзья», a group's «участники»
+
+    @classmethod
+    def post_noun(cls) -> str:
+        return "notes"  # OK calls a publication «заметка»
+
     polls_close_on_network = False  # an OK poll has no end: Filial stops counting it
     # mediatopic.getByIds gives views, likes, reshares and comments; a topic's reach is in the group's statistics,
     # which the page's key does not open.

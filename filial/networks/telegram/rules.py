@@ -51,6 +51,14 @@ def post_messages(post: PostPayload) -> tuple[int, int]:
 
 
 class TelegramRules(Connector, abc.ABC):
+    @classmethod
+    def audience_noun(cls, kind: str) -> str:
+        return "subscribers" if kind == "channel" else "members"  # a channel's «подписчики», a group's «участники»
+
+    @classmethod
+    def post_noun(cls) -> str:
+        return "publications"
+
     link_in_text = True
     posts_span_messages = True  # an album and its text, a poll: "12:a12-14,t15"
     poll_counts_at_end_only = True  # no call reads a running poll: stopPoll at its end time gives the counts

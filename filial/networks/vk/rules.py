@@ -24,6 +24,15 @@ def _user(credentials: dict[str, Any], cost: int) -> list[Claim]:
 
 
 class VKRules(Connector, abc.ABC):
+    @classmethod
+    def audience_noun(cls, kind: str) -> str:
+        # VK: a profile's «друзья», a community's «участники» (a public page's «подписчики» is the same kind here)
+        return "friends" if kind == "profile" else "members"
+
+    @classmethod
+    def post_noun(cls) -> str:
+        return "posts"  # «записи» on the wall
+
     refreshes_credentials = True
     audience_history = True  # stats.get keeps the community's daily joins and leaves
     refresh_budget: ClassVar[str] = "vk.refresh"  # one refresh per page per minute: the lock across workers
