@@ -100,8 +100,8 @@ TEXTS: dict[Kind, Promise] = {
                                 "who the message is for."),
     Kind.CHAT_MIGRATED: _("The group became a supergroup with a new number. Reconnect the page with the new "
                           "chat number (see «Details»)."),
-    Kind.PAGE_SETUP: _("The page is connected wrongly (a wrong number or kind of page). Check the page's number "
-                       "in its settings and check the page again."),
+    Kind.PAGE_SETUP: _("The page is connected wrongly (a wrong id or kind of page). Check the page's id in its "
+                       "settings and check the page again."),
     Kind.WEBHOOK: _("The page receives readers' messages through a webhook, and this request clashes with it. "
                     "If readers' messages do not arrive, tell the administrator."),
     Kind.SERVER: _("A failure on the network's side. Nothing to do: Filial will try again by itself. If it "
