@@ -160,6 +160,16 @@ def test_tables_become_cards_and_filters_fold_on_the_phone(net: Net, chromium: A
     row = page.locator(".table-wrap tbody tr").first.bounding_box()
     assert row["width"] <= PHONE["width"]
     page.screenshot(path=str(ARTIFACTS / "phone-posts-cards.png"), full_page=True)
+    # a narrow table (three columns or fewer) stays a table
+    display = page.evaluate("""() => {
+        const wrap = document.createElement('div');
+        wrap.className = 'table-wrap';
+        wrap.innerHTML = '<table><thead><tr><th>A</th><th>B</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr>'
+            + '</tbody></table>';
+        document.querySelector('main').appendChild(wrap);
+        return getComputedStyle(wrap.querySelector('tbody tr')).display;
+    }""")
+    assert display == "table-row"
     # The same page on a desktop keeps its table and its open filters.
     page.set_viewport_size(DESKTOP)
     page.goto(f"{base}/posts/", wait_until="networkidle")
