@@ -66,7 +66,7 @@ class World:
             text_overrides={self.channels[k].pk: v for k, v in (overrides or {}).items()},
         ))
         post = post_submit(actor=editor, post=post)
-        assert post.state == Post.State.SCHEDULED
+        assert post.state == Post.State.SCHEDULED and post.publish_at is not None
         for channel in no_polls:
             PostChannel.objects.create(post=post, channel=channel)
             Delivery.objects.create(post=post, channel=channel, due_at=post.publish_at)
