@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext
 
 from filial.networks.advice import Kind, general_advice, match_phrases
 
@@ -375,6 +376,11 @@ class Connector(abc.ABC):
         code = str(code or "")
         return (match_phrases(text, cls.error_phrases) or general_advice(code, text)
                 or cls.error_codes.get(code) or Kind.UNKNOWN)
+
+    @classmethod
+    def person_label(cls, person_id: str, network_label: str) -> str:
+        """How staff see a reader the network gave no name for (translated): «Читатель VK 990011»."""
+        return gettext("Reader %(network)s %(id)s") % {"network": network_label, "id": person_id}
 
     @classmethod
     def credentials_due(cls, credentials: dict[str, Any], margin: float) -> bool:

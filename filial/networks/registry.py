@@ -76,6 +76,14 @@ def explain_error(network: str, code: object, raw: str) -> Advice:
     return Advice(found.connector_class().error_advice(str(code or ""), text), text)
 
 
+def person_label(network: str, person_id: str) -> str:
+    """A reader without a name, as the network would have staff call them («Читатель VK 990011»)."""
+    found = find(network)
+    if found is None:
+        return person_id
+    return found.connector_class().person_label(person_id, found.short)
+
+
 def short_label(network: str) -> str:
     found = find(network)
     return found.short if found else network.upper()
