@@ -9,6 +9,7 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
+from filial.core import timeutils
 from filial.networks import registry
 
 register = template.Library()
@@ -59,3 +60,9 @@ def network_error(network: str, code: Any, raw: str, truncate: int = 0) -> dict[
     if truncate and len(raw) > truncate:
         raw = raw[:truncate] + "…"
     return {"advice": advice, "raw": raw, "code": str(code or ""), "label": registry.label(str(network or ""))}
+
+
+@register.filter
+def tz_phrase(tz_name: str) -> str:
+    """``{{ unit.tz_name|tz_phrase }}``: «по екатеринбургскому времени» (``core.timeutils.tz_phrase``)."""
+    return timeutils.tz_phrase(str(tz_name or ""))
