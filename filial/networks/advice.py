@@ -144,6 +144,7 @@ GENERAL_PHRASES: tuple[tuple[str, Kind], ...] = (
     ("may or may not", Kind.OUTCOME_UNKNOWN),
     ("it may have been", Kind.OUTCOME_UNKNOWN),
     ("check before repeating", Kind.OUTCOME_UNKNOWN),
+    ("no answer after", Kind.OUTCOME_UNKNOWN),
     ("worker stopped", Kind.WORKER_LOST),
     ("photos, at most", Kind.TOO_MANY_PHOTOS),
     ("polls are not supported", Kind.POLL_UNSUPPORTED),
@@ -166,6 +167,7 @@ GENERAL_CODES: dict[str, Kind] = {
     "payload": Kind.PAYLOAD,
     "internal": Kind.INTERNAL,
     "lease_expired": Kind.WORKER_LOST,
+    "uncertain": Kind.OUTCOME_UNKNOWN,  # an attempt's outcome, where it has no code of its own
     "no_token": Kind.NEEDS_REAUTH,
     "credentials": Kind.NEEDS_REAUTH,
     "bad_answer": Kind.SERVER,
