@@ -50,3 +50,19 @@ def test_submission_and_approval_refuse_an_older_poll_post_to_such_a_page(net, s
     post.refresh_from_db()
     assert post.state == (Post.State.DRAFT if step == "submit" else Post.State.PENDING)
     assert not post.deliveries.exists()
+
+
+def test_the_composer_shows_the_error_on_the_pages(net, client) -> None:
+    from django.urls import reverse
+
+    from filial.publishing.tests.test_views_posts import form_data, login
+
+    login(client, net, "methodologist")
+    response = client.post(reverse("publishing:post_create"), form_data(
+        net, unit=net.central.pk, kind="poll", poll_question="Что почитать?", poll_answers="Классику\nФантастику",
+        channels=[net.channels["central_vk"].pk, net.channels["central_max"].pk], action="submit"),
+        HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Эти страницы не могут опубликовать опрос" in html and "ЦГБ Медногорска в MAX (MAX)" in html
+    assert not Post.objects.exists()
