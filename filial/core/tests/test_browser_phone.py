@@ -154,6 +154,9 @@ def test_tables_become_cards_and_filters_fold_on_the_phone(net: Net, chromium: A
     assert summary.is_visible() and page.locator("form.filters").is_hidden()
     summary.click()
     assert page.locator("form.filters").is_visible()
+    page.goto(f"{base}/posts/?q=поэзии", wait_until="networkidle")  # filters in use stay open
+    assert page.locator("form.filters").is_visible()
+    page.goto(f"{base}/posts/", wait_until="networkidle")
     cell = page.locator(".table-wrap tbody tr").first.locator("td").first
     assert cell.get_attribute("data-label")  # the column's name, shown above the value
     assert page.locator(".table-wrap thead").first.bounding_box()["width"] <= 1  # headers only for screen readers

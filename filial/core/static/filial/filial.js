@@ -38,8 +38,13 @@ document.addEventListener("click", function (event) {
   function fold(root) {
     if (!narrow || !narrow.matches) { return; }
     var folds = (root.querySelectorAll ? root : document).querySelectorAll("details.fold-narrow[open]");
+    // Filters in use stay open, so the person sees what the list is narrowed to.
+    var used = false;
+    new URLSearchParams(window.location.search).forEach(function (value, key) {
+      if (value && ["page", "view", "date", "month"].indexOf(key) < 0) { used = true; }
+    });
     Array.prototype.forEach.call(folds, function (d) {
-      if (!d.hasAttribute("data-keep-open")) { d.open = false; }
+      if (!d.hasAttribute("data-keep-open") && !(used && d.querySelector("form"))) { d.open = false; }
     });
   }
 
