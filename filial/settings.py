@@ -211,6 +211,7 @@ SESSION_COOKIE_AGE = FILIAL_SESSION_IDLE_MINUTES * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "filial.core.views.csrf_failure"  # a styled Russian page (core/views.py)
 # Served over HTTPS: cookies only over HTTPS, and HSTS (a year) so browsers never come back over plain HTTP.
 FILIAL_SECURE_COOKIES = env_bool("FILIAL_SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = FILIAL_SECURE_COOKIES

@@ -37,4 +37,6 @@ urlpatterns = [
 ]
 
 handler400 = "filial.core.views.bad_request"
+handler403 = "filial.core.views.permission_denied"
 handler404 = "filial.core.views.page_not_found"
+handler500 = "filial.core.views.server_error"

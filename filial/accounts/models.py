@@ -77,6 +77,16 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
 
+    @property
+    def actor_label(self) -> str:
+        """Who did it, as people call them: the person's name (``User.__str__``), their login once the account is
+        gone, «Филиал» for the system itself. Select ``actor`` with the entries to read it in a list."""
+        if self.actor_id is not None and self.actor is not None:
+            return str(self.actor)
+        if not self.actor_name or self.actor_name == "system":
+            return str(_("Filial (automatically)"))
+        return self.actor_name
+
 
 class ApiToken(models.Model):
     """A key for ``Authorization: Token <key>``. Only its SHA-256 digest is stored (the key is shown once, when it

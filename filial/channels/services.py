@@ -20,6 +20,7 @@ from filial.channels.models import Channel, Network
 from filial.channels.signals import audience_measured, page_resumed
 from filial.libraries.models import Unit
 from filial.networks import egress, registry
+from filial.networks.advice import Kind
 from filial.networks.base import ChannelInfo, NetworkError
 from filial.networks.connect import base_url, connector_for
 
@@ -289,6 +290,11 @@ def check_connection(*, network: str, external_id: str, credentials: dict[str, A
     return info, dict(fresh) if fresh else dict(credentials)
 
 
+# The kinds of advice that make sense for a page being checked (a missing post's advice would not).
+CHECK_ADVICE = frozenset({Kind.NO_RIGHTS, Kind.PAGE_SETUP, Kind.CHAT_MIGRATED, Kind.CAPTCHA, Kind.DAILY_LIMIT,
+                          Kind.SERVER, Kind.WEBHOOK, Kind.CONFIG, Kind.PRIVACY})
+
+
 def network_error_message(network: str, exc: NetworkError, secrets: dict[str, Any] | None = None) -> str:
     """A person's sentence for a failed check: what happened and what to do, never the remote server's own words
     (an API address could make a server say anything there). The network's answer goes to the server log,
@@ -310,6 +316,9 @@ def network_error_message(network: str, exc: NetworkError, secrets: dict[str, An
     if exc.retry_after:
         return _("%(network)s asks to wait (code %(code)s). Try again in %(seconds)s s.") % {
             **code, "seconds": int(exc.retry_after + 0.999)}
+    advice = registry.explain_error(network, exc.code, str(exc))  # Filial's words, chosen by the network's rule
+    if advice.kind in CHECK_ADVICE:
+        return _("%(network)s refused the check (code %(code)s).") % code + " " + advice.text
     return _("%(network)s refused the check (code %(code)s). Check the page's id and its secrets; the network's "
              "own answer is in the server log.") % code
 

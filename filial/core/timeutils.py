@@ -35,3 +35,43 @@ def local_to_aware(naive: datetime, tz: ZoneInfo) -> datetime:
 
 def to_local(value: datetime, tz: ZoneInfo) -> datetime:
     return value.astimezone(tz)
+
+
+# --- a time zone as people say it -------------------------------------------------------------------------------
+# Russia's zones by the city people name them after («по екатеринбургскому времени»); the zones that keep another
+# city's time are named after it (Astrakhan keeps Samara time, Chita Yakutsk time...).
+_ZONE_CITY = {
+    "Europe/Kaliningrad": "kaliningrad", "Europe/Moscow": "moscow", "Europe/Simferopol": "moscow",
+    "Europe/Kirov": "moscow", "Europe/Volgograd": "moscow", "Europe/Samara": "samara",
+    "Europe/Astrakhan": "samara", "Europe/Saratov": "samara", "Europe/Ulyanovsk": "samara",
+    "Asia/Yekaterinburg": "yekaterinburg", "Asia/Omsk": "omsk", "Asia/Novosibirsk": "novosibirsk",
+    "Asia/Barnaul": "novosibirsk", "Asia/Tomsk": "novosibirsk", "Asia/Krasnoyarsk": "krasnoyarsk",
+    "Asia/Novokuznetsk": "krasnoyarsk", "Asia/Irkutsk": "irkutsk", "Asia/Yakutsk": "yakutsk",
+    "Asia/Chita": "yakutsk", "Asia/Khandyga": "yakutsk", "Asia/Vladivostok": "vladivostok",
+    "Asia/Ust-Nera": "vladivostok", "Asia/Magadan": "magadan", "Asia/Sakhalin": "magadan",
+    "Asia/Srednekolymsk": "magadan", "Asia/Kamchatka": "kamchatka", "Asia/Anadyr": "kamchatka",
+}
+
+
+def _city_phrases() -> dict[str, str]:
+    return {
+        "kaliningrad": _("in Kaliningrad time"), "moscow": _("in Moscow time"), "samara": _("in Samara time"),
+        "yekaterinburg": _("in Yekaterinburg time"), "omsk": _("in Omsk time"),
+        "novosibirsk": _("in Novosibirsk time"), "krasnoyarsk": _("in Krasnoyarsk time"),
+        "irkutsk": _("in Irkutsk time"), "yakutsk": _("in Yakutsk time"), "vladivostok": _("in Vladivostok time"),
+        "magadan": _("in Magadan time"), "kamchatka": _("in Kamchatka time"),
+    }
+
+
+def tz_phrase(tz_name: str, at: datetime | None = None) -> str:
+    """The zone as people say it: «по екатеринбургскому времени»; another zone by its name and UTC offset."""
+    city = _ZONE_CITY.get(tz_name)
+    if city:
+        return _city_phrases()[city]
+    try:
+        offset = (at or datetime.now(UTC)).astimezone(ZoneInfo(tz_name)).strftime("%z")
+    except (KeyError, ValueError):
+        return _("in the time zone %(zone)s") % {"zone": tz_name}
+    sign, hours, minutes = offset[0], int(offset[1:3]), offset[3:5]
+    utc = f"UTC{sign}{hours}" + (f":{minutes}" if minutes != "00" else "") if hours or minutes != "00" else "UTC"
+    return _("in the time of %(zone)s (%(utc)s)") % {"zone": tz_name, "utc": utc}

@@ -590,7 +590,7 @@ RECENT_POSTS = [
         event="vinyl_open_day", state="scheduled"),
     PostSpec("poll", "Что читаем в книжном клубе?", (
         "Выбираем книгу для следующей встречи книжного клуба. Голосуйте — и приходите обсудить!"),
-        offset=4, time="18:00", unit="central", channels=("central_vk", "central_tg", "central_max"),
+        offset=4, time="18:00", unit="central", channels=("central_vk", "central_tg"),
         poll=("Какую книгу обсудим в следующий раз?", (
             "«Лавр» Евгения Водолазкина", "«Бронепароходы» Алексея Иванова", "«Обитель» Захара Прилепина",
             "Предложу свою в комментариях")), state="scheduled"),

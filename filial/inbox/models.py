@@ -3,12 +3,15 @@ time (``pipeline.py`` brings them in, ``services.py`` changes them, ``workhours.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from filial.networks import registry
 
 
 class InboxSettings(models.Model):
@@ -56,12 +59,14 @@ class OpeningHours(models.Model):
         return f"{self.unit_id} {self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
 
-def _person_label(name: str, person_id: str) -> str:
+def _person_label(name: str, person_id: str, network: Callable[[], str]) -> str:
     if name:
         return name
     if person_id.startswith("p:"):  # filial.core.privacy.pseudonym: the person's data was erased
         return str(_("erased person"))
-    return person_id
+    if not person_id:
+        return ""
+    return registry.person_label(network(), person_id)  # «Читатель VK 990011», in the network's words
 
 
 class Conversation(models.Model):
@@ -119,7 +124,7 @@ class Conversation(models.Model):
     @property
     def person_label(self) -> str:
         """Who the dialogue is with, as staff see it ("erased person" once the id is a pseudonym)."""
-        return _person_label(self.person_name, self.person_id)
+        return _person_label(self.person_name, self.person_id, lambda: self.channel.network)
 
     @property
     def is_open(self) -> bool:
@@ -172,7 +177,7 @@ class InboxItem(models.Model):
 
     @property
     def author_label(self) -> str:
-        return _person_label(self.author_name, self.author_id)
+        return _person_label(self.author_name, self.author_id, lambda: self.channel.network)
 
 
 class ItemRevision(models.Model):

@@ -74,7 +74,7 @@ def conversations_filtered(user: Any, f: InboxFilters) -> QuerySet[Conversation]
 
 def conversation_get(user: Any, pk: int) -> Conversation | None:
     return conversations_visible(user).filter(pk=pk).select_related("delivery", "unit__system").prefetch_related(
-        Prefetch("items", queryset=InboxItem.objects.select_related("outgoing", "author_user")
+        Prefetch("items", queryset=InboxItem.objects.select_related("outgoing", "author_user", "channel")
                  .prefetch_related("revisions").order_by("at", "id")),
         Prefetch("notes", queryset=Note.objects.select_related("author")),
     ).first()

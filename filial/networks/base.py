@@ -13,6 +13,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext
+
+from filial.networks.advice import Kind, general_advice, match_phrases
 
 if TYPE_CHECKING:
     from filial.networks.ratelimit import Claim
@@ -484,6 +487,24 @@ class Connector(abc.ABC):
         problem makes the edit impossible, a note tells what the network will keep as it was. Raises
         :class:`NotEditable` when nothing else need be checked (the id is not one of this network's posts)."""
         return [], []
+
+    # The network's errors as advice (``networks/advice.py``): its answers' words (lower case, checked first, in
+    # order), then Filial's general rules, then its codes (as text: ``"100"``, ``"chat.denied"``).
+    error_phrases: ClassVar[tuple[tuple[str, Kind], ...]] = ()
+    error_codes: ClassVar[dict[str, Kind]] = {}
+
+    @classmethod
+    def error_advice(cls, code: str, text: str) -> Kind:
+        """What a person should do about the error ``code`` with the raw answer ``text`` (a kind of advice;
+        ``Kind.UNKNOWN`` where no rule of the network nor a general one applies)."""
+        code = str(code or "")
+        return (match_phrases(text, cls.error_phrases) or general_advice(code, text)
+                or cls.error_codes.get(code) or Kind.UNKNOWN)
+
+    @classmethod
+    def person_label(cls, person_id: str, network_label: str) -> str:
+        """How staff see a reader the network gave no name for (translated): «Читатель VK 990011»."""
+        return gettext("Reader %(network)s %(id)s") % {"network": network_label, "id": person_id}
 
     @classmethod
     def credentials_due(cls, credentials: dict[str, Any], margin: float) -> bool:

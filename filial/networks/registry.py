@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar, cast
 
+from filial.networks.advice import Advice, Kind, general_advice
 from filial.networks.base import Connector
 from filial.networks.spec import NetworkSpec
 
@@ -56,6 +58,30 @@ def label(network: str) -> str:
     """How a person names the network ("VK", "Telegram"); an unknown name as it is."""
     found = find(network)
     return found.label if found else network
+
+
+_CODE_IN_TEXT = re.compile(r"^[\w.-]+(?: [\w./-]+)? \[([^\]]{1,50})\]: ")
+
+
+def explain_error(network: str, code: object, raw: str) -> Advice:
+    """A stored network error (its code and raw answer) as advice for a person (``networks/advice.py``); an
+    unknown network gets the general rules only."""
+    found = find(network)
+    text = str(raw or "")
+    if not code:  # a stored ``str(NetworkError)``: "vk wall.post [214]: …"
+        match = _CODE_IN_TEXT.match(text)
+        code = match.group(1) if match else ""
+    if found is None:
+        return Advice(general_advice(str(code or ""), text) or Kind.UNKNOWN, text)
+    return Advice(found.connector_class().error_advice(str(code or ""), text), text)
+
+
+def person_label(network: str, person_id: str) -> str:
+    """A reader without a name, as the network would have staff call them («Читатель VK 990011»)."""
+    found = find(network)
+    if found is None:
+        return person_id
+    return found.connector_class().person_label(person_id, found.short)
 
 
 def short_label(network: str) -> str:

@@ -17,6 +17,8 @@ from filial.accounts.selectors import access_for
 from filial.accounts.services import audit_record
 from filial.channels.models import Channel
 from filial.libraries.models import Unit
+from filial.networks import registry
+from filial.networks.registry import connector_class
 from filial.outbox.jobs import fresh_start, human_attempt
 from filial.outbox.models import Attempt
 from filial.publishing.jobs import DELIVERY, complete_post, deliveries_on_commit, post_on_commit
@@ -99,6 +101,9 @@ def _validate(actor: Any, data: PostData) -> None:
         errors.setdefault("poll", []).append(_("A poll post needs a question and answers."))
     if data.poll is not None:
         _validate_poll(data.poll, errors)
+        refusing = _pages_without_polls(data.channels)
+        if refusing:
+            errors.setdefault("channels", []).append(refusing)
     unknown = set(data.text_overrides) - {c.pk for c in data.channels}
     if unknown:
         errors.setdefault("channels", []).append(_("A text variant is given for a page that is not chosen."))
@@ -240,6 +245,17 @@ def post_replace_content(*, actor: Any, post: Post, data: PostData) -> Post:
     return post
 
 
+def _pages_without_polls(channels: Sequence[Channel]) -> str:
+    """A person's sentence naming the chosen pages whose network cannot take a poll ("" when all can): such a
+    post would certainly fail there, so it is an error at compose, submission and approval, not a warning."""
+    refusing = [c for c in channels if not connector_class(c.network).capabilities.polls]
+    if not refusing:
+        return ""
+    return _("These pages cannot publish a poll (their network has no polls): %(pages)s. Remove the poll or these "
+             "pages from the post.") % {"pages": ", ".join(f"{c.name} ({registry.label(c.network)})"
+                                                        for c in refusing)}
+
+
 def _check_ready(post: Post, *, scheduling: bool = True) -> None:
     """What a post needs to be submitted; ``scheduling``: it goes on the pages now (approved, or published
     without approval), so an advertisement must carry its marking (``marking.approval_errors``)."""
@@ -250,6 +266,10 @@ def _check_ready(post: Post, *, scheduling: bool = True) -> None:
         errors["publish_at"] = [_("The publication time is in the past.")]
     if not post.targets.exists():
         errors["channels"] = [_("Choose at least one page.")]
+    elif Poll.objects.filter(post=post).exists():
+        refusing = _pages_without_polls([t.channel for t in post.targets.select_related("channel")])
+        if refusing:
+            errors["channels"] = [refusing]
     if scheduling:
         errors.update(approval_errors(post))
     if errors:

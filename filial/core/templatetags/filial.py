@@ -9,6 +9,7 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
+from filial.core import timeutils
 from filial.networks import registry
 
 register = template.Library()
@@ -45,3 +46,23 @@ def grouped(value: int | None) -> str:
     from django.utils.formats import number_format
 
     return number_format(value, force_grouping=True)
+
+
+@register.inclusion_tag("core/_network_error.html")
+def network_error(network: str, code: Any, raw: str, truncate: int = 0) -> dict[str, Any]:
+    """``{% network_error d.channel.network d.last_error_code d.last_error %}``: what happened and what to do, in
+    plain words (the network's rule, ``networks/advice.py``), with the network's raw answer folded under
+    «Подробности». Nothing when there is no error."""
+    raw = str(raw or "")
+    if not raw and not code:
+        return {"advice": None}
+    advice = registry.explain_error(str(network or ""), code, raw)
+    if truncate and len(raw) > truncate:
+        raw = raw[:truncate] + "…"
+    return {"advice": advice, "raw": raw, "code": str(code or ""), "label": registry.label(str(network or ""))}
+
+
+@register.filter
+def tz_phrase(tz_name: str) -> str:
+    """``{{ unit.tz_name|tz_phrase }}``: «по екатеринбургскому времени» (``core.timeutils.tz_phrase``)."""
+    return timeutils.tz_phrase(str(tz_name or ""))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from filial.networks.advice import Kind
 from filial.networks.base import AdMarking, Connector, PostPayload
 from filial.networks.max.hosts import picture_source
 from filial.networks.ratelimit import Claim, fingerprint
@@ -26,6 +27,26 @@ class MaxRules(Connector, abc.ABC):
     @classmethod
     def post_noun(cls) -> str:
         return "publications"
+    # MAX answers ``{"code", "message"}`` with an HTTP status (client.py); the codes and words as advice.
+    error_phrases: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("does not accept messages", Kind.RECIPIENT_BLOCKED),
+        ("dialog.suspended", Kind.RECIPIENT_BLOCKED),
+        ("only messages of the bot", Kind.NOT_EDITABLE),
+        ("webhook", Kind.WEBHOOK),
+        ("no max bot token", Kind.NEEDS_REAUTH),
+        ("not.processed", Kind.SERVER),
+    )
+    error_codes: ClassVar[dict[str, Kind]] = {
+        "verify.token": Kind.NEEDS_REAUTH, "access.denied": Kind.SERVER, "chat.denied": Kind.NO_RIGHTS,
+        "too.many.requests": Kind.RATE_LIMITED, "internal.error": Kind.SERVER, "not.found": Kind.NOT_FOUND,
+        "chat.not.found": Kind.PAGE_SETUP, "user.not.found": Kind.RECIPIENT_NOT_FOUND,
+        "method.not.allowed": Kind.BAD_REQUEST, "proto.payload": Kind.BAD_REQUEST,
+        "attachment.not.ready": Kind.SERVER, "upload.error": Kind.PHOTO_REJECTED, "edit": Kind.NOT_EDITABLE,
+        "delete": Kind.NOT_EDITABLE, "subscribe": Kind.WEBHOOK,
+        "400": Kind.BAD_REQUEST, "401": Kind.NEEDS_REAUTH, "403": Kind.NO_RIGHTS, "404": Kind.NOT_FOUND,
+        "405": Kind.BAD_REQUEST, "429": Kind.RATE_LIMITED, "500": Kind.SERVER, "502": Kind.SERVER,
+        "503": Kind.SERVER, "504": Kind.SERVER,
+    }
 
     link_in_text = True
     link_card = False  # MAX builds its own preview from the text

@@ -4,11 +4,12 @@ class methods of ``Connector`` (``networks/base.py``) that ``TelegramConnector``
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from filial.networks.advice import Kind
 from filial.networks.base import AdMarking, Connector, InboundItem, NetworkError, NotEditable, PostPayload, PreviewShape
 from filial.networks.ratelimit import Claim, fingerprint
 from filial.networks.telegram.post_ids import parse_external_id
@@ -58,6 +59,52 @@ class TelegramRules(Connector, abc.ABC):
     @classmethod
     def post_noun(cls) -> str:
         return "publications"
+    # The Bot API answers with HTTP-like codes and a description; the description says what happened.
+    error_phrases: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("can't initiate conversation", Kind.RECIPIENT_NOT_STARTED),
+        ("must start the bot", Kind.RECIPIENT_NOT_STARTED),
+        ("blocked by the user", Kind.RECIPIENT_BLOCKED),
+        ("user is deactivated", Kind.RECIPIENT_NOT_FOUND),
+        ("became a supergroup", Kind.CHAT_MIGRATED),
+        ("upgraded to a supergroup", Kind.CHAT_MIGRATED),
+        ("half-published", Kind.PARTLY_PUBLISHED),
+        ("already published", Kind.PARTLY_PUBLISHED),
+        ("no bot token", Kind.NEEDS_REAUTH),
+        ("token is malformed", Kind.NEEDS_REAUTH),
+        ("unauthorized", Kind.NEEDS_REAUTH),
+        ("bot was kicked", Kind.NO_RIGHTS),
+        ("bot is not a member", Kind.NO_RIGHTS),
+        ("administrator", Kind.NO_RIGHTS),
+        ("not enough rights", Kind.NO_RIGHTS),
+        ("not a channel", Kind.PAGE_SETUP),
+        ("chat_id is empty", Kind.PAGE_SETUP),
+        ("chat not found", Kind.PAGE_SETUP),
+        ("message is not modified", Kind.NOT_MODIFIED),
+        ("can't be edited", Kind.NOT_EDITABLE),
+        ("can't be deleted", Kind.NOT_EDITABLE),
+        ("cannot empty a text message", Kind.NOT_EDITABLE),
+        ("in the message to edit", Kind.NOT_EDITABLE),
+        ("poll has already been closed", Kind.POLL_CLOSED),
+        ("closed poll's counts", Kind.POLL_CLOSED),
+        ("too many messages to send as an album", Kind.TOO_MANY_PHOTOS),
+        ("poll", Kind.POLL_INVALID),
+        ("image_process_failed", Kind.PHOTO_REJECTED),
+        ("photo_invalid_dimensions", Kind.PHOTO_REJECTED),
+        ("file is too big", Kind.PHOTO_REJECTED),
+        ("file must be non-empty", Kind.PHOTO_REJECTED),
+        ("no photo in the request", Kind.PHOTO_REJECTED),
+        ("message text is empty", Kind.EMPTY),
+        ("no messages to send", Kind.EMPTY),
+        ("not found", Kind.NOT_FOUND),
+        ("message_id_invalid", Kind.NOT_FOUND),
+        ("webhook", Kind.WEBHOOK),
+        ("flood control", Kind.RATE_LIMITED),
+    )
+    error_codes: ClassVar[dict[str, Kind]] = {
+        "400": Kind.BAD_REQUEST, "401": Kind.NEEDS_REAUTH, "403": Kind.NO_RIGHTS, "404": Kind.CONFIG,
+        "409": Kind.WEBHOOK, "429": Kind.RATE_LIMITED, "500": Kind.SERVER, "502": Kind.SERVER,
+        "503": Kind.SERVER, "504": Kind.SERVER,
+    }
 
     link_in_text = True
     posts_span_messages = True  # an album and its text, a poll: "12:a12-14,t15"

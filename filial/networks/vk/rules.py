@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from filial.networks.advice import Kind
 from filial.networks.base import AdMarking, Connector, PostPayload, PreviewShape
 from filial.networks.ratelimit import Claim, fingerprint
 from filial.networks.vk.hosts import picture_source
@@ -33,6 +34,35 @@ class VKRules(Connector, abc.ABC):
     def post_noun(cls) -> str:
         return "posts"  # «записи» on the wall
 
+
+    # VK's error codes (dev.vk.com "Ошибки") as advice; the client maps them onto retry flags (client.py).
+    error_phrases: ClassVar[tuple[tuple[str, Kind], ...]] = (
+        ("captcha", Kind.CAPTCHA),
+        ("has not allowed messages", Kind.RECIPIENT_NO_CONSENT),
+        ("privacy settings", Kind.RECIPIENT_BLOCKED),
+        ("not on the wall", Kind.NOT_FOUND),
+        ("cannot publish in", Kind.NO_RIGHTS),
+        ("belongs to community", Kind.NEEDS_REAUTH),
+        ("community id must be a number", Kind.PAGE_SETUP),
+        ("flood control", Kind.DAILY_LIMIT),
+        ("long poll", Kind.SERVER),
+    )
+    error_codes: ClassVar[dict[str, Kind]] = {
+        "1": Kind.SERVER, "3": Kind.BAD_REQUEST, "5": Kind.NEEDS_REAUTH, "6": Kind.RATE_LIMITED,
+        "7": Kind.NO_RIGHTS, "8": Kind.BAD_REQUEST, "9": Kind.DAILY_LIMIT, "10": Kind.SERVER,
+        "14": Kind.CAPTCHA, "15": Kind.NO_RIGHTS, "17": Kind.NEEDS_REAUTH, "18": Kind.RECIPIENT_NOT_FOUND,
+        "27": Kind.NEEDS_REAUTH, "28": Kind.NEEDS_REAUTH, "29": Kind.DAILY_LIMIT, "30": Kind.PRIVACY,
+        "36": Kind.SERVER, "43": Kind.SERVER, "100": Kind.BAD_REQUEST, "104": Kind.NOT_FOUND,
+        "113": Kind.RECIPIENT_NOT_FOUND, "121": Kind.BAD_REQUEST, "200": Kind.NO_RIGHTS, "203": Kind.NO_RIGHTS,
+        "210": Kind.NO_RIGHTS, "211": Kind.NO_RIGHTS, "212": Kind.NO_RIGHTS, "214": Kind.NO_RIGHTS,
+        "219": Kind.BAD_REQUEST, "220": Kind.DAILY_LIMIT, "222": Kind.BAD_REQUEST, "250": Kind.NOT_FOUND,
+        "251": Kind.NOT_FOUND, "252": Kind.POLL_INVALID, "253": Kind.POLL_INVALID, "258": Kind.POLL_CLOSED,
+        "900": Kind.RECIPIENT_BLOCKED, "901": Kind.RECIPIENT_NO_CONSENT, "902": Kind.RECIPIENT_BLOCKED,
+        "913": Kind.TOO_MANY_PHOTOS, "914": Kind.TOO_LONG, "917": Kind.NO_RIGHTS, "921": Kind.NOT_FOUND,
+        "936": Kind.RECIPIENT_NOT_FOUND, "945": Kind.RECIPIENT_BLOCKED, "3609": Kind.NEEDS_REAUTH,
+        "429": Kind.RATE_LIMITED, "500": Kind.SERVER, "502": Kind.SERVER, "503": Kind.SERVER, "504": Kind.SERVER,
+        "a_check": Kind.SERVER,
+    }
     refreshes_credentials = True
     audience_history = True  # stats.get keeps the community's daily joins and leaves
     refresh_budget: ClassVar[str] = "vk.refresh"  # one refresh per page per minute: the lock across workers

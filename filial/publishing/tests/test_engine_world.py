@@ -23,9 +23,10 @@ from emulators.networks.vk import VKEmulator
 from filial.channels.models import Channel
 from filial.conftest import Net
 from filial.networks.ratelimit import reset_limiter
+from filial.networks.registry import connector_class
 from filial.networks.tests.helpers import served
 from filial.publishing.media import media_upload
-from filial.publishing.models import Delivery, Post
+from filial.publishing.models import Delivery, Post, PostChannel
 from filial.publishing.services import PollData, PostData, post_create, post_submit
 
 FAULT_DELAY = 1.2  # how long an emulator sleeps in an injected timeout; the connectors give up after TIMEOUT
@@ -54,6 +55,10 @@ class World:
         media = [media_upload(actor=editor, unit=self.net.central, fh=io.BytesIO(jpeg(i)), size=len(jpeg(i)),
                               name=f"photo{i}.jpg") for i in range(photos)]
         channels = [self.channels[p] for p in pages]
+        # A poll cannot be composed for a page whose network has no polls (issue 14); these tests still send one
+        # there, as a post approved before that rule would: the page is added behind the services.
+        no_polls = [c for c in channels if poll and not connector_class(c.network).capabilities.polls]
+        channels = [c for c in channels if c not in no_polls]
         post = post_create(actor=editor, data=PostData(
             unit=self.net.central, kind=Post.Kind.POLL if poll else Post.Kind.NOTE, text=text, channels=channels,
             link=link, publish_at=timezone.now() + timedelta(hours=1), media=media,
@@ -61,7 +66,10 @@ class World:
             text_overrides={self.channels[k].pk: v for k, v in (overrides or {}).items()},
         ))
         post = post_submit(actor=editor, post=post)
-        assert post.state == Post.State.SCHEDULED
+        assert post.state == Post.State.SCHEDULED and post.publish_at is not None
+        for channel in no_polls:
+            PostChannel.objects.create(post=post, channel=channel)
+            Delivery.objects.create(post=post, channel=channel, due_at=post.publish_at)
         if due_now:
             self.make_due(post)
         return post

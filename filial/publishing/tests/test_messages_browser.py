@@ -48,6 +48,9 @@ def test_outgoing_messages_page_in_a_browser(live_server: Any, transactional_db:
 
     card = page.locator(f"#message-{unsure.pk}")
     card.get_by_text("1 attempt").click()
+    # the attempt says what to do; the network's raw answer is folded under «Details» (issue 14)
+    card.locator("ol.history").get_by_text("The network did not answer after the request was sent").wait_for()
+    card.locator("ol.history summary", has_text="Details").click()
     card.get_by_text("timed out").wait_for()
     card.get_by_label("The network's id of the message (optional)").fill("4242:17")
     card.get_by_role("button", name="It is there").click()

@@ -346,7 +346,8 @@ def post_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 # --- detail and actions ---------------------------------------------------------------------------
 def _history(post: Post) -> list[dict[str, Any]]:
-    entries = AuditEntry.objects.filter(object_type="publishing.post", object_id=str(post.pk)).order_by("at", "id")
+    entries = (AuditEntry.objects.filter(object_type="publishing.post", object_id=str(post.pk))
+               .select_related("actor").order_by("at", "id"))
     rows = []
     for entry in entries:
         changes = entry.changes if isinstance(entry.changes, dict) else {}
