@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -110,14 +111,18 @@ class SourceRow:
     total: Decimal
 
 
-def _period_orders(units: QuerySet[Unit] | None, start: date, end: date) -> QuerySet[Order]:
+# The units whose orders a summary counts: a queryset of units, their ids, or None for every unit.
+UnitScope = QuerySet[Unit] | Sequence[int] | None
+
+
+def _period_orders(units: UnitScope, start: date, end: date) -> QuerySet[Order]:
     qs = Order.objects.filter(date__gte=start, date__lte=end)
     if units is not None:
         qs = qs.filter(unit__in=units)
     return qs
 
 
-def customer_summary(units: QuerySet[Unit] | None, start: date, end: date) -> list[CategoryRow]:
+def customer_summary(units: UnitScope, start: date, end: date) -> list[CategoryRow]:
     """Customers, orders and sums by customer category for the orders of ``units`` (None: every unit) dated
     ``start`` … ``end`` inclusive. Every category of the systems concerned is listed, with zeros where it had no
     order (a zero here is a count, not an unknown). One query for the figures, one for the categories."""
@@ -140,7 +145,7 @@ def customer_summary(units: QuerySet[Unit] | None, start: date, end: date) -> li
     return rows
 
 
-def source_summary(units: QuerySet[Unit] | None, start: date, end: date) -> list[SourceRow]:
+def source_summary(units: UnitScope, start: date, end: date) -> list[SourceRow]:
     """Customers, orders and sums by the page that brought them (the order's page, or its promo code's page),
     largest sum first; orders with no page form the last row (``channel_id`` None)."""
     rows = []
