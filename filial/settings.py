@@ -319,7 +319,10 @@ SPECTACULAR_SETTINGS = {
     # Every operation's error answers (400/401/403/404/409/429) as shared components: filial/core/schema.py.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "filial.core.schema.error_responses"],
     # A report's "kind" (annual, quarterly, monthly) is not a post's or a page's "kind".
-    "ENUM_NAME_OVERRIDES": {"ReportKindEnum": "filial.reports.models.Report.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "ReportKindEnum": "filial.reports.models.Report.Kind",
+        "StatsSourceEnum": "filial.stats.models.Source",  # vs. the loans' "source" (circulation)
+    },
 }
 
 LOGGING = {
