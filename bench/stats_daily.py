@@ -53,6 +53,9 @@ def parse_args() -> argparse.Namespace:
                              "T0 (45)")
     parser.add_argument("--deadline", type=float, default=1800.0, help="give up after this many seconds (1800)")
     parser.add_argument("--quick", action="store_true", help="200 pages")
+    parser.add_argument("--polling", action="store_true",
+                        help="the worker polls every page's inbox each minute (default: the pages' updates come by "
+                             "webhook, as on an installation of this size)")
     parser.add_argument("--no-stats", action="store_true",
                         help="publishing alone (the baseline the publication delays are compared with)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
@@ -70,7 +73,7 @@ def pacing(network: str, n: int) -> float:
     return (n - 1) // per[0] * per[1]
 
 
-def make_page(network: str, i: int, app: Any, url: str, unit: Any) -> tuple[Any, dict[str, Any]]:
+def make_page(network: str, i: int, app: Any, url: str, unit: Any, polling: bool) -> tuple[Any, dict[str, Any]]:
     from filial.channels.models import Channel
 
     if network == "vk":
@@ -91,6 +94,8 @@ def make_page(network: str, i: int, app: Any, url: str, unit: Any) -> tuple[Any,
         seed = app.seed(title=f"MAX page {i}", members=100 + i)
         ch = Channel(unit=unit, network="max", name=f"MAX {i}", external_id=str(seed["chat_id"]), api_base_url=url)
         ch.set_credentials({"bot_token": seed["token"]})
+    if not polling:  # the page's updates come by webhook: the worker does not poll its inbox
+        ch.set_credentials({**ch.credentials, "webhook_secret": f"bench-{network}-{i}"})
     ch.save()
     return ch, seed
 
@@ -135,7 +140,7 @@ def main() -> int:
         pages = []
         for i in range(args.pages):
             network = NETWORKS[i % 4]
-            pages.append((network, *make_page(network, i, apps[network], servers[network].url, unit)))
+            pages.append((network, *make_page(network, i, apps[network], servers[network].url, unit, args.polling)))
         # What the job reads: posts published on the emulators in the last days, recorded as the outbox would.
         pacer = Limiter("memory://")
         posts: list[Post] = []
@@ -219,6 +224,7 @@ def main() -> int:
             "benchmark": "stats_daily",
             "pages": args.pages,
             "stats": not args.no_stats,
+            "inbox_polling": args.polling,
             "backend": backend,
             "queue": "redis" if os.environ.get("FILIAL_REDIS_URL") else "sqlite",
             "workers": args.workers, "threads_per_worker": int(huey_conf.get("consumer", {}).get("workers", 0)),
