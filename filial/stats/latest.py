@@ -1,7 +1,8 @@
 """Each publication's latest figures (``PublicationLatest``), kept beside its daily measurements.
 
-Every writer of ``PublicationDay`` (the daily collection, the demo's seeding) calls :func:`refresh_latest` with the
-deliveries it wrote, inside its transaction: the rows are recomputed from ``PublicationDay`` (the measurement with
+Every bulk writer of ``PublicationDay`` (the daily collection, the demo's seeding) calls :func:`refresh_latest` with
+the deliveries it wrote, inside its transaction; a single row saved or deleted (by hand, the admin) does it through
+``post_save`` / ``post_delete`` (:func:`measurement_changed`): the rows are recomputed from ``PublicationDay`` (the measurement with
 the latest day; the delivery's page and publication time), so they always agree with a recomputation whatever
 order the days were written in (a re-collection of the same day, a seeding that replaces older rows).
 """
@@ -9,8 +10,9 @@ order the days were written in (a re-collection of the same day, a seeding that 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from filial.stats.models import PublicationLatest
 
@@ -42,6 +44,13 @@ def refresh_latest(delivery_ids: Iterable[int]) -> int:
             cursor.execute(sql, chunk)
             written += max(cursor.rowcount, 0)
     return written
+
+
+def measurement_changed(sender: Any, *, instance: Any, **kwargs: Any) -> None:
+    """Receiver of ``post_save`` / ``post_delete`` of one ``PublicationDay`` (connected in ``StatsConfig.ready``):
+    a measurement written or removed on its own (by hand, in the admin) updates its publication's row too."""
+    with transaction.atomic():
+        refresh_latest([instance.delivery_id])
 
 
 def refresh_all() -> None:

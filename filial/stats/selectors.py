@@ -314,29 +314,12 @@ def _latest_publications(scope_ids_sql: str, scope_params: tuple[Any, ...], sinc
                          until: datetime) -> tuple[str, tuple[Any, ...]]:
     """SQL of each publication's latest figures (one row per delivery published in [since, until) on a page in
     scope): delivery_id, channel_id, published_at, views, likes, reposts, comments, reach, measured_at, eng
-    (likes + reposts + comments, NULL when one is unknown)."""
-    # A publication is measured on or after the day it appeared: ``p.day`` bounds the rows read through the
-    # (channel, day) index before the deliveries are joined.
-    where = ("p.day >= %s AND d.state = %s AND d.published_at >= %s AND d.published_at < %s "
-             f"AND p.channel_id IN ({scope_ids_sql})")
-    params = (_day_param(since.date() - timedelta(1)), str(Delivery.State.PUBLISHED), _dt(since), _dt(until),
-              *scope_params)
-    cols = "p.views, p.likes, p.reposts, p.comments, p.reach, p.measured_at"
-    if connection.vendor == "postgresql":
-        # From the period's published deliveries (the time index), each one's last measurement by one backward
-        # step in the (delivery, day) unique index: no sort of every measurement of the period.
-        sql = (f"SELECT d.id AS delivery_id, d.channel_id, d.published_at, {cols} "  # noqa: S608 - fixed SQL
-               "FROM publishing_delivery d CROSS JOIN LATERAL (SELECT * FROM stats_publicationday p1 "
-               "WHERE p1.delivery_id = d.id ORDER BY p1.day DESC LIMIT 1) p "
-               "WHERE d.state = %s AND d.published_at >= %s AND d.published_at < %s "
-               f"AND d.channel_id IN ({scope_ids_sql})")
-        params = params[1:]
-    else:  # SQLite: the bare columns of an aggregate query come from the row holding MAX()
-        sql = (f"SELECT p.delivery_id, d.channel_id, d.published_at, {cols}, MAX(p.day) AS last_day "  # noqa: S608 - fixed SQL; every value a parameter
-               f"FROM stats_publicationday p JOIN publishing_delivery d ON d.id = p.delivery_id WHERE {where} "
-               "GROUP BY p.delivery_id")
-    wrapped = (f"SELECT l.*, (l.likes + l.reposts + l.comments) AS eng FROM ({sql}) l")  # noqa: S608 - fixed SQL; every value a parameter
-    return wrapped, params
+    (likes + reposts + comments, NULL when one is unknown). Read from ``PublicationLatest`` (one row per
+    publication, kept by every writer of the measurements) through its (published_at, channel) index."""
+    sql = ("SELECT l.delivery_id, l.channel_id, l.published_at, l.views, l.likes, l.reposts, l.comments, "  # noqa: S608 - fixed SQL; every value a parameter
+           "l.reach, l.measured_at, (l.likes + l.reposts + l.comments) AS eng FROM stats_publicationlatest l "
+           f"WHERE l.published_at >= %s AND l.published_at < %s AND l.channel_id IN ({scope_ids_sql})")
+    return sql, (_dt(since), _dt(until), *scope_params)
 
 
 def _dt(value: datetime) -> Any:
