@@ -428,7 +428,11 @@ def dashboard(scope: Scope, period: Period) -> Dashboard:
     channels_qs = scope.channels()
     ids_sql, ids_params = _sql(channels_qs.order_by().values("id"))
     figures = _publication_figures(ids_sql, ids_params, since, until, tz)
-    pages = _page_rows(channels_qs, period, since, until, figures.per_page)
+    counts = _published_counts(channels_qs, since, until)
+    published: dict[int, int] = defaultdict(int)
+    for (channel_id, _kind), n in counts.items():
+        published[channel_id] += n
+    pages = _page_rows(channels_qs, period, published, figures.per_page)
     pages.sort(key=lambda r: (-(r.audience.value or -1), r.channel.name))
     total = group(_("All pages"), pages)
     by_unit: dict[int, list[PageRow]] = defaultdict(list)
@@ -444,7 +448,7 @@ def dashboard(scope: Scope, period: Period) -> Dashboard:
     return Dashboard(
         scope=scope, period=period, tz=tz, pages=pages, total=total,
         audience=audience_series(ids_sql, ids_params, period),
-        kinds=_kinds(channels_qs, since, until),
+        kinds=_kinds(counts),
         hours=_slots(figures.hours, "hour"),
         weekdays=_slots(figures.weekdays, "iso_week_day"),
         top=_top(figures.top),
@@ -452,38 +456,33 @@ def dashboard(scope: Scope, period: Period) -> Dashboard:
     )
 
 
-def _page_rows(channels_qs: QuerySet[Channel], period: Period, since: datetime, until: datetime,
+def _page_rows(channels_qs: QuerySet[Channel], period: Period, published: Mapping[int, int],
                figures: dict[int, tuple[Any, ...]]) -> list[PageRow]:
-    """One row per page: its first and last known audience in the period (two index look-ups per page, then the
-    rows fetched at once), its publications and their latest figures added up (grouped in the database)."""
+    """One row per page: its first and last known audience in the period (two index look-ups per page, the two
+    rows joined in the same query), its publications and their latest figures added up (grouped in the
+    database)."""
     known = PageDay.objects.filter(channel=OuterRef("pk"), day__gte=period.start, day__lte=period.end,
                                    audience__isnull=False)
+    ends_sql, ends_params = _sql(channels_qs.order_by().annotate(
+        end_id=Subquery(known.order_by("-day").values("id")[:1]),
+        start_id=Subquery(known.order_by("day").values("id")[:1]),
+    ).values("id", "end_id", "start_id"))
+    sql = ("SELECT x.id, e.audience, e.day, e.measured_at, s.audience, s.day, s.measured_at "  # noqa: S608 - fixed SQL; every value a parameter
+           f"FROM ({ends_sql}) x JOIN stats_pageday e ON e.id = x.end_id JOIN stats_pageday s ON s.id = x.start_id")
+    ends: dict[int, tuple[Figure, Figure]] = {}
+    for ch_id, end_audience, end_day, end_at, start_audience, start_day, start_at in _rows(sql, ends_params):
+        ends[ch_id] = (Figure(end_audience, "", _aware(end_at), _day(end_day)),
+                       Figure(start_audience, "", _aware(start_at), _day(start_day)))
     channels = list(
         channels_qs.select_related("unit").only("id", "name", "network", "unit_id", "unit__id", "unit__name",
-                                                 "unit__path", "unit__system_id", "unit__timezone").annotate(
-            end_id=Subquery(known.order_by("-day").values("id")[:1]),
-            start_id=Subquery(known.order_by("day").values("id")[:1]),
-        )
-    )
-    wanted = {i for ch in channels for i in (ch.end_id, ch.start_id) if i is not None}
-    days = {d["id"]: d for d in PageDay.objects.filter(id__in=wanted).values("id", "audience", "day", "measured_at")}
-    published = dict(
-        Delivery.objects.filter(channel__in=channels_qs.order_by().values("id"), state=Delivery.State.PUBLISHED,
-                                published_at__gte=since, published_at__lt=until)
-        .order_by().values_list("channel").annotate(n=Count("id")).values_list("channel", "n")
+                                                 "unit__path", "unit__system_id", "unit__timezone")
     )
     no = no_audience()
     reasons_by_network: dict[str, dict[str, str]] = {}
     rows: list[PageRow] = []
     for ch in channels:
-        end, start = days.get(ch.end_id), days.get(ch.start_id)
-        row = PageRow(
-            channel=ch,
-            audience=Figure(end["audience"], "", end["measured_at"], end["day"]) if end else Figure(None, no),
-            audience_start=(Figure(start["audience"], "", start["measured_at"], start["day"]) if start
-                            else Figure(None, no)),
-            published=published.get(ch.pk, 0),
-        )
+        end, start = ends.get(ch.pk, (Figure(None, no), Figure(None, no)))
+        row = PageRow(channel=ch, audience=end, audience_start=start, published=published.get(ch.pk, 0))
         f = figures.get(ch.pk)
         if f is not None:
             (row.measured, row.engagement_sum, row.engagement_posts, row.views_sum, row.engagement_viewed,
@@ -551,13 +550,21 @@ def audience_series(ids_sql: str, ids_params: tuple[Any, ...], period: Period) -
     return out
 
 
-def _kinds(channels_qs: QuerySet[Channel], since: datetime, until: datetime) -> list[tuple[str, str, int]]:
-    counts = dict(
-        Delivery.objects.filter(channel__in=channels_qs.values("id"), state=Delivery.State.PUBLISHED,
-                                published_at__gte=since, published_at__lt=until)
-        .order_by().values_list("post__kind").annotate(n=Count("id")).values_list("post__kind", "n")
-    )
-    return [(k.value, str(k.label), counts.get(k.value, 0)) for k in Post.Kind]
+def _published_counts(channels_qs: QuerySet[Channel], since: datetime,
+                      until: datetime) -> dict[tuple[int, str], int]:
+    """The period's publications per (page, kind), in one query: the pages' counts and the kinds' come from it."""
+    rows = (Delivery.objects.filter(channel__in=channels_qs.order_by().values("id"), state=Delivery.State.PUBLISHED,
+                                    published_at__gte=since, published_at__lt=until)
+            .order_by().values_list("channel", "post__kind").annotate(n=Count("id"))
+            .values_list("channel", "post__kind", "n"))
+    return {(int(channel_id), kind): int(n) for channel_id, kind, n in rows}
+
+
+def _kinds(counts: Mapping[tuple[int, str], int]) -> list[tuple[str, str, int]]:
+    by_kind: dict[str, int] = defaultdict(int)
+    for (_channel_id, kind), n in counts.items():
+        by_kind[kind] += n
+    return [(k.value, str(k.label), by_kind.get(k.value, 0)) for k in Post.Kind]
 
 
 def weekday_label(n: int) -> str:
