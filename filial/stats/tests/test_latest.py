@@ -82,3 +82,17 @@ def test_the_full_refresh_rebuilds_the_same_rows(net: Net) -> None:
     PublicationLatest.objects.all().delete()
     refresh_all()
     assert kept() == before == recomputed() and before
+
+
+def test_a_measurement_entered_or_removed_by_hand_and_a_deleted_post_keep_the_rows(net: Net) -> None:
+    now = timezone.now()
+    first = seeded_delivery(net, "branch4_ok", 5, now)
+    seed_history([PageHistory(net.channels["branch4_ok"], date(2014, 11, 20), 380)], now=now, seed=3)
+    last_day = kept()[first.pk][2]
+    PublicationDay.objects.create(delivery=first, channel=first.channel, day=last_day + timedelta(days=1), views=999,
+                                  measured_at=now)  # entered by hand, a day later
+    assert kept() == recomputed() and kept()[first.pk][3] == 999
+    PublicationDay.objects.get(delivery=first, day=last_day + timedelta(days=1)).delete()
+    assert kept() == recomputed() and kept()[first.pk][2] == last_day
+    first.post.delete()  # the post goes, with its deliveries and their figures
+    assert kept() == recomputed() == {}
