@@ -474,11 +474,10 @@ def _page_rows(channels_qs: QuerySet[Channel], period: Period, published: Mappin
     for ch_id, end_audience, end_day, end_at, start_audience, start_day, start_at in _rows(sql, ends_params):
         ends[ch_id] = (Figure(end_audience, "", _aware(end_at), _day(end_day)),
                        Figure(start_audience, "", _aware(start_at), _day(start_day)))
-    channels = list(channels_qs.only("id", "name", "network", "unit_id"))
-    # The pages' units once each (a hundred units, not one instance per page).
-    units = Unit.objects.only("id", "name", "path", "system_id", "timezone").in_bulk({ch.unit_id for ch in channels})
-    for ch in channels:
-        ch.unit = units[ch.unit_id]
+    channels = list(
+        channels_qs.select_related("unit").only("id", "name", "network", "unit_id", "unit__id", "unit__name",
+                                                 "unit__path", "unit__system_id", "unit__timezone")
+    )
     no = no_audience()
     reasons_by_network: dict[str, dict[str, str]] = {}
     rows: list[PageRow] = []
