@@ -95,10 +95,10 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         # One post a day; page g publishes the posts of the days d with d % 7 == g % 7 (one a week).
         cur.execute("""
             INSERT INTO publishing_post (kind, title, text, link, publish_at, state, review_comment, reviewed_at,
-                created_at, updated_at, author_id, event_id, reviewed_by_id, unit_id)
+                created_at, updated_at, author_id, event_id, reviewed_by_id, unit_id, advertises, erid, not_ad_reason)
             SELECT (ARRAY['afisha','photo_report','book_fact','new_arrivals','exhibition','note'])[1 + d %% 6],
                    '', 'Публикация ' || d, '', (%s::date - d) + time '10:00' + (d %% 9) * interval '1 hour',
-                   'published', '', NULL, now(), now(), NULL, NULL, NULL, %s
+                   'published', '', NULL, now(), now(), NULL, NULL, NULL, %s, false, '', ''
             FROM generate_series(0, %s - 1) AS d""", [today, root.pk, days])
         cur.execute("SELECT min(id) FROM publishing_post")
         first_post = cur.fetchone()[0]
@@ -124,10 +124,14 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
             FROM publishing_delivery dl JOIN channels_channel c ON c.id = dl.channel_id
             CROSS JOIN (VALUES (1), (7)) AS w(after)
             WHERE (dl.published_at AT TIME ZONE 'Asia/Yekaterinburg')::date + w.after <= %s""", [today])
+        # Each publication's latest figures, as the collection keeps them (filial.stats.latest).
+        from filial.stats.latest import refresh_all
+
+        refresh_all()
         cur.execute("ANALYZE channels_channel; ANALYZE stats_pageday; ANALYZE publishing_post; "
-                    "ANALYZE publishing_delivery; ANALYZE stats_publicationday")
+                    "ANALYZE publishing_delivery; ANALYZE stats_publicationday; ANALYZE stats_publicationlatest")
         counts = {}
-        for table in ("stats_pageday", "publishing_delivery", "stats_publicationday"):
+        for table in ("stats_pageday", "publishing_delivery", "stats_publicationday", "stats_publicationlatest"):
             cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed table name
             counts[table] = cur.fetchone()[0]
     return {"user": metodist, "unit": units[len(units) // 2], "page": first_channel, "counts": counts}
@@ -144,7 +148,7 @@ def reuse() -> dict[str, Any]:
     units = list(Unit.objects.order_by("pk"))
     counts: dict[str, int] = {"pages": Channel.objects.count()}
     with connection.cursor() as cur:
-        for table in ("stats_pageday", "publishing_delivery", "stats_publicationday"):
+        for table in ("stats_pageday", "publishing_delivery", "stats_publicationday", "stats_publicationlatest"):
             cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed table name
             counts[table] = cur.fetchone()[0]
     return {"user": User.objects.get(username="bench-metodist"), "unit": units[len(units) // 2],

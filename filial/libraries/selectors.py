@@ -74,7 +74,12 @@ class SystemTree:
 @dataclass
 class Summary:
     pages: int = 0
-    audience: int = 0
+    # The pages' latest measured audience (``stats.PageDay``) added up, over the pages ever measured; None: none
+    # is. ``audience_at``: the latest of those measurements (each page's own date is on its row).
+    audience: int | None = None
+    audience_pages: int = 0
+    audience_at: datetime | None = None
+    audience_tz: str = ""  # the system's time zone: the date shown with ``audience_at``
     scheduled_this_week: int = 0
     pending: int = 0
     pending_is_own: bool = False  # the count is what *this user* may approve
@@ -213,10 +218,15 @@ def dashboard_for(user: Any, *, now: datetime | None = None) -> Dashboard:
         channel.unit = owner.unit  # reuse the loaded unit (and its system): no query per page
         owner.pages.append(row)
         summary.pages += 1
-        summary.audience += row.audience or 0
+        if channel.snap_followers is not None:
+            summary.audience = (summary.audience or 0) + channel.snap_followers
+            summary.audience_pages += 1
+            if summary.audience_at is None or channel.snap_at > summary.audience_at:
+                summary.audience_at = channel.snap_at
         summary.needs_reauth += channel.status == Channel.Status.NEEDS_REAUTH
         summary.quiet += row.quiet
     summary.scheduled_this_week = scheduled_this_week
+    summary.audience_tz = tz_name
     if access.approve_units:
         summary.pending_is_own = True
         summary.pending = sum(n for uid, n in pending_by_unit.items() if uid in access.approve_units)

@@ -43,6 +43,7 @@ from filial.networks.ratelimit import Claim, Limiter
 from filial.outbox.jobs import all_jobs
 from filial.outbox.limits import limiter as shared_limiter
 from filial.publishing.models import Delivery
+from filial.stats.latest import refresh_latest
 from filial.stats.models import PageDay, PublicationDay, Source
 
 log = logging.getLogger("filial.stats")
@@ -207,6 +208,7 @@ def write_round(channel: Channel, day: date, measured: datetime, source: str, au
             PublicationDay.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["delivery", "day"],
                 update_fields=[*FIGURES, "channel", "measured_at", "source", "error"])
+            refresh_latest(row.delivery_id for row in rows)
 
 
 # --- the audience sampled when a page is connected or verified ----------------------------------------------------

@@ -64,3 +64,31 @@ class PublicationDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} {self.day}: {self.views} views"
+
+
+class PublicationLatest(models.Model):
+    """Each publication's latest measured figures: a copy of its last ``PublicationDay`` (the one with the latest
+    day) with the time it was published, kept by every writer of ``PublicationDay`` in the same transaction
+    (:func:`filial.stats.latest.refresh_latest`). The dashboards of a whole network read a period's publications
+    from here (one row each) instead of finding each one's last measurement among all of them."""
+
+    delivery = models.OneToOneField("publishing.Delivery", on_delete=models.CASCADE, primary_key=True,
+                                    related_name="stat_latest")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    published_at = models.DateTimeField(_("published"))
+    day = models.DateField(_("day"))
+    views = models.PositiveIntegerField(_("views"), null=True, blank=True)
+    likes = models.PositiveIntegerField(_("likes"), null=True, blank=True)
+    reposts = models.PositiveIntegerField(_("reposts"), null=True, blank=True)
+    comments = models.PositiveIntegerField(_("comments"), null=True, blank=True)
+    reach = models.PositiveIntegerField(_("reach"), null=True, blank=True)
+    measured_at = models.DateTimeField(_("measured at"))
+
+    class Meta:
+        verbose_name = _("latest publication statistics")
+        verbose_name_plural = _("latest publication statistics")
+        indexes = [models.Index(fields=["published_at", "channel"], name="stats_publatest_time_idx"),
+                   models.Index(fields=["channel", "published_at"], name="stats_publatest_channel_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.day}: {self.views} views"

@@ -16,12 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from filial.channels.models import Channel
 from filial.core.timeutils import local_to_aware
 from filial.publishing.models import Delivery
 from filial.stats.collect import FIGURES, connector_class, stats_days
+from filial.stats.latest import refresh_latest
 from filial.stats.models import PageDay, PublicationDay, Source
 
 MEASURED_AT = time(3, 0)  # the night job's hour, in the unit's zone
@@ -135,9 +137,12 @@ def seed_history(pages: Sequence[PageHistory], *, now: datetime | None = None, s
                                           published_at__isnull=False, published_at__lte=now)
                   .select_related("channel__unit__system").order_by("pk"))
     publication_days = publication_rows(deliveries, curves, now, seed)
-    PageDay.objects.bulk_create(page_days, batch_size=2000, update_conflicts=True, unique_fields=["channel", "day"],
-                                update_fields=["audience", "measured_at", "source", "error"])
-    PublicationDay.objects.bulk_create(publication_days, batch_size=2000, update_conflicts=True,
-                                       unique_fields=["delivery", "day"],
-                                       update_fields=[*FIGURES, "measured_at", "source", "error"])
+    with transaction.atomic():
+        PageDay.objects.bulk_create(page_days, batch_size=2000, update_conflicts=True,
+                                    unique_fields=["channel", "day"],
+                                    update_fields=["audience", "measured_at", "source", "error"])
+        PublicationDay.objects.bulk_create(publication_days, batch_size=2000, update_conflicts=True,
+                                           unique_fields=["delivery", "day"],
+                                           update_fields=[*FIGURES, "measured_at", "source", "error"])
+        refresh_latest(row.delivery_id for row in publication_days)
     return len(page_days), len(publication_days)

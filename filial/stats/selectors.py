@@ -38,6 +38,7 @@ MAX_DAYS = 5 * 366  # a custom period: at most five years
 PAGES_SHOWN = 50  # rows of the pages' table on a dashboard (the exports carry every page)
 TOP_SHOWN = 10
 ENGAGEMENT_FIELDS = ("likes", "reposts", "comments")
+GROUPING_SETS = True  # PostgreSQL: the publications grouped in one pass (False: the portable UNION, as SQLite)
 
 
 # --- the period -------------------------------------------------------------------------------------------------
@@ -314,29 +315,12 @@ def _latest_publications(scope_ids_sql: str, scope_params: tuple[Any, ...], sinc
                          until: datetime) -> tuple[str, tuple[Any, ...]]:
     """SQL of each publication's latest figures (one row per delivery published in [since, until) on a page in
     scope): delivery_id, channel_id, published_at, views, likes, reposts, comments, reach, measured_at, eng
-    (likes + reposts + comments, NULL when one is unknown)."""
-    # A publication is measured on or after the day it appeared: ``p.day`` bounds the rows read through the
-    # (channel, day) index before the deliveries are joined.
-    where = ("p.day >= %s AND d.state = %s AND d.published_at >= %s AND d.published_at < %s "
-             f"AND p.channel_id IN ({scope_ids_sql})")
-    params = (_day_param(since.date() - timedelta(1)), str(Delivery.State.PUBLISHED), _dt(since), _dt(until),
-              *scope_params)
-    cols = "p.views, p.likes, p.reposts, p.comments, p.reach, p.measured_at"
-    if connection.vendor == "postgresql":
-        # From the period's published deliveries (the time index), each one's last measurement by one backward
-        # step in the (delivery, day) unique index: no sort of every measurement of the period.
-        sql = (f"SELECT d.id AS delivery_id, d.channel_id, d.published_at, {cols} "  # noqa: S608 - fixed SQL
-               "FROM publishing_delivery d CROSS JOIN LATERAL (SELECT * FROM stats_publicationday p1 "
-               "WHERE p1.delivery_id = d.id ORDER BY p1.day DESC LIMIT 1) p "
-               "WHERE d.state = %s AND d.published_at >= %s AND d.published_at < %s "
-               f"AND d.channel_id IN ({scope_ids_sql})")
-        params = params[1:]
-    else:  # SQLite: the bare columns of an aggregate query come from the row holding MAX()
-        sql = (f"SELECT p.delivery_id, d.channel_id, d.published_at, {cols}, MAX(p.day) AS last_day "  # noqa: S608 - fixed SQL; every value a parameter
-               f"FROM stats_publicationday p JOIN publishing_delivery d ON d.id = p.delivery_id WHERE {where} "
-               "GROUP BY p.delivery_id")
-    wrapped = (f"SELECT l.*, (l.likes + l.reposts + l.comments) AS eng FROM ({sql}) l")  # noqa: S608 - fixed SQL; every value a parameter
-    return wrapped, params
+    (likes + reposts + comments, NULL when one is unknown). Read from ``PublicationLatest`` (one row per
+    publication, kept by every writer of the measurements) through its (published_at, channel) index."""
+    sql = ("SELECT l.delivery_id, l.channel_id, l.published_at, l.views, l.likes, l.reposts, l.comments, "  # noqa: S608 - fixed SQL; every value a parameter
+           "l.reach, l.measured_at, (l.likes + l.reposts + l.comments) AS eng FROM stats_publicationlatest l "
+           f"WHERE l.published_at >= %s AND l.published_at < %s AND l.channel_id IN ({scope_ids_sql})")
+    return sql, (_dt(since), _dt(until), *scope_params)
 
 
 def _dt(value: datetime) -> Any:
@@ -445,7 +429,11 @@ def dashboard(scope: Scope, period: Period) -> Dashboard:
     channels_qs = scope.channels()
     ids_sql, ids_params = _sql(channels_qs.order_by().values("id"))
     figures = _publication_figures(ids_sql, ids_params, since, until, tz)
-    pages = _page_rows(channels_qs, period, since, until, figures.per_page)
+    counts = _published_counts(channels_qs, since, until)
+    published: dict[int, int] = defaultdict(int)
+    for (channel_id, _kind), n in counts.items():
+        published[channel_id] += n
+    pages = _page_rows(channels_qs, period, published, figures.per_page)
     pages.sort(key=lambda r: (-(r.audience.value or -1), r.channel.name))
     total = group(_("All pages"), pages)
     by_unit: dict[int, list[PageRow]] = defaultdict(list)
@@ -461,7 +449,7 @@ def dashboard(scope: Scope, period: Period) -> Dashboard:
     return Dashboard(
         scope=scope, period=period, tz=tz, pages=pages, total=total,
         audience=audience_series(ids_sql, ids_params, period),
-        kinds=_kinds(channels_qs, since, until),
+        kinds=_kinds(counts),
         hours=_slots(figures.hours, "hour"),
         weekdays=_slots(figures.weekdays, "iso_week_day"),
         top=_top(figures.top),
@@ -469,38 +457,33 @@ def dashboard(scope: Scope, period: Period) -> Dashboard:
     )
 
 
-def _page_rows(channels_qs: QuerySet[Channel], period: Period, since: datetime, until: datetime,
+def _page_rows(channels_qs: QuerySet[Channel], period: Period, published: Mapping[int, int],
                figures: dict[int, tuple[Any, ...]]) -> list[PageRow]:
-    """One row per page: its first and last known audience in the period (two index look-ups per page, then the
-    rows fetched at once), its publications and their latest figures added up (grouped in the database)."""
+    """One row per page: its first and last known audience in the period (two index look-ups per page, the two
+    rows joined in the same query), its publications and their latest figures added up (grouped in the
+    database)."""
     known = PageDay.objects.filter(channel=OuterRef("pk"), day__gte=period.start, day__lte=period.end,
                                    audience__isnull=False)
+    ends_sql, ends_params = _sql(channels_qs.order_by().annotate(
+        end_id=Subquery(known.order_by("-day").values("id")[:1]),
+        start_id=Subquery(known.order_by("day").values("id")[:1]),
+    ).values("id", "end_id", "start_id"))
+    sql = ("SELECT x.id, e.audience, e.day, e.measured_at, s.audience, s.day, s.measured_at "  # noqa: S608 - fixed SQL; every value a parameter
+           f"FROM ({ends_sql}) x JOIN stats_pageday e ON e.id = x.end_id JOIN stats_pageday s ON s.id = x.start_id")
+    ends: dict[int, tuple[Figure, Figure]] = {}
+    for ch_id, end_audience, end_day, end_at, start_audience, start_day, start_at in _rows(sql, ends_params):
+        ends[ch_id] = (Figure(end_audience, "", _aware(end_at), _day(end_day)),
+                       Figure(start_audience, "", _aware(start_at), _day(start_day)))
     channels = list(
         channels_qs.select_related("unit").only("id", "name", "network", "unit_id", "unit__id", "unit__name",
-                                                 "unit__path", "unit__system_id", "unit__timezone").annotate(
-            end_id=Subquery(known.order_by("-day").values("id")[:1]),
-            start_id=Subquery(known.order_by("day").values("id")[:1]),
-        )
-    )
-    wanted = {i for ch in channels for i in (ch.end_id, ch.start_id) if i is not None}
-    days = {d["id"]: d for d in PageDay.objects.filter(id__in=wanted).values("id", "audience", "day", "measured_at")}
-    published = dict(
-        Delivery.objects.filter(channel__in=channels_qs.order_by().values("id"), state=Delivery.State.PUBLISHED,
-                                published_at__gte=since, published_at__lt=until)
-        .order_by().values_list("channel").annotate(n=Count("id")).values_list("channel", "n")
+                                                 "unit__path", "unit__system_id", "unit__timezone")
     )
     no = no_audience()
     reasons_by_network: dict[str, dict[str, str]] = {}
     rows: list[PageRow] = []
     for ch in channels:
-        end, start = days.get(ch.end_id), days.get(ch.start_id)
-        row = PageRow(
-            channel=ch,
-            audience=Figure(end["audience"], "", end["measured_at"], end["day"]) if end else Figure(None, no),
-            audience_start=(Figure(start["audience"], "", start["measured_at"], start["day"]) if start
-                            else Figure(None, no)),
-            published=published.get(ch.pk, 0),
-        )
+        end, start = ends.get(ch.pk, (Figure(None, no), Figure(None, no)))
+        row = PageRow(channel=ch, audience=end, audience_start=start, published=published.get(ch.pk, 0))
         f = figures.get(ch.pk)
         if f is not None:
             (row.measured, row.engagement_sum, row.engagement_posts, row.views_sum, row.engagement_viewed,
@@ -568,13 +551,21 @@ def audience_series(ids_sql: str, ids_params: tuple[Any, ...], period: Period) -
     return out
 
 
-def _kinds(channels_qs: QuerySet[Channel], since: datetime, until: datetime) -> list[tuple[str, str, int]]:
-    counts = dict(
-        Delivery.objects.filter(channel__in=channels_qs.values("id"), state=Delivery.State.PUBLISHED,
-                                published_at__gte=since, published_at__lt=until)
-        .order_by().values_list("post__kind").annotate(n=Count("id")).values_list("post__kind", "n")
-    )
-    return [(k.value, str(k.label), counts.get(k.value, 0)) for k in Post.Kind]
+def _published_counts(channels_qs: QuerySet[Channel], since: datetime,
+                      until: datetime) -> dict[tuple[int, str], int]:
+    """The period's publications per (page, kind), in one query: the pages' counts and the kinds' come from it."""
+    rows = (Delivery.objects.filter(channel__in=channels_qs.order_by().values("id"), state=Delivery.State.PUBLISHED,
+                                    published_at__gte=since, published_at__lt=until)
+            .order_by().values_list("channel", "post__kind").annotate(n=Count("id"))
+            .values_list("channel", "post__kind", "n"))
+    return {(int(channel_id), kind): int(n) for channel_id, kind, n in rows}
+
+
+def _kinds(counts: Mapping[tuple[int, str], int]) -> list[tuple[str, str, int]]:
+    by_kind: dict[str, int] = defaultdict(int)
+    for (_channel_id, kind), n in counts.items():
+        by_kind[kind] += n
+    return [(k.value, str(k.label), by_kind.get(k.value, 0)) for k in Post.Kind]
 
 
 def weekday_label(n: int) -> str:
@@ -604,18 +595,33 @@ def _publication_figures(ids_sql: str, ids_params: tuple[Any, ...], since: datet
     dow, dow_params = connection.ops.datetime_extract_sql("iso_week_day", "l.published_at", (), str(tz))
     err_since = _dt(max(since, until - timedelta(ERR_DAYS)))
     recent = "CASE WHEN published_at >= %s THEN reach END"
-    sql = (
-        f"WITH x AS (SELECT l.*, {hour} AS h, {dow} AS w FROM ({latest_sql}) l) "  # noqa: S608 - fixed SQL; every value a parameter
-        "SELECT 'c', channel_id, COUNT(*), SUM(eng), COUNT(eng), SUM(CASE WHEN eng IS NOT NULL THEN views END), "
-        f"SUM(CASE WHEN views IS NOT NULL THEN eng END), SUM({recent}), COUNT({recent}), MAX(measured_at) "
-        "FROM x GROUP BY channel_id "
-        "UNION ALL SELECT 'h', h, COUNT(*), AVG(eng), NULL, NULL, NULL, NULL, NULL, NULL FROM x GROUP BY h "
-        "UNION ALL SELECT 'w', w, COUNT(*), AVG(eng), NULL, NULL, NULL, NULL, NULL, NULL FROM x GROUP BY w "
-        "UNION ALL SELECT * FROM (SELECT 't', delivery_id, views, likes, reposts, comments, reach, eng, "
-        "CAST(NULL AS BIGINT), measured_at FROM x ORDER BY CASE WHEN eng IS NULL THEN 1 ELSE 0 END, eng DESC, "
-        "CASE WHEN views IS NULL THEN 1 ELSE 0 END, views DESC, delivery_id LIMIT %s) t"
-    )
-    params = (*hour_params, *dow_params, *latest_params, err_since, err_since, TOP_SHOWN)
+    top = ("UNION ALL SELECT * FROM (SELECT 't', delivery_id, views, likes, reposts, comments, reach, eng, "
+           "CAST(NULL AS BIGINT), measured_at FROM x ORDER BY CASE WHEN eng IS NULL THEN 1 ELSE 0 END, eng DESC, "
+           "CASE WHEN views IS NULL THEN 1 ELSE 0 END, views DESC, delivery_id LIMIT %s) t")
+    if connection.vendor == "postgresql" and GROUPING_SETS:
+        # One pass over the period's publications for the three groupings; the local time computed once a row.
+        sql = (
+            "WITH x AS (SELECT l.*, EXTRACT(HOUR FROM l.t) AS h, EXTRACT(ISODOW FROM l.t) AS w FROM "  # noqa: S608 - fixed SQL; every value a parameter
+            f"(SELECT l.*, l.published_at AT TIME ZONE %s AS t FROM ({latest_sql}) l) l) "
+            "SELECT CASE WHEN GROUPING(channel_id) = 0 THEN 'c' WHEN GROUPING(h) = 0 THEN 'h' ELSE 'w' END, "
+            "COALESCE(channel_id, h, w), COUNT(*), "
+            "CASE WHEN GROUPING(channel_id) = 0 THEN SUM(eng) ELSE AVG(eng) END, COUNT(eng), "
+            "SUM(CASE WHEN eng IS NOT NULL THEN views END), SUM(CASE WHEN views IS NOT NULL THEN eng END), "
+            f"SUM({recent}), COUNT({recent}), MAX(measured_at) FROM x GROUP BY GROUPING SETS ((channel_id), (h), (w)) "
+            + top
+        )
+        params = (str(tz), *latest_params, err_since, err_since, TOP_SHOWN)
+    else:
+        sql = (
+            f"WITH x AS (SELECT l.*, {hour} AS h, {dow} AS w FROM ({latest_sql}) l) "  # noqa: S608 - fixed SQL; every value a parameter
+            "SELECT 'c', channel_id, COUNT(*), SUM(eng), COUNT(eng), SUM(CASE WHEN eng IS NOT NULL THEN views END), "
+            f"SUM(CASE WHEN views IS NOT NULL THEN eng END), SUM({recent}), COUNT({recent}), MAX(measured_at) "
+            "FROM x GROUP BY channel_id "
+            "UNION ALL SELECT 'h', h, COUNT(*), AVG(eng), NULL, NULL, NULL, NULL, NULL, NULL FROM x GROUP BY h "
+            "UNION ALL SELECT 'w', w, COUNT(*), AVG(eng), NULL, NULL, NULL, NULL, NULL, NULL FROM x GROUP BY w "
+            + top
+        )
+        params = (*hour_params, *dow_params, *latest_params, err_since, err_since, TOP_SHOWN)
     out = PublicationFigures({}, {}, {}, [])
     for row in _rows(sql, params):
         section, key = row[0], row[1]

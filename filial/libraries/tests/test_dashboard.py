@@ -170,7 +170,8 @@ def test_what_is_due_audience_and_summary(client, net):
     assert "Needs re-authorisation" in text
     # Summary cards.
     assert "Pages 7" in text
-    assert "Total audience 1,300" in text
+    # The card adds up the latest measured figures (PageDay) with their date, not the page's stored count.
+    assert f"Total audience measured on {snap_date} (latest); pages measured: 1 of 7 1,234" in text
     assert "Pages needing re-authorisation 1" in text
     # Posts scheduled this week: those of the two that fall before the end of the system's week.
     from filial.libraries.selectors import _week_bounds
@@ -250,3 +251,13 @@ def test_names_are_escaped(client, net):
     html = login(client, net, "viewer").get(URL).content.decode()
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_total_audience_is_unknown_until_a_page_is_measured(client, net):
+    PageDay.objects.all().delete()
+    channel = net.channels["branch4_ok"]
+    channel.audience, channel.audience_updated_at = 500, timezone.now()  # a stored count is not a measurement
+    channel.save()
+    text = text_of(login(client, net, "viewer").get(URL))
+    assert "Total audience unknown: no page has been measured yet" in text
+    assert "(the daily statistics collection measures them) —" in text
