@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from filial.networks.advice import Kind, general_advice, match_phrases
 
 if TYPE_CHECKING:
-    from filial.networks.ratelimit import Claim
+    from filial.networks.ratelimit import Claim, Meter
 
 
 class NetworkError(Exception):
@@ -287,6 +287,10 @@ class Connector(abc.ABC):
 
     network: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    # The shared rate limiter as this connector's calls take it, one unit per request right before it leaves
+    # (``ratelimit.Meter``), for a network whose one operation makes several calls in a row (VK). Set by
+    # ``channels.connections.connector_for`` and the outbox's lane; None: the caller's claims pace alone.
+    meter: Meter | None = None
 
     def __init__(
         self,
