@@ -15,7 +15,9 @@ One task (``tasks.run_lane``) claims up to ``FILIAL_LANE_BATCH`` due rows of one
   instead, its batch stamped at the claim: a repeat carries the same key. A budget that is not free within
   ``FILIAL_RATE_LIMIT_MAX_SLEEP`` is a *hand-back*: the row and the rest of its batch go back to ``scheduled`` for
   the budget's time in one UPDATE, and the waker queues the lane again at that time. A hand-back is neither an
-  attempt nor a deferral.
+  attempt nor a deferral. The limiter is the only pacer: a send of several calls in a row (a VK post with
+  photos) pays its first calls with the row's units and takes one per further call through the connector's meter
+  (:func:`pace`), each wait at most the budget's window plus that bound; longer is a deferral, before the call.
 - **Success**: state, external id, link, time and the ``Attempt`` row in ONE transaction (``jobs.record_done``),
   then the kind's outcome hook (``Job.on_done``).
 - **Errors** (``NetworkError`` flags): needs_reauth → the page is paused (``channels.services.channel_needs_reauth``),

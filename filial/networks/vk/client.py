@@ -3,7 +3,8 @@
 Answers are ``{"response": ...}`` or ``{"error": {"error_code", "error_msg", "request_params"}}``; this
 module turns the second into :class:`VKError` (a :class:`~filial.networks.base.NetworkError`) with the right
 flags, takes each call's unit from the shared rate limiter through the connector's meter
-(``ratelimit.Meter``: VK allows 3 requests/s with a user token, 20/s with a community token), and speaks the two non-API endpoints a connector needs: the photo upload server and the Bots Long Poll server.
+(``ratelimit.Meter``: VK allows 3 requests/s with a user token, 20/s with a community token), and
+speaks the two non-API endpoints a connector needs: the photo upload server and the Bots Long Poll server.
 """
 
 from __future__ import annotations

@@ -43,7 +43,6 @@ from filial.networks.base import (
 from filial.networks.ratelimit import Meter
 from filial.networks.vk.client import DEFAULT_API_URL, VKClient, VKError
 from filial.networks.vk.oauth import can_refresh, expires_at_of, oauth_url_for, refresh_user_token
-
 from filial.networks.vk.rules import MAX_ATTACHMENTS, MESSAGE_LIMIT, VKRules
 from filial.networks.vk.webhooks import normalize_group_id, parse_events
 
