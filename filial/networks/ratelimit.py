@@ -17,7 +17,9 @@ token and 20/s per community token, Telegram 30/s per bot, 1/s per chat and 20/m
 
 What a call costs is the connector's to say (``Connector.publish_claims``, ``message_claims``, ``lookup_claims``,
 ``fetch_claims``, ``poll_claims`` in each network's ``rules.py``); :func:`publish_claims` and the others here
-look the connector up by the network's name.
+look the connector up by the network's name. A claim is capped at its budget; an operation of more calls than
+that (VK: a post with ten photos is twelve calls at 3/s) takes the rest one per call through the connector's
+:class:`Meter`, right before each call leaves. This limiter is the only pacer: no client sleeps on its own.
 """
 
 from __future__ import annotations
