@@ -73,6 +73,27 @@ def test_a_vk_post_with_ten_photos_is_paced_by_the_shared_limiter_alone(world: W
     assert attempt.outcome == Attempt.Outcome.PUBLISHED and "rate_wait_ms" in attempt.request
 
 
+def test_a_later_call_that_would_wait_too_long_stops_before_it_leaves(world: World, monkeypatch: Any) -> None:
+    """Other work took the page's budget mid-publication: the call that would wait too long does not leave; the row
+    is retried later (a deferral, recorded), and nothing is on the wall."""
+    original = lanes.pace
+
+    def impatient(connector: Any, shared: Any, claims: Any) -> Any:
+        meter = original(connector, shared, claims)
+        meter.max_wait = 0.0
+        return meter
+
+    monkeypatch.setattr(lanes, "pace", impatient)
+    post = world.post("Два фото с выставки", photos=2)  # four calls: the lane's three units pay the first three
+    delivery = world.delivery(post)
+    assert run_row(DELIVERY, delivery.pk) == "retry_later"
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.deferrals, world.vk_wall()) == ("scheduled", 1, [])
+    attempt = delivery.attempt_log.get()
+    assert attempt.outcome == Attempt.Outcome.RETRY_LATER and attempt.error_code == "rate_wait"
+    assert [r["method"] for r in api_records(world.vk)][-1] == "photos.saveWallPhoto"  # wall.post never left
+
+
 def test_a_meter_pays_with_the_lanes_units_first_then_takes_its_own() -> None:
     limiter = Limiter("memory://", margin=0.0, margin_fraction=0.0, items={"slow": parse("3/minute")})
     meter = Meter(limiter, max_wait=0)
