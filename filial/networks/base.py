@@ -326,6 +326,11 @@ class Connector(abc.ABC):
             problems.append("the post is empty")
         return problems
 
+    def prepaid(self, claims: list[Claim]) -> None:
+        """The units the caller just took for its coming calls: the first calls use them (see ``meter``)."""
+        if self.meter is not None:
+            self.meter.prepaid(claims)
+
     def require_ok(self, post: PostPayload) -> None:
         problems = self.check(post)
         if problems:

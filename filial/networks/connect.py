@@ -45,7 +45,7 @@ def connector_for(
     connector = cls(external_id=external_id, credentials=credentials, base_url=url,
                     transport=transport, timeout=settings.FILIAL_NETWORK_TIMEOUT)
     # Its calls take their units from the shared rate limiter, each right before it leaves: the one pacer (a
-    # caller that took an operation's units first hands them on with ``connector.meter.prepaid``).
+    # caller that took an operation's units first hands them on with ``connector.prepaid``).
     connector.meter = Meter(get_limiter())
     return connector
 

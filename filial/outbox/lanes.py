@@ -273,8 +273,7 @@ def lookup_uncertain(job: Job, pk: int) -> str:
         claims = lookup_claims(channel.network, channel.external_id, channel.credentials)
         shared = limiter()
         shared.acquire(claims)
-        if connector.meter is not None:
-            connector.meter.prepaid(claims)
+        connector.prepaid(claims)
         t.started_at = timezone.now()
         started = time.monotonic()
         try:
