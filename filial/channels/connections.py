@@ -3,8 +3,9 @@
 Everything that talks to a page's network goes through here: the outbox (publishing, edits, messages), the inbox
 (polling, polls) and the channels' own checks.
 
-- :func:`connector_for` builds the page's connector; a connector whose credentials rotate (VK ID) stores the new
-  ones at once through :func:`store_credentials`.
+- :func:`connector_for` builds the page's connector (``networks.connect``: its calls paced by the shared rate
+  limiter); a connector whose credentials rotate (VK ID) stores the new ones at once through
+  :func:`store_credentials`.
 - :func:`connection` is the same as a context manager that closes the connector's HTTP client on the way out;
   :func:`close` closes one held longer (a lane's connector), never hiding the outcome of the work.
 - :func:`refresh_if_due` refreshes a VK user token before it expires, one worker at a time per page;
@@ -46,7 +47,8 @@ def store_credentials(channel_id: int, credentials: dict[str, Any]) -> None:
 
 
 def connector_for(channel: Channel) -> Connector:
-    """The page's connector; rotated credentials are stored as soon as the network hands them out."""
+    """The page's connector (its calls paced by the shared rate limiter, ``networks.connect``); rotated credentials
+    are stored as soon as the network hands them out."""
     connector = connect.connector_for_channel(channel)
     if hasattr(connector, "on_credentials"):
         channel_id = channel.pk

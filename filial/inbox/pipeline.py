@@ -502,6 +502,7 @@ def poll_page(channel_id: int, *, max_batches: int = 5) -> str:
                 limiter().acquire(budget, max_wait=10)
             except WouldWait:
                 break  # the page's budget is taken by publishing: the next round polls
+            connector.prepaid(budget)
             page = connector.fetch_updates(cursor)
             report = commit_page(channel, token, list(page.items), page.cursor, page.polls, page.consents)
             total += report.new

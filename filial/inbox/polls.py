@@ -234,6 +234,7 @@ def fetch_one(delivery_id: int, now: datetime | None = None) -> str:
         except WouldWait as wait:
             _release(tally.pk, token, next_fetch_at=now + timedelta(seconds=wait.seconds))
             return "deferred"
+        connector.prepaid(claims)  # the connector's first calls use them (the shared limiter paces)
         stopping = at_end_only  # reading the counts closes the poll (Telegram stopPoll)
         if stopping and not PollTally.objects.filter(pk=tally.pk, stop_sent_at__isnull=True).update(
                 stop_sent_at=timezone.now()):

@@ -167,6 +167,7 @@ GENERAL_CODES: dict[str, Kind] = {
     "payload": Kind.PAYLOAD,
     "internal": Kind.INTERNAL,
     "lease_expired": Kind.WORKER_LOST,
+    "rate_wait": Kind.RATE_LIMITED,  # the outbox stopped a send before a call the page's budget had no room for
     "uncertain": Kind.OUTCOME_UNKNOWN,  # an attempt's outcome, where it has no code of its own
     "no_token": Kind.NEEDS_REAUTH,
     "credentials": Kind.NEEDS_REAUTH,

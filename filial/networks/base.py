@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from filial.networks.advice import Kind, general_advice, match_phrases
 
 if TYPE_CHECKING:
-    from filial.networks.ratelimit import Claim
+    from filial.networks.ratelimit import Claim, Meter
 
 
 class NetworkError(Exception):
@@ -287,6 +287,10 @@ class Connector(abc.ABC):
 
     network: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    # The shared rate limiter as this connector's calls take it, one unit per request right before it leaves
+    # (``ratelimit.Meter``), for a network whose one operation makes several calls in a row (VK). Set by
+    # ``channels.connections.connector_for`` and the outbox's lane; None: the caller's claims pace alone.
+    meter: Meter | None = None
 
     def __init__(
         self,
@@ -321,6 +325,11 @@ class Connector(abc.ABC):
         if not post.text.strip() and not post.photos and post.poll is None:
             problems.append("the post is empty")
         return problems
+
+    def prepaid(self, claims: list[Claim]) -> None:
+        """The units the caller just took for its coming calls: the first calls use them (see ``meter``)."""
+        if self.meter is not None:
+            self.meter.prepaid(claims)
 
     def require_ok(self, post: PostPayload) -> None:
         problems = self.check(post)

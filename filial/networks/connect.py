@@ -1,6 +1,7 @@
 """A page's connector: the network's connector class (:mod:`filial.networks.registry`) at the page's API address,
 checked against the installation's allowed hosts (:mod:`filial.networks.egress`) and the built-in emulators
-(:mod:`filial.networks.hosting`). Above all three, so none of them imports back."""
+(:mod:`filial.networks.hosting`), its calls paced by the shared rate limiter (a ``ratelimit.Meter``). Above all
+three, so none of them imports back."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from filial.networks import hosting
 from filial.networks.base import Connector, NetworkError
 from filial.networks.egress import api_url_problem
+from filial.networks.ratelimit import Meter, get_limiter
 from filial.networks.registry import BASE_URL_SETTINGS, connector_class
 
 
@@ -40,8 +42,12 @@ def connector_for(
             # sent to an address the installation does not allow.
             raise NetworkError(f"the page's API address {url} is not allowed on this installation "
                                "(FILIAL_EXTRA_API_HOSTS)", network=network, code="local", permanent=True)
-    return cls(external_id=external_id, credentials=credentials, base_url=url,
-               transport=transport, timeout=settings.FILIAL_NETWORK_TIMEOUT)
+    connector = cls(external_id=external_id, credentials=credentials, base_url=url,
+                    transport=transport, timeout=settings.FILIAL_NETWORK_TIMEOUT)
+    # Its calls take their units from the shared rate limiter, each right before it leaves: the one pacer (a
+    # caller that took an operation's units first hands them on with ``connector.prepaid``).
+    connector.meter = Meter(get_limiter())
+    return connector
 
 
 def connector_for_channel(channel: Any, transport: httpx.BaseTransport | None = None) -> Connector:

@@ -17,7 +17,9 @@ token and 20/s per community token, Telegram 30/s per bot, 1/s per chat and 20/m
 
 What a call costs is the connector's to say (``Connector.publish_claims``, ``message_claims``, ``lookup_claims``,
 ``fetch_claims``, ``poll_claims`` in each network's ``rules.py``); :func:`publish_claims` and the others here
-look the connector up by the network's name.
+look the connector up by the network's name. A claim is capped at its budget; an operation of more calls than
+that (VK: a post with ten photos is twelve calls at 3/s) takes the rest one per call through the connector's
+:class:`Meter`, right before each call leaves. This limiter is the only pacer: no client sleeps on its own.
 """
 
 from __future__ import annotations
@@ -216,6 +218,52 @@ class WouldWait(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"the rate limit allows this in {seconds:.2f} s")
         self.seconds = seconds
+
+
+class Meter:
+    """What a connector takes, per request, from the shared limiter: the one pacer of every call.
+
+    A connector whose one operation makes several calls in a row (VK: a post with photos is
+    photos.getWallUploadServer, an upload per photo, photos.saveWallPhoto, wall.post) holds a meter and calls
+    :meth:`take` with the claim of each request right before it leaves. The caller that took the operation's
+    units itself before starting it (the outbox's lane: ``publish_claims``, capped at the budget) hands them on
+    with :meth:`prepaid`: the first calls use those, the rest are taken one by one. ``max_wait`` bounds one wait
+    (a lane: ``FILIAL_RATE_LIMIT_MAX_SLEEP``); a longer one raises :class:`WouldWait`, before the request leaves.
+    """
+
+    def __init__(self, limiter: Limiter, *, max_wait: float | None = None) -> None:
+        self.limiter = limiter
+        self.max_wait = max_wait
+        self.waited = 0.0  # seconds slept in :meth:`take` (a lane reports it with the attempt)
+        self.taken = 0  # units taken in :meth:`take` (not prepaid ones)
+        self._prepaid: dict[tuple[str, str], int] = {}
+
+    def prepaid(self, claims: list[Claim]) -> None:
+        """The units just taken for the coming operation (replacing any left over from an earlier one: a unit
+        counts from when it was taken, so it must not pay for a call much later)."""
+        self._prepaid = {}
+        for claim in claims:
+            _item, cost = self.limiter._item(claim)
+            key = (claim.budget, claim.identity)
+            self._prepaid[key] = self._prepaid.get(key, 0) + cost
+
+    def take(self, claims: list[Claim]) -> float:
+        """Take the units of one request about to leave (prepaid ones first); returns the seconds waited."""
+        due: list[Claim] = []
+        for claim in claims:
+            key = (claim.budget, claim.identity)
+            left = self._prepaid.get(key, 0)
+            used = min(left, claim.cost)
+            if used:
+                self._prepaid[key] = left - used
+            if claim.cost > used:
+                due.append(Claim(claim.budget, claim.identity, claim.cost - used))
+        if not due:
+            return 0.0
+        waited = self.limiter.acquire(due, max_wait=self.max_wait)
+        self.waited += waited
+        self.taken += sum(claim.cost for claim in due)
+        return waited
 
 
 _lock = threading.Lock()

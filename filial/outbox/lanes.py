@@ -15,7 +15,9 @@ One task (``tasks.run_lane``) claims up to ``FILIAL_LANE_BATCH`` due rows of one
   instead, its batch stamped at the claim: a repeat carries the same key. A budget that is not free within
   ``FILIAL_RATE_LIMIT_MAX_SLEEP`` is a *hand-back*: the row and the rest of its batch go back to ``scheduled`` for
   the budget's time in one UPDATE, and the waker queues the lane again at that time. A hand-back is neither an
-  attempt nor a deferral.
+  attempt nor a deferral. The limiter is the only pacer: a send of several calls in a row (a VK post with
+  photos) pays its first calls with the row's units and takes one per further call through the connector's meter
+  (:func:`pace`), each wait at most the budget's window plus that bound; longer is a deferral, before the call.
 - **Success**: state, external id, link, time and the ``Attempt`` row in ONE transaction (``jobs.record_done``),
   then the kind's outcome hook (``Job.on_done``).
 - **Errors** (``NetworkError`` flags): needs_reauth → the page is paused (``channels.services.channel_needs_reauth``),
@@ -44,7 +46,7 @@ from filial.channels.models import Channel
 from filial.channels.services import channel_needs_reauth
 from filial.networks import registry
 from filial.networks.base import Connector, NetworkError, Published
-from filial.networks.ratelimit import WouldWait, lookup_claims
+from filial.networks.ratelimit import Claim, Limiter, Meter, WouldWait, lookup_claims
 from filial.outbox import policy
 from filial.outbox.claims import claim_batch, lease_token, mark_sent
 from filial.outbox.jobs import Job, PayloadError, Try, finish, record_attempt, record_done
@@ -164,19 +166,23 @@ def run_claimed(job: Job, pk: int, token: str, row: Any, lane: LaneContext) -> t
             return "lease_lost", None
         # Taken only now, right before the request leaves (the stamp above may have waited for the database).
         waited += shared.acquire(claims)
-        t.request["rate_wait_ms"] = int(waited * 1000)
+        meter = pace(connector, shared, claims)
         t.started_at = timezone.now()
         started = time.monotonic()
         try:
             published = job.send(connector, row, payload)
         except NetworkError:
             raise
+        except WouldWait as wait:  # a later call of the operation found the page's budget taken by others
+            raise NetworkError(f"the page's rate limit is used by other work; the rest waits {wait.seconds:.1f} s",
+                               network=channel.network, code="rate_wait", retry_after=wait.seconds) from wait
         except Exception as exc:  # an unexpected answer after the request left: treat as outcome unknown
             log.exception("sending %s %s failed unexpectedly", job.name, pk)
             raise NetworkError(f"unexpected error: {exc!r}", network=channel.network, code="internal",
                                outcome_unknown=True) from exc
         finally:
             t.duration_ms = int((time.monotonic() - started) * 1000)
+            t.request["rate_wait_ms"] = int((waited + meter.waited) * 1000)
     except NetworkError as exc:
         error = exc
     if published is not None:
@@ -186,6 +192,19 @@ def run_claimed(job: Job, pk: int, token: str, row: Any, lane: LaneContext) -> t
     if error.method:
         t.request["method"] = error.method
     return handle_error(job, row, t, error)
+
+
+def pace(connector: Connector, shared: Limiter, claims: list[Claim]) -> Meter:
+    """The connector's meter for one row: the units the lane just took pay for its first calls; a network whose
+    one operation makes more calls than that (VK: a post with photos) takes the rest one per call, each waiting
+    at most its budget's window (the operation's own spacing) plus ``FILIAL_RATE_LIMIT_MAX_SLEEP``; longer
+    (other work draws on the page's budget): :class:`WouldWait`, before that call leaves."""
+    bound = policy.max_sleep()
+    windows = [shared.window(claim.budget) for claim in claims if claim.budget in shared.items]
+    meter = Meter(shared, max_wait=None if bound is None else bound + max(windows, default=0.0))
+    meter.prepaid(claims)
+    connector.meter = meter
+    return meter
 
 
 def needs_reauth(job: Job, channel_id: int, error: NetworkError, row: Any) -> None:
@@ -251,7 +270,10 @@ def lookup_uncertain(job: Job, pk: int) -> str:
     try:
         payload = job.prepare(row)
         connector = connector_for(channel)
-        limiter().acquire(lookup_claims(channel.network, channel.external_id, channel.credentials))
+        claims = lookup_claims(channel.network, channel.external_id, channel.credentials)
+        shared = limiter()
+        shared.acquire(claims)
+        connector.prepaid(claims)
         t.started_at = timezone.now()
         started = time.monotonic()
         try:

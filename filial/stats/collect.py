@@ -165,6 +165,8 @@ def collect_page(channel: Channel, *, now: datetime | None = None, limiter: Limi
     figures_error = ""
     try:
         with connection(channel) as connector:
+            if respect_publishing:
+                connector.prepaid(claims)  # taken above: the first calls use them, the rest take their own
             try:
                 audience = None if "audience" in unknown else connector.page_audience()
             except Exception as exc:  # a gap, not a stop: the publications are still read
@@ -244,6 +246,7 @@ def backfill(actor: Any, channel: Channel, start: date, end: date, *, limiter: L
     claims = cls.history_claims(channel.external_id, channel.credentials, (end - start).days + 1)
     (limiter or shared_limiter()).acquire(claims, max_wait=60.0)
     with connection(channel) as connector:
+        connector.prepaid(claims)
         figures = connector.audience_by_day(start, end)
     kept = set(PageDay.objects.filter(channel=channel, day__gte=start, day__lte=end, audience__isnull=False,
                                       source__in=[Source.JOB, Source.MANUAL]).values_list("day", flat=True))

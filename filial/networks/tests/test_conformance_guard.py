@@ -26,7 +26,7 @@ def test_a_vk_request_outside_the_schema_fails_the_test_that_made_it() -> None:
     with pytest.raises(AssertionError, match=r"wall\.post: from_group: boolean must be 0 or 1"):
         with served(app) as server:
             page = app.seed(group_id=4343, name="ЦБС", screen_name="cbs", members=3)
-            client = VKClient(server.url + "/method/", timeout=5.0, pace=False)
+            client = VKClient(server.url + "/method/", timeout=5.0)
             with pytest.raises(NetworkError):
                 client.call("wall.post", {"owner_id": "-4343", "from_group": "yes", "message": "x"},
                             token=page["credentials"]["access_token"])
@@ -41,7 +41,7 @@ def test_raw_requests_of_a_test_and_conforming_ones_pass() -> None:
         answer = httpx.post(server.url + "/method/wall.post", data={"owner_id": "-4344", "from_group": "yes",
                                                                     "access_token": token, "v": "5.199"}).json()
         assert answer["error"]["error_code"] == 100
-        VKClient(server.url + "/method/", timeout=5.0, pace=False).call("groups.getById", {"group_id": 4344},
+        VKClient(server.url + "/method/", timeout=5.0).call("groups.getById", {"group_id": 4344},
                                                                         token=token)
     assert [r["agent"].lower().startswith("filial") for r in app.requests] == [False, True]
     assert problems(app) == []
@@ -84,7 +84,7 @@ def test_an_exempted_test_says_why() -> None:
     with served(app) as server:
         page = app.seed(group_id=4345, name="ЦБС", screen_name="cbs3", members=3)
         with pytest.raises(NetworkError):
-            VKClient(server.url + "/method/", timeout=5.0, pace=False).call(
+            VKClient(server.url + "/method/", timeout=5.0).call(
                 "wall.post", {"owner_id": "-4345", "from_group": "yes", "message": "x"},
                 token=page["credentials"]["access_token"])
     assert problems(app)  # still found, but the test opted out with its reason

@@ -33,7 +33,7 @@ def _posts(env: VKEnv) -> list[dict[str, Any]]:
 
 
 def _user_client(env: VKEnv) -> tuple[VKClient, str]:
-    return VKClient(env.api_url, timeout=5.0, pace=False), env.page["credentials"]["access_token"]
+    return VKClient(env.api_url, timeout=5.0), env.page["credentials"]["access_token"]
 
 
 # --- bad input: a clear error before the network is called ----------------------------------------------
@@ -93,7 +93,7 @@ def test_a_failed_upload_midway_posts_nothing(vk: VKEnv) -> None:
 
 
 def test_an_over_long_message_and_comment_reply_are_refused(vk: VKEnv) -> None:
-    client = VKClient(vk.api_url, pace=False)
+    client = VKClient(vk.api_url)
     vk.simulate("allow_messages", user_id=901)
     with pytest.raises(VKError) as caught:
         client.call("messages.send", {"peer_id": 901, "random_id": 5, "message": "я" * 4097},
@@ -241,7 +241,7 @@ def test_connection_refused_is_transient_and_not_sent() -> None:
     from filial.networks.vk.connector import VKConnector
 
     connector = VKConnector(external_id="1", credentials={"access_token": "t"},
-                            base_url=f"http://127.0.0.1:{port}/method/", timeout=1.0, pace=False)
+                            base_url=f"http://127.0.0.1:{port}/method/", timeout=1.0)
     with pytest.raises(NetworkError) as caught:
         connector.publish(PostPayload(text="x", key="k"))
     assert caught.value.transient and not caught.value.outcome_unknown and caught.value.code == "ConnectError"

@@ -24,6 +24,7 @@ from typing import Any
 
 from emulators.base import ServedEmulator
 from emulators.networks.vk import VKEmulator
+from filial.networks.ratelimit import Limiter, Meter
 from filial.networks.tests.helpers import served, spec_path
 from filial.networks.vk.connector import VKConnector
 
@@ -38,7 +39,7 @@ class VKEnv:
     app: VKEmulator
     server: ServedEmulator
     page: dict[str, Any]
-    limited: bool = False  # the emulator enforces VK's rate limits and the connector paces its calls
+    limited: bool = False  # the emulator enforces VK's rate limits; the connector takes a limiter's units per call
 
     @property
     def api_url(self) -> str:
@@ -47,9 +48,12 @@ class VKEnv:
     def connector(self, **kwargs: Any) -> VKConnector:
         options: dict[str, Any] = {"external_id": self.page["external_id"],
                                    "credentials": dict(self.page["credentials"]), "base_url": self.api_url,
-                                   "timeout": 5.0, "pace": self.limited, "long_poll_wait": 0}
+                                   "timeout": 5.0, "long_poll_wait": 0}
         options.update(kwargs)
-        return VKConnector(**options)
+        connector = VKConnector(**options)
+        if self.limited:  # a fresh limiter of the real budgets, as the outbox's shared one paces a page
+            connector.meter = Meter(Limiter("memory://"))
+        return connector
 
     def simulate(self, action: str, **data: Any) -> Any:
         with self.app.lock:
@@ -59,7 +63,7 @@ class VKEnv:
 def vk_env(limited: bool = False) -> Iterator[VKEnv]:
     """A seeded community served over HTTP (use as ``yield from vk_env()`` in a fixture).
 
-    ``limited``: the emulator enforces VK's rate limits and the connector paces its calls; off by default
+    ``limited``: the emulator enforces VK's rate limits and the connector's calls take a limiter's units; off by default
     so that tests of behaviour stay fast.
     """
     app = VKEmulator(fault_delay=1.5, rate_limits=limited)

@@ -2,17 +2,15 @@
 
 Answers are ``{"response": ...}`` or ``{"error": {"error_code", "error_msg", "request_params"}}``; this
 module turns the second into :class:`VKError` (a :class:`~filial.networks.base.NetworkError`) with the right
-flags, paces calls per token (VK allows 3 requests/s with a user token, 20/s with a community token), and
+flags, takes each call's unit from the shared rate limiter through the connector's meter
+(``ratelimit.Meter``: VK allows 3 requests/s with a user token, 20/s with a community token), and
 speaks the two non-API endpoints a connector needs: the photo upload server and the Bots Long Poll server.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +19,7 @@ import httpx
 from filial.networks.base import NetworkError, Photo
 from filial.networks.client_base import never_sent, redact_in_logs
 from filial.networks.http import http_client
-from filial.networks.ratelimit import padded_window
+from filial.networks.ratelimit import Claim, Meter, fingerprint
 
 API_VERSION = "5.199"
 DEFAULT_API_URL = "https://api.vk.ru/method/"
@@ -33,8 +31,6 @@ SECRET_PARAMS = frozenset({"access_token", "refresh_token", "key", "client_secre
 # Methods that change something on VK: a timeout after such a request left means "outcome unknown".
 WRITE_METHODS = frozenset({"wall.post", "wall.edit", "wall.delete", "wall.createComment", "messages.send",
                            "polls.create", "photos.saveWallPhoto", "groups.setLongPollSettings"})
-# Requests per second per token (dev.vk.com "API requests": 3/s user token, 20/s community token).
-RATE_LIMITS = {"user": 3, "group": 20, "service": 5}
 
 # What VK's error codes mean for the caller (errors.json of the VK API schema; dev.vk.com/ru/reference/errors).
 AUTH_ERRORS = {5, 7, 15, 17, 27, 28, 200, 203, 214, 3609}
@@ -89,45 +85,10 @@ def summarize(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {"method": method, "params": shown}
 
 
-def token_fingerprint(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
-
-
-class Pacer:
-    """Keeps calls made with one token under VK's per-second budget (shared by all clients in the process)."""
-
-    def __init__(self, window: float | None = None) -> None:
-        self.window = window  # None: one second with the engine's margins (``ratelimit.padded_window``)
-        self._calls: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def wait(self, token: str, kind: str) -> None:
-        limit = RATE_LIMITS.get(kind, 3)
-        key = token_fingerprint(token)
-        window = self.window if self.window is not None else _pacing_window()
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                calls = self._calls[key]
-                while calls and calls[0] <= now - window:
-                    calls.popleft()
-                if len(calls) < limit:
-                    calls.append(now)
-                    return
-                delay = calls[0] + window - now
-            time.sleep(max(delay, 0.01))
-
-
-def _pacing_window() -> float:
-    from django.core.exceptions import ImproperlyConfigured
-
-    try:
-        return padded_window(1.0)
-    except ImproperlyConfigured:  # used without Django settings (a script)
-        return 1.1
-
-
-PACER = Pacer()
+def call_claims(token: str, actor: str) -> list[Claim]:
+    """The budget one API call takes: ``vk.user`` with a user token (3/s), ``vk.community`` with a community
+    token (20/s), per token (its fingerprint, as the connector's ``*_claims`` in ``rules.py`` name it)."""
+    return [Claim("vk.community" if actor == "group" else "vk.user", fingerprint(token), 1)]
 
 
 def _retry_after(code: int) -> float | None:
@@ -181,12 +142,13 @@ class VKClient:
     """One VK API endpoint. Create per job; ``close()`` (or use as a context manager) when done."""
 
     def __init__(self, base_url: str = DEFAULT_API_URL, *, timeout: float = 20.0,
-                 transport: httpx.BaseTransport | None = None, version: str = API_VERSION,
-                 pace: bool = True) -> None:
+                 transport: httpx.BaseTransport | None = None, version: str = API_VERSION) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.version = version
         self.timeout = timeout
-        self.pace = pace
+        # Set by whoever paces this page's calls (``channels.connections.connector_for``, the outbox's lane);
+        # None: nobody does (a script, a test of behaviour), the caller took the units itself.
+        self.meter: Meter | None = None
         self.http = http_client(timeout=timeout, transport=transport, follow_redirects=False,
                                  headers={"User-Agent": "Filial (library network workspace)"})
 
@@ -215,8 +177,8 @@ class VKClient:
         data["v"] = self.version
         request = summarize(method, params)
         for attempt in range(2):
-            if self.pace:
-                PACER.wait(token, actor)
+            if self.meter is not None:  # right before the request leaves; WouldWait: it does not leave
+                self.meter.take(call_claims(token, actor))
             try:
                 response = self.http.post(self.base_url + method, data=data)
             except httpx.HTTPError as exc:

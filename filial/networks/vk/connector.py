@@ -40,6 +40,7 @@ from filial.networks.base import (
     Published,
     UpdatesPage,
 )
+from filial.networks.ratelimit import Meter
 from filial.networks.vk.client import DEFAULT_API_URL, VKClient, VKError
 from filial.networks.vk.oauth import can_refresh, expires_at_of, oauth_url_for, refresh_user_token
 from filial.networks.vk.rules import MAX_ATTACHMENTS, MESSAGE_LIMIT, VKRules
@@ -127,7 +128,6 @@ class VKConnector(VKRules):
         on_credentials: Callable[[dict[str, Any]], None] | None = None,
         refresh_margin: timedelta = timedelta(minutes=10),
         long_poll_wait: int = 1,
-        pace: bool = True,
     ) -> None:
         super().__init__(external_id=external_id, credentials=dict(credentials), base_url=base_url,
                          transport=transport, timeout=timeout)
@@ -137,7 +137,7 @@ class VKConnector(VKRules):
             raise VKError(f"the VK community id must be a number, not {external_id!r}", code="local",
                           permanent=True) from None
         self.owner_id = -self.group_id
-        self.client = VKClient(base_url or DEFAULT_API_URL, timeout=timeout, transport=transport, pace=pace)
+        self.client = VKClient(base_url or DEFAULT_API_URL, timeout=timeout, transport=transport)
         self.oauth_url = oauth_url or oauth_url_for(self.client.base_url)
         self.on_credentials = on_credentials
         self.refresh_margin = refresh_margin
@@ -147,6 +147,15 @@ class VKConnector(VKRules):
         host = urlsplit(self.client.base_url)
         self.web_url = (VK_WEB_URL if host.hostname in VK_API_HOSTS or not host.hostname
                         else f"{host.scheme}://{host.netloc}")
+
+    @property  # type: ignore[override]
+    def meter(self) -> Meter | None:
+        """The client takes every API call's unit from it (see ``Connector.meter``)."""
+        return self.client.meter
+
+    @meter.setter
+    def meter(self, meter: Meter | None) -> None:
+        self.client.meter = meter
 
     def close(self) -> None:
         self.client.close()

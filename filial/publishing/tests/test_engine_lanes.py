@@ -15,15 +15,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from huey.storage import MemoryStorage
+from limits import parse
 
 from filial import settings as defaults  # the values settings.py reads (its production defaults)
 from filial.channels.models import Channel
 from filial.conftest import Net, race
+from filial.networks.ratelimit import Claim, Limiter, Meter, WouldWait
+from filial.networks.tests.vk_conformance import api_records
 from filial.outbox import jobs as outbox_jobs
 from filial.outbox import lanes, queue, sweeper
 from filial.outbox.models import Attempt
+from filial.outbox.tests.helpers import run_row
 from filial.outbox.waker import Waker
-from filial.publishing.jobs import MESSAGE
+from filial.publishing.jobs import DELIVERY, MESSAGE
 from filial.publishing.models import OutgoingMessage
 from filial.publishing.tests.test_engine_world import VK_GROUP, World, engine_world
 from filial.publishing.tests.test_messages import reader, send, sent_texts
@@ -53,6 +57,60 @@ def resumed(monkeypatch: Any) -> list[tuple[str, int, Any]]:
     monkeypatch.setattr(queue, "lane_at", lambda job, channel_id, at: calls.append((job.name, channel_id, at)))
     monkeypatch.setattr(queue.transaction, "on_commit", lambda fn, *a, **k: fn())
     return calls
+
+
+# --- one pacer: the shared limiter ----------------------------------------------------------------------------
+def test_a_vk_post_with_ten_photos_is_paced_by_the_shared_limiter_alone(world: World) -> None:
+    """12 user-token calls in a row (upload server, ten photos.saveWallPhoto, wall.post) against VK's 3/s, with
+    the lane's 0.3 s bound on waiting for a free budget: the lane's units pay the first calls, the connector takes
+    the rest one per call from the same limiter, and VK refuses none."""
+    post = world.post("Фотоотчёт о выставке", photos=10)
+    assert run_row(DELIVERY, world.delivery(post).pk) == "published"
+    assert len(world.vk_wall()[0]["attachments"]) == 10
+    calls = api_records(world.vk)
+    assert len(calls) == 12 and all(r["body"] and "error" not in r["body"] for r in calls)
+    attempt = world.delivery(post).attempt_log.get()  # one try: no deferral, no refusal retried
+    assert attempt.outcome == Attempt.Outcome.PUBLISHED and "rate_wait_ms" in attempt.request
+
+
+def test_a_later_call_that_would_wait_too_long_stops_before_it_leaves(world: World, monkeypatch: Any) -> None:
+    """Other work took the page's budget mid-publication: the call that would wait too long does not leave; the row
+    is retried later (a deferral, recorded), and nothing is on the wall."""
+    original = lanes.pace
+
+    def impatient(connector: Any, shared: Any, claims: Any) -> Any:
+        meter = original(connector, shared, claims)
+        meter.max_wait = 0.0
+        return meter
+
+    monkeypatch.setattr(lanes, "pace", impatient)
+    post = world.post("Два фото с выставки", photos=2)  # four calls: the lane's three units pay the first three
+    delivery = world.delivery(post)
+    assert run_row(DELIVERY, delivery.pk) == "retry_later"
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.deferrals, world.vk_wall()) == ("scheduled", 1, [])
+    attempt = delivery.attempt_log.get()
+    assert attempt.outcome == Attempt.Outcome.RETRY_LATER and attempt.error_code == "rate_wait"
+    assert [r["method"] for r in api_records(world.vk)][-1] == "photos.saveWallPhoto"  # wall.post never left
+
+
+def test_a_meter_pays_with_the_lanes_units_first_then_takes_its_own() -> None:
+    limiter = Limiter("memory://", margin=0.0, margin_fraction=0.0, items={"slow": parse("3/minute")})
+    meter = Meter(limiter, max_wait=0)
+    claim = [Claim("slow", "page")]
+    limiter.acquire([Claim("slow", "page", 2)])
+    meter.prepaid([Claim("slow", "page", 2)])
+    meter.take(claim)
+    meter.take(claim)  # both paid by the lane: the limiter still has one unit
+    assert meter.taken == 0 and limiter.wait_time(claim) == 0
+    meter.take(claim)
+    assert meter.taken == 1 and limiter.wait_time(claim) > 0
+    with pytest.raises(WouldWait):  # before the request leaves: nothing taken
+        meter.take(claim)
+    meter.prepaid([Claim("slow", "page", 1)])
+    meter.prepaid([])  # a new operation: what the last one left unused does not carry over
+    with pytest.raises(WouldWait):
+        meter.take(claim)
 
 
 # --- batches ---------------------------------------------------------------------------------------------------
