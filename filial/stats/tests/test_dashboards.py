@@ -211,3 +211,33 @@ def test_navigation_and_links(net: Any, figures: dict[str, Any]) -> None:
     assert reverse("stats:dashboard") in text and "Статистика" in text
     pages = client.get(reverse("channels:channel_list")).content.decode()
     assert reverse("stats:page", args=[figures["vk"].pk]) in pages
+
+
+def test_postgresql_grouping_sets_agree_with_the_portable_queries(net: Any, figures: dict[str, Any],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL groups the publications per page and per (hour, weekday) in one pass and folds the hours and
+    weekdays in Python; the portable queries (SQLite's) group each separately: both give the same dashboard."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the grouping sets are PostgreSQL's (set FILIAL_DATABASE_URL to a PostgreSQL database)")
+    from filial.stats import selectors
+
+    today = figures["today"]
+    publication(figures["vk"], _at(net, today - timedelta(5), 10), kind=Post.Kind.AFISHA, text="Ещё одна",
+                figures={"views": 120, "likes": 3, "reposts": 0, "comments": 2, "reach": 90})
+    publication(figures["vk"], _at(net, today - timedelta(9), 23), kind=Post.Kind.AFISHA, text="Поздняя",
+                figures={"views": 70, "likes": None, "reposts": None, "comments": None, "reach": None})
+
+    def seen(dash: Any) -> Any:
+        return ([(s.key, s.publications, s.engagement) for s in dash.hours],
+                [(s.key, s.publications, s.engagement) for s in dash.weekdays],
+                [(t.delivery.pk, t.views, t.engagement) for t in dash.top],
+                [(r.channel.pk, r.measured, r.engagement_sum, r.engagement_posts, r.views_sum, r.engagement_viewed,
+                  r.reach_sum, r.reach_posts, r.measured_at) for r in dash.pages])
+
+    together = seen(_dash(net))
+    monkeypatch.setattr(selectors, "GROUPING_SETS", False)
+    apart = seen(_dash(net))
+    assert together == apart
+    hours = {key: (n, eng) for key, n, eng in together[0]}
+    assert hours[10] == (3, (40 + 5) / 2)  # the Telegram post's engagement is unknown (no reposts): not averaged
+    assert hours[23] == (1, None)
