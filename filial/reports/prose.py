@@ -60,6 +60,12 @@ def number(n: int) -> str:
     return f"{n:,}".replace(",", "\u00a0")
 
 
+def money(amount: str) -> str:
+    """A sum in roubles as a report writes it: "39625.00" → «39 625,00» (a decimal comma, groups from five digits)."""
+    whole, _dot, kopecks = amount.partition(".")
+    return f"{number(int(whole))},{kopecks or '00'}"
+
+
 def round_down(n: int) -> int:
     """The roundest number not above ``n`` within 10 % of it (fewest significant digits): 614 → 600, 1432 → 1400,
     44 → 40, 114 → 110; below 20 the count itself (19 → 19)."""
@@ -283,15 +289,15 @@ def build(figures: dict[str, Any], *, kind: str, conclusions: str, generated: da
             individuals = f"{about(people)} {person}"
             who = f"{who}, а также {individuals}" if who else individuals
         para(f"Пользователями платных услуг стали: {who}. Заказов — {number(paid['orders'])} на сумму "
-             f"{paid['total']} руб.")
+             f"{money(paid['total'])} руб.")
         blocks.append(Block("table", caption="Таблица 3 — Заказчики платных услуг по категориям",
                             headers=["Категория", "Заказчиков", "Заказов", "Сумма, руб."],
-                            rows=[[c["category"], number(c["customers"]), number(c["orders"]), c["total"]]
+                            rows=[[c["category"], number(c["customers"]), number(c["orders"]), money(c["total"])]
                                   for c in paid["categories"]]))
         blocks.append(Block("table", caption="Таблица 4 — Откуда узнали об услугах",
                             headers=["Страница", "Заказчиков", "Заказов", "Сумма, руб."],
                             rows=[[f"{s['channel']} ({network_label(s['network'])})" if s["channel_id"] else
-                                   "не указано", number(s["customers"]), number(s["orders"]), s["total"]]
+                                   "не указано", number(s["customers"]), number(s["orders"]), money(s["total"])]
                                   for s in paid["sources"]]))
     else:
         para("Заказов платных услуг в этот период не записано.")

@@ -8,7 +8,7 @@ import pytest
 
 from filial.networks import registry
 from filial.reports import prose
-from filial.reports.prose import about, about_with, plural, round_down
+from filial.reports.prose import about, about_with, money, plural, round_down
 
 
 @pytest.mark.parametrize(("n", "word"), [
@@ -71,3 +71,9 @@ def test_since() -> None:
         "создана 20 ноября 2014 года, чуть более чем за месяц до конца периода")
     assert prose.since_text("2014-03-03", start, end) == "существует с 2014 года"
     assert prose.since_text(None, start, end) == "дата регистрации неизвестна"
+
+
+def test_sums_are_written_with_a_decimal_comma_and_groups() -> None:
+    assert money("39625.00") == "39\u00a0625,00"
+    assert money("540.50") == "540,50"
+    assert money("0.00") == "0,00"
