@@ -16,14 +16,15 @@ from django.utils.translation import gettext as _
 from filial.accounts.selectors import access_for
 from filial.stats import charts, exports, selectors
 from filial.stats.formulas import ERR_DAYS
+from filial.stats.scope import PRESETS, networks_for_filter, period_from, scope_from, units_for_filter
 
 
 def _dashboard(request: HttpRequest, channel_id: int | None) -> selectors.Dashboard:
     access = access_for(request.user)
     if not access.is_member:
         raise PermissionDenied
-    scope = selectors.scope_from(access, request.GET, channel_id)
-    period = selectors.period_from(request.GET, timezone.localdate(timezone=scope.tz()))
+    scope = scope_from(access, request.GET, channel_id)
+    period = period_from(request.GET, timezone.localdate(timezone=scope.tz()))
     return selectors.dashboard(scope, period)
 
 
@@ -44,9 +45,9 @@ def _context(request: HttpRequest, dash: selectors.Dashboard) -> dict[str, Any]:
         "tz_name": str(dash.tz),
         "here": here,
         "period_query": urlencode(period.query()),
-        "presets": [(d, urlencode({**scope.query(), "days": str(d)})) for d in selectors.PRESETS],
-        "units": selectors.units_for_filter(dash.scope.access) if scope.channel is None else [],
-        "networks": selectors.networks_for_filter(),
+        "presets": [(d, urlencode({**scope.query(), "days": str(d)})) for d in PRESETS],
+        "units": units_for_filter(dash.scope.access) if scope.channel is None else [],
+        "networks": networks_for_filter(),
         "export_csv": f"{csv_url}?{query}",
         "export_xlsx": f"{xlsx_url}?{query}",
         "err_days": ERR_DAYS,

@@ -18,7 +18,8 @@ from openpyxl import load_workbook
 from filial.accounts.selectors import access_for
 from filial.publishing.models import Post
 from filial.stats import charts
-from filial.stats.selectors import Period, Scope, dashboard
+from filial.stats.scope import Period, Scope
+from filial.stats.selectors import dashboard
 from filial.stats.tests.factories import measure, page_day, publication
 
 pytestmark = pytest.mark.django_db

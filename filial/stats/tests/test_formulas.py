@@ -8,7 +8,7 @@ import pytest
 
 from filial.networks.statistics import unknown_figures
 from filial.stats.formulas import er_post, er_view, err
-from filial.stats.selectors import BadParameter, Period, period_from
+from filial.stats.scope import BadParameter, Period, period_from
 
 
 def test_er_post_is_engagement_per_publication_over_audience() -> None:
