@@ -120,3 +120,27 @@ class OpeningHoursForm(forms.Form):
             opens, closes = self.cleaned_data.get(f"opens_{day}"), self.cleaned_data.get(f"closes_{day}")
             out[day] = (opens, closes) if opens and closes else None
         return out
+
+
+MAX_VOTES = 100_000_000  # more than any library page's audience: a typo, not a result
+
+
+class PollResultsForm(forms.Form):
+    """A poll's results on one page, typed from the page by hand (a historic or offline poll): one number per
+    answer, in the poll's order, and the number of voters where the page shows it."""
+
+    total_voters = forms.IntegerField(
+        label=_("Voters"), required=False, min_value=0, max_value=MAX_VOTES,
+        help_text=_("Leave empty when the page does not show it: the sum of the votes is used."))
+
+    def __init__(self, *args: Any, answers: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answer_names = []
+        for i, text in enumerate(answers):
+            name = f"answer_{i}"
+            self.fields[name] = forms.IntegerField(label=text, min_value=0, max_value=MAX_VOTES)
+            self.answer_names.append(name)
+        self.order_fields([*self.answer_names, "total_voters"])
+
+    def votes(self) -> list[int]:
+        return [int(self.cleaned_data[name]) for name in self.answer_names]

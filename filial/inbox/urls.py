@@ -33,6 +33,7 @@ urlpatterns += [
     path("polls/<id:pk>/", polls.poll_results, name="poll_results"),
     path("polls/<id:pk>/card/", polls.poll_card, name="poll_card"),
     path("polls/<id:pk>/refresh/", polls.poll_refresh, name="poll_refresh"),
+    path("polls/<id:pk>/pages/<id:delivery_id>/enter/", polls.poll_results_enter, name="poll_results_enter"),
     path("polls/<id:pk>/results.csv", polls.poll_export_csv, name="poll_export_csv"),
     path("polls/<id:pk>/results.xlsx", polls.poll_export_xlsx, name="poll_export_xlsx"),
 ]

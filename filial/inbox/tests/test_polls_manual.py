@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.urls import reverse
 
 from filial.accounts.models import AuditEntry
 from filial.inbox.models import PollTally
@@ -44,3 +46,36 @@ def test_refused_and_checked(net: Any) -> None:
     with pytest.raises(ValidationError):
         poll_results_enter(actor=net.users["editor_central"], delivery=delivery, votes=[1, -2])
     assert not PollTally.objects.exists()
+
+
+def _client(net: Any, role: str) -> Client:
+    client = Client()
+    client.force_login(net.users[role])
+    return client
+
+
+def test_results_entered_by_hand_through_the_page(net: Any) -> None:
+    delivery = _poll(net)
+    post = delivery.post
+    url = reverse("inbox:poll_results_enter", args=[post.pk, delivery.pk])
+    editor = _client(net, "editor_central")
+    page = editor.get(url)
+    assert page.status_code == 200 and "Как вы относитесь к здоровому образу жизни?" in page.content.decode()
+    assert url in editor.get(reverse("inbox:poll_results", args=[post.pk])).content.decode()  # the link is shown
+    refused = editor.post(url, {"answer_0": "12", "answer_1": "-3"})  # a negative count is refused, nothing stored
+    assert refused.status_code == 200 and not PollTally.objects.exists()
+    done = editor.post(url, {"answer_0": "12", "answer_1": "3", "total_voters": ""})
+    assert done.status_code == 302 and done["Location"] == reverse("inbox:poll_results", args=[post.pk])
+    tally = PollTally.objects.get(delivery=delivery)
+    assert tally.closed_by == PollTally.ClosedBy.MANUAL and tally.total_voters == 15
+    results = editor.get(reverse("inbox:poll_results", args=[post.pk])).content.decode()
+    assert "Внесено вручную" in results or "Entered by hand" in results
+
+
+def test_entering_by_hand_is_refused_to_who_does_not_write_for_the_unit(net: Any) -> None:
+    delivery = _poll(net)
+    url = reverse("inbox:poll_results_enter", args=[delivery.post.pk, delivery.pk])
+    assert _client(net, "editor_children").post(url, {"answer_0": "1", "answer_1": "2"}).status_code in (403, 404)
+    assert not PollTally.objects.exists()
+    other = reverse("inbox:poll_results_enter", args=[delivery.post.pk, delivery.pk + 1000])
+    assert _client(net, "editor_central").get(other).status_code == 404

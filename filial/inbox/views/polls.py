@@ -1,4 +1,5 @@
-"""Poll results UI: the results page, its card on the post page (htmx), "refresh now", CSV and XLSX export.
+"""Poll results UI: the results page, its card on the post page (htmx), "refresh now", results entered by hand (a
+historic or offline poll), CSV and XLSX export.
 
 Reads come from ``poll_results.poll_report`` (scoped to the user); "refresh now" calls ``polls.poll_refresh``.
 
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,11 +29,12 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from filial.accounts.selectors import access_for
 from filial.core.spreadsheets import csv_row, xlsx_append
 from filial.inbox import polls
+from filial.inbox.forms import PollResultsForm
 from filial.inbox.poll_results import PageResult, PollReport, Status, poll_report
 from filial.networks import registry
 
@@ -94,8 +97,9 @@ def chart(report: PollReport) -> dict[str, Any]:
 
 def _context(request: HttpRequest, report: PollReport) -> dict[str, Any]:
     access = access_for(request.user)
+    may_write = access.can_write(report.post.unit_id)
     return {"report": report, "post": report.post, "poll": report.poll, "chart": chart(report),
-            "can_refresh": access.can_write(report.post.unit_id) and not report.all_closed,
+            "can_refresh": may_write and not report.all_closed, "can_enter": may_write,
             "tz_name": report.tz_name, "Status": Status}
 
 
@@ -137,6 +141,30 @@ def poll_refresh(request: HttpRequest, pk: int) -> HttpResponse:
                                                    require_https=request.is_secure()):
         return redirect(target)
     return redirect(reverse("inbox:poll_results", args=[pk]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def poll_results_enter(request: HttpRequest, pk: int, delivery_id: int) -> HttpResponse:
+    """Results of one page typed by hand from the page (a poll Filial did not count): stored closed and marked
+    «внесено вручную»; the service checks who may (``polls.poll_results_enter``)."""
+    report = _report_or_404(request, pk)
+    page = next((p for p in report.pages if p.delivery.pk == delivery_id), None)
+    if page is None:
+        raise Http404(_("This poll was not published on that page."))
+    answers = [a.text for a in report.answers]
+    form = PollResultsForm(request.POST or None, answers=answers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            polls.poll_results_enter(actor=request.user, delivery=page.delivery, votes=form.votes(),
+                                     total_voters=form.cleaned_data["total_voters"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The results are saved and marked as entered by hand."))
+            return redirect(reverse("inbox:poll_results", args=[pk]))
+    return render(request, "inbox/poll_enter.html", {"report": report, "post": report.post, "poll": report.poll,
+                                                     "page": page, "form": form})
 
 
 # --- exports --------------------------------------------------------------------------------------------------
