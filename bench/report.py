@@ -18,7 +18,9 @@ Prints ONE JSON object.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import random
 import shutil
 import sys
@@ -43,6 +45,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pages", type=int, default=3, help="pages per unit (3)")
     parser.add_argument("--posts", type=int, default=60, help="published posts per page in the year (60)")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--profile", action="store_true",
+                        help="print cProfile's 25 costliest functions of each phase to stderr")
     return parser.parse_args()
 
 
@@ -161,12 +165,22 @@ def main() -> None:
         from filial.reports import docxfile, figures, prose
 
         system = world.pop("system")
+        profiles = [cProfile.Profile(), cProfile.Profile()] if args.profile else []
         t0 = time.perf_counter()
+        if profiles:
+            profiles[0].enable()
         result = figures.compute(system, None, date(YEAR, 1, 1), date(YEAR, 12, 31))
         t1 = time.perf_counter()
+        if profiles:
+            profiles[0].disable()
+            profiles[1].enable()
         document = prose.build(result, kind="annual", conclusions="Выводы методиста.", generated=None)
         content = docxfile.render(document)
         t2 = time.perf_counter()
+        for name, profile in zip(("compute", "docx"), profiles, strict=False):
+            profile.disable()
+            print(f"--- {name} phase ---", file=sys.stderr)
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(25)
         total = t2 - t0
         print(json.dumps({
             "benchmark": "report", "backend": backend, **world, "setup_s": round(setup_s, 1),

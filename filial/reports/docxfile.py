@@ -19,10 +19,14 @@ from docx import Document as new_document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.image.image import Image
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.packuri import PackURI
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.shape import CT_Inline
 from docx.oxml.table import CT_Tbl
+from docx.parts.image import ImagePart
 from docx.shared import Cm, Length, Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -174,6 +178,10 @@ class _Body:
         self.end = self.parent._body.sectPr  # new content goes before the section's properties
         self.shape_id = 1000
         self.width = word._block_width  # type: ignore[attr-defined]  # (it searches the body: read once)
+        self.part = word.part  # type: ignore[attr-defined]
+        self.image_rids: dict[str, str] = {}  # an image's SHA-1 → its relationship: identical charts share a part
+        self.image_count = len(self.part.package.image_parts)
+        self.next_rid = len(self.part.rels) + 1
 
     def add(self, text: str, style: str = "Normal") -> Paragraph:
         # Built as plain elements: python-docx's own insertion searches the body each time (quadratic).
@@ -189,13 +197,29 @@ class _Body:
     def add_picture(self, png: bytes, width: Length) -> None:
         """A centred picture paragraph. Shape ids are counted here: python-docx finds the next one by reading
         every id in the document (quadratic over a report with a chart per page)."""
-        part = self.word.part  # type: ignore[attr-defined]
-        rid, image = part.get_or_add_image(io.BytesIO(png))
+        image = Image.from_blob(png)
+        digest = image.sha1
+        rid = self.image_rids.get(digest)
+        if rid is None:
+            rid = self.image_rids[digest] = self._add_image(image)
         cx, cy = image.scaled_dimensions(width, None)
         self.shape_id += 1
         inline = CT_Inline.new_pic_inline(self.shape_id, rid, image.filename, cx, cy)
         p = self.add("", "Requisite")
         etree.SubElement(etree.SubElement(p._p, qn("w:r")), qn("w:drawing")).append(inline)
+
+    def _add_image(self, image: Image) -> str:
+        """The image's part and relationship, named and numbered here: python-docx's ``get_or_add_image`` hashes
+        every image already in the document, reads every part name and every relationship id to find the next
+        (quadratic: most of the time of a report with 1,500 charts)."""
+        self.image_count += 1
+        part = ImagePart.from_image(image, PackURI(f"/word/media/image{self.image_count}.{image.ext}"))
+        self.part.package.image_parts.append(part)
+        while f"rId{self.next_rid}" in self.part.rels:
+            self.next_rid += 1
+        rid = f"rId{self.next_rid}"
+        self.part.rels.add_relationship(RT.IMAGE, part, rid)
+        return rid
 
     def add_table(self, rows: int, cols: int) -> Table:
         tbl = CT_Tbl.new_tbl(rows, cols, self.width)
@@ -230,10 +254,9 @@ def _block(body: _Body, block: Block) -> None:
         body.add(block.caption, "Requisite")
 
 
-def _pstyle(style_id: str) -> Any:
-    ppr = OxmlElement("w:pPr")
-    etree.SubElement(ppr, qn("w:pStyle")).set(qn("w:val"), style_id)
-    return ppr
+def _pstyle(p: Any, style_id: str) -> None:
+    """Gives the empty paragraph ``p`` its style (plain lxml: ``OxmlElement`` parses a string per element)."""
+    etree.SubElement(etree.SubElement(p, qn("w:pPr")), qn("w:pStyle")).set(qn("w:val"), style_id)
 
 
 def _repeat_header(table: Table) -> None:
@@ -251,6 +274,6 @@ def _table(body: _Body, block: Block) -> None:
     for r, (tr, row) in enumerate(zip(table._tbl.tr_lst, [block.headers, *block.rows], strict=True)):
         for tc, text in zip(tr.tc_lst, row, strict=True):
             p = tc.p_lst[0]
-            p.insert(0, _pstyle(style))
+            _pstyle(p, style)
             _text_run(p, text, bold=r == 0)
     _repeat_header(table)
